@@ -1,0 +1,45 @@
+# Hamacho. The two commands: `make run` (the app on http://localhost:8501 with the demo data) and `make test`.
+# Variables: PYTHON (interpreter that creates the venv), VENV, HAMACHO_HOME (workspace folder), PORT.
+
+PYTHON ?= python3
+VENV ?= .venv
+HAMACHO_HOME ?= $(CURDIR)/workspace
+PORT ?= 8501
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+BROWSER_PACKAGES := chromium chromium-driver fonts-noto-cjk
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+export HAMACHO_HOME
+
+.PHONY: run test venv demo browser lint clean
+
+run: demo
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: venv browser
+	$(BIN)/python -m pytest -q -ra tests
+
+venv: $(STAMP)
+
+# Re-installs when a requirements file or pyproject.toml changes; otherwise nothing to do.
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -r requirements-dev.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	touch $@
+
+demo: venv
+	test -d "$(HAMACHO_HOME)/demo/good" || $(BIN)/python -m hamacho_core.demo "$(HAMACHO_HOME)/demo"
+
+# Debian's Chromium and ChromeDriver for the browser tests (and Japanese fonts for their screenshots).
+browser:
+	dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BROWSER_PACKAGES); }
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf build *.egg-info .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -not -path "./$(VENV)/*" -prune -exec rm -rf {} +
