@@ -1,0 +1,198 @@
+"""``hamacho`` command line: ``train`` and ``inference``, with the old tool's options and defaults."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+from hamacho_core.data import Problem
+from hamacho_core.errors import ConfigError, HamachoError
+from hamacho_core.pipeline import TrainConfig, infer, train
+from hamacho_core.progress import ProgressCallback
+
+_ON_LINUX = platform.system().lower() == "linux"
+
+
+class TqdmProgress:
+    """A progress callback drawing one tqdm bar per stage."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._stage = ""
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        from tqdm import tqdm
+
+        if stage != self._stage or self._bar is None or total != self._bar.total:
+            self.close()
+            self._stage = stage
+            self._bar = tqdm(total=total, desc=stage, leave=True, dynamic_ncols=True, file=sys.stderr,
+                             mininterval=0.5)
+        self._bar.update(done - self._bar.n)  # tqdm throttles the redraws
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _run(action: Callable[[ProgressCallback], Any]) -> Any:
+    progress = TqdmProgress()
+    try:
+        return action(progress)
+    except HamachoError as error:
+        progress.close()
+        raise click.ClickException(str(error)) from None
+    except KeyboardInterrupt:
+        progress.close()
+        raise click.ClickException("interrupted") from None
+    except Exception as error:  # noqa: BLE001 - the CLI promises a one-line reason
+        progress.close()
+        if os.environ.get("HAMACHO_DEBUG"):
+            raise
+        raise click.ClickException(f"unexpected {type(error).__name__}: {error} (set HAMACHO_DEBUG=1 for details)") from None
+    finally:
+        progress.close()
+
+
+def _print_problems(problems: list[Problem]) -> None:
+    if not problems:
+        return
+    click.echo(f"{len(problems)} file problem(s):", err=True)
+    for problem in problems[:50]:
+        click.echo(f"  {problem.path}: {problem.reason}", err=True)
+    if len(problems) > 50:
+        click.echo(f"  ... and {len(problems) - 50} more (see metrics/metrics.json)", err=True)
+
+
+def _expert_config(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise click.ClickException(f"cannot read --config-path {path}: {error}") from None
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise click.ClickException(f"unknown keys in {path}: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return data
+
+
+class NumWorkers(click.ParamType):
+    """--num-workers: Linux only (the old tool answered "No such option" elsewhere)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        number = int(value)
+        if number and not _ON_LINUX:
+            raise click.NoSuchOption("--num-workers", "No such option: --num-workers")
+        if number < 0:
+            self.fail("must be 0 or more", param, ctx)
+        return number
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hamacho", message="%(version)s")
+def main() -> None:
+    """Hamacho: visual anomaly detection (PatchCore, PaDiM) for inspection images."""
+
+
+@main.command("train")
+@click.option("--model", type=click.Choice(["patchcore", "padim"], case_sensitive=False), default="patchcore",
+              show_default=True)
+@click.option("--dataset-root", default="data", show_default=True, help="Folder holding the category folder.")
+@click.option("--category", default="", help="Dataset folder name below --dataset-root (required unless filelist).")
+@click.option("--result-path", default="./results", show_default=True)
+@click.option("--data-format", type=click.Choice(["folder", "mvtec", "filelist"]), default="folder", show_default=True)
+@click.option("--task-type", type=click.Choice(["segmentation", "classification"]), default="segmentation",
+              show_default=True)
+@click.option("--with-mask-label", is_flag=True, help="Masks are used whenever present; warns if none is found.")
+@click.option("--accelerator", type=click.Choice(["cpu", "gpu", "cuda", "auto"]), default="auto", show_default=True)
+@click.option("--image-size", type=click.IntRange(64, 2048), default=None,
+              help="Square side (old behaviour), or the long side with --resize keep-aspect. Default: automatic.")
+@click.option("--resize", type=click.Choice(["keep-aspect", "square"]), default=None,
+              help="Default: square when --image-size is given, else keep-aspect.")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=8, show_default=True)
+@click.option("--split", type=click.FloatRange(0.01, 0.99), default=0.2, show_default=True,
+              help="Share of good images held out for testing.")
+@click.option("--num-workers", type=NumWorkers(), default=0, show_default=True, hidden=not _ON_LINUX,
+              help="Extra image-decoding workers (Linux only; capped at CPU count - 2).")
+@click.option("--good-file-list", default=None, help="Comma-separated good images (filelist format).")
+@click.option("--bad-file-list", default=None, help="Comma-separated defect images (filelist format).")
+@click.option("--mask-file-list", default=None, help="Comma-separated masks (filelist format).")
+@click.option("--config-path", default=None, help="Expert YAML with any training setting (overridden by options).")
+@click.option("--seed", type=int, default=420, show_default=True)
+@click.option("--no-bad-mode", is_flag=True, help="Good images only: sigma6 threshold.")
+@click.option("--backbone", default=None, help="timm backbone (default tf_efficientnet_lite0, works offline).")
+@click.option("--backbone-weights", default=None, help="Local weights file for --backbone.")
+@click.option("--coreset-ratio", type=click.FloatRange(0.0001, 1.0), default=None, help="PatchCore (default 0.1).")
+@click.option("--max-bank-size", type=click.IntRange(0), default=None,
+              help="PatchCore memory-bank budget in entries (default 16384; 0 = no cap).")
+@click.option("--no-csv", is_flag=True, help="Skip the per-pixel CSV files.")
+@click.pass_context
+def train_command(ctx: click.Context, **options: Any) -> None:
+    """Train a detector and write the report tree."""
+    expert = _expert_config(options.pop("config_path"))
+    given = {k: v for k, v in options.items()
+             if ctx.get_parameter_source(k) != click.core.ParameterSource.DEFAULT and v is not None}
+    values = {**{k: v for k, v in options.items() if v is not None}, **expert, **given}
+    values["write_csv"] = not values.pop("no_csv", False)
+    if values.get("max_bank_size") == 0:
+        values["max_bank_size"] = None
+    try:
+        config = TrainConfig(**{k: v for k, v in values.items() if k in {f.name for f in fields(TrainConfig)}})
+    except TypeError as error:
+        raise click.ClickException(str(ConfigError(str(error)))) from None
+    result = _run(lambda progress: train(config, progress))
+    _print_problems(result.problems)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    image, pixel = result.metrics["image"], result.metrics["pixel"] or {}
+    honest = result.metrics["image_cross_validated"] or {}
+    click.echo(f"input shape {result.input_shape[0]} x {result.input_shape[1]}: {result.input_shape_reason}")
+    auroc = "n/a" if image["auroc"] is None else f"{image['auroc']:.4f}"
+    line = f"image AUROC {auroc}  F1 {image['f1']:.4f}  precision {image['precision']:.4f}  recall {image['recall']:.4f}"
+    if honest:
+        line += f"  (cross-validated F1 {honest['f1']:.4f})"
+    click.echo(line)
+    if pixel:
+        click.echo(f"pixel AUROC {pixel['auroc']:.4f}  AUPRO {pixel['aupro']:.4f}  F1 {pixel['f1']:.4f}")
+    click.echo(f"fit {result.seconds['fit']:.1f} s, predict {result.seconds['predict']:.1f} s, "
+               f"outputs {result.seconds['outputs']:.1f} s")
+    click.echo(f"run saved to {result.run_dir} (config: {result.run_dir / 'config.yaml'})")
+
+
+@main.command("inference")
+@click.option("--image-path", required=True, help="An image file or a folder of images.")
+@click.option("--config-path", required=True, help="The trained run's config.yaml.")
+@click.option("--save-path", default=None, help="Output folder (created if missing). Default: <run>/inference_results")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=1, show_default=True)
+@click.option("--accelerator", type=click.Choice(["cpu", "gpu", "cuda", "auto"]), default="auto", show_default=True)
+@click.option("--image-norm", type=float, default=None, help="Normalized image threshold (default: the run's, 0.5).")
+@click.option("--pixel-norm", type=float, default=None, help="Normalized pixel threshold (default: the run's, 0.5).")
+@click.option("--no-csv", is_flag=True, help="Skip the per-pixel CSV files.")
+def inference_command(image_path: str, config_path: str, save_path: str | None, batch_size: int, accelerator: str,
+                      image_norm: float | None, pixel_norm: float | None, no_csv: bool) -> None:
+    """Run a trained run on new images."""
+    result = _run(lambda progress: infer(config_path, image_path, save_path, image_norm, pixel_norm, batch_size,
+                                         accelerator, not no_csv, progress))
+    _print_problems(result.problems)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    n_defect = sum(row["pred"] for row in result.rows)
+    click.echo(f"{len(result.rows)} image(s): {n_defect} defect, {len(result.rows) - n_defect} good")
+    click.echo(f"results in {result.save_dir} (metrics/pred_outputs.csv)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""What every detector shares: configuration, input geometry, feature extraction in batches, map smoothing.
+
+Detectors follow scikit-learn's habits: ``__init__`` stores the config, ``fit`` learns from good images and
+returns ``self``, learned state ends in ``_``, ``predict`` returns a :class:`Prediction`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hamacho_core.backbone import DEFAULT_BACKBONE, FeatureExtractor, create_feature_extractor, resolve_device
+from hamacho_core.errors import ConfigError, NotFittedError
+from hamacho_core.imageio import image_size
+from hamacho_core.preprocess import ImageSource, InputShape, batches, choose_input_shape
+from hamacho_core.progress import ProgressCallback, report
+
+__all__ = ["Detector", "DetectorConfig", "Prediction", "gaussian_blur"]
+
+
+@dataclass
+class DetectorConfig:
+    """Settings shared by all detectors."""
+
+    backbone: str = DEFAULT_BACKBONE  # timm model name
+    backbone_weights: str | None = None  # optional local weights file for the backbone
+    image_size: int | None = None  # square side, or long side for keep-aspect; None = automatic
+    resize: str = "keep-aspect"  # "keep-aspect" or "square"
+    input_shape: tuple[int, int] | None = None  # (height, width); None = chosen from the training images
+    batch_size: int = 8  # images per forward pass
+    device: str = "auto"  # "cpu", "gpu"/"cuda" or "auto"
+    n_threads: int = 2  # image decoding threads
+    seed: int = 0  # random seed (coreset, feature subset)
+    blur_sigma: float = 4.0  # Gaussian smoothing of anomaly maps, in input pixels
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        if data["input_shape"] is not None:
+            data["input_shape"] = list(data["input_shape"])
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if values.get("input_shape") is not None:
+            values["input_shape"] = tuple(values["input_shape"])
+        return cls(**values)
+
+
+@dataclass
+class Prediction:
+    """Detector output for N images.
+
+    Attributes:
+        scores: (N,) image anomaly scores (higher = more anomalous).
+        maps: (N, H, W) float32 pixel anomaly maps at the model input shape.
+    """
+
+    scores: np.ndarray
+    maps: np.ndarray
+    original_sizes: list[tuple[int, int]] = field(default_factory=list)  # (height, width) of each input image
+
+
+def gaussian_blur(maps: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur. Args: maps (B, 1, H, W). Returns: the same shape."""
+    if sigma <= 0:
+        return maps
+    radius = int(4.0 * sigma + 0.5)
+    x = torch.arange(-radius, radius + 1, dtype=maps.dtype, device=maps.device)
+    kernel = torch.exp(-(x**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    pad_h, pad_w = min(radius, maps.shape[-2] - 1), min(radius, maps.shape[-1] - 1)
+    out = F.pad(maps, (pad_w, pad_w, pad_h, pad_h), mode="reflect")
+    out = F.conv2d(out, kernel[radius - pad_w: radius + pad_w + 1].view(1, 1, 1, -1))
+    return F.conv2d(out, kernel[radius - pad_h: radius + pad_h + 1].view(1, 1, -1, 1))
+
+
+class Detector(ABC):
+    """A pretrained-feature anomaly detector.
+
+    Subclasses define ``name``, ``config_class``, ``reductions``, ``_fit_features`` and ``_score_features``.
+    """
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[DetectorConfig]] = DetectorConfig
+    reductions: ClassVar[tuple[int, ...]] = (8, 16)
+
+    def __init__(self, config: DetectorConfig | None = None):
+        self.config = config if config is not None else self.config_class()
+        self.input_shape_: InputShape | None = None
+        self._extractor: FeatureExtractor | None = None
+
+    # ----------------------------------------------------------------------------------------- public API
+    def fit(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None) -> Self:
+        """Learn what good looks like.
+
+        Args:
+            images: good training images (paths or RGB uint8 arrays).
+            progress: callback (done, total, stage).
+
+        Returns:
+            self.
+        """
+        if len(images) == 0:
+            raise ConfigError("fit needs at least one good image")
+        torch.manual_seed(self.config.seed)
+        extractor = self.extractor
+        self.input_shape_ = self._choose_shape(images, extractor.max_stride)
+        self._fit_features(self._features(images, progress, "extracting features"), len(images), progress)
+        return self
+
+    def predict(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None) -> Prediction:
+        """Score images.
+
+        Returns:
+            :class:`Prediction` with scores (N,) and maps (N, H, W) at the input shape.
+        """
+        self._check_fitted()
+        scores, maps, sizes = [], [], []
+        for features, batch_sizes in self._features(images, progress, "predicting"):
+            batch_scores, batch_maps = self._score_features(features)
+            scores.append(batch_scores.float().cpu())
+            maps.append(self._smooth(batch_maps).float().cpu())
+            sizes += batch_sizes
+        if not scores:
+            shape = self.input_shape_.as_tuple()
+            return Prediction(np.zeros(0, np.float32), np.zeros((0, *shape), np.float32), [])
+        return Prediction(torch.cat(scores).numpy(), torch.cat(maps)[:, 0].numpy(), sizes)
+
+    @property
+    def extractor(self) -> FeatureExtractor:
+        """The backbone, built on first use."""
+        if self._extractor is None:
+            device = resolve_device(self.config.device)
+            self._extractor = create_feature_extractor(
+                self.config.backbone, self.reductions, self.config.backbone_weights, device)
+        return self._extractor
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.extractor.parameters()).device
+
+    # --------------------------------------------------------------------------------- persistence hooks
+    @abstractmethod
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Learned tensors, for safetensors."""
+
+    @abstractmethod
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore learned tensors from :meth:`state_tensors`."""
+
+    def state_settings(self) -> dict[str, Any]:
+        """Learned non-tensor state (JSON-able)."""
+        self._check_fitted()
+        return {"input_shape": list(self.input_shape_.as_tuple()), "input_shape_reason": self.input_shape_.reason}
+
+    def load_state_settings(self, settings: dict[str, Any]) -> None:
+        height, width = settings["input_shape"]
+        self.input_shape_ = InputShape(int(height), int(width), settings.get("input_shape_reason", ""))
+
+    # ------------------------------------------------------------------------------- subclass hooks
+    @abstractmethod
+    def _fit_features(
+        self, features: Iterator[tuple[list[torch.Tensor], list]], n_images: int, progress: ProgressCallback | None
+    ) -> None:
+        """Learn from the feature maps of the training images (an iterator of batches)."""
+
+    @abstractmethod
+    def _score_features(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return image scores (B,) and raw anomaly maps (B, 1, H, W) at the input shape."""
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def _choose_shape(self, images: Sequence[ImageSource], stride: int) -> InputShape:
+        if self.config.input_shape is not None:
+            height, width = self.config.input_shape
+            return InputShape(height, width, "given")
+        sizes = [im.shape[:2] if isinstance(im, np.ndarray) else image_size(im) for im in images]
+        return choose_input_shape(sizes, self.config.image_size, self.config.resize, stride)
+
+    def _features(
+        self, images: Sequence[ImageSource], progress: ProgressCallback | None, stage: str
+    ) -> Iterator[tuple[list[torch.Tensor], list[tuple[int, int]]]]:
+        extractor, done = self.extractor, 0
+        report(progress, 0, len(images), stage)
+        for batch, sizes in batches(images, self.input_shape_, extractor.mean, extractor.std,
+                                    self.config.batch_size, self.config.n_threads):
+            yield extractor(batch.to(self.device, non_blocking=True)), sizes
+            done += len(sizes)
+            report(progress, done, len(images), stage)
+
+    def _smooth(self, maps: torch.Tensor) -> torch.Tensor:
+        """Upsample raw maps (B, 1, h, w) to the input shape and blur them."""
+        maps = F.interpolate(maps, size=self.input_shape_.as_tuple(), mode="bilinear", align_corners=False)
+        return gaussian_blur(maps, self.config.blur_sigma)
+
+    def _check_fitted(self) -> None:
+        if self.input_shape_ is None:
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit() or load a saved run")

@@ -1,0 +1,118 @@
+"""Test-set results kept with a run, so thresholds can be moved without any model call.
+
+Saved as ``evaluation.safetensors`` (scores, labels, small anomaly maps and masks) + ``evaluation.json`` (paths).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from safetensors.torch import load_file, save
+
+from hamacho_core.errors import ModelFileError
+from hamacho_core.metrics import ImageMetrics, cross_validated_estimate, curves, image_metrics
+from hamacho_core.persistence import atomic_write_bytes, atomic_write_text, read_config
+from hamacho_core.thresholds import Normalization
+
+__all__ = ["PREVIEW_SIDE", "Evaluation", "preview"]
+
+PREVIEW_SIDE = 160  # long side of the stored preview maps
+_TENSORS, _INDEX = "evaluation.safetensors", "evaluation.json"
+
+
+def preview(array: np.ndarray, side: int = PREVIEW_SIDE, nearest: bool = False) -> np.ndarray:
+    """Shrink a (H, W) map or mask so its long side is at most ``side``."""
+    height, width = array.shape[:2]
+    scale = side / max(height, width)
+    if scale >= 1:
+        return array
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA
+    return cv2.resize(array.astype(np.float32), size, interpolation=interpolation)
+
+
+@dataclass
+class Evaluation:
+    """Per-image test results of a run.
+
+    Attributes:
+        paths: image files (N).
+        defect_types: "good" or the defect type (N).
+        labels: (N,) 1 = defect.
+        raw_scores: (N,) raw image scores.
+        maps: (N, h, w) float16 raw anomaly maps at preview size.
+        masks: (N, h, w) bool ground truth at preview size, or None.
+        normalization: thresholds and min/max of the run.
+    """
+
+    paths: list[str]
+    defect_types: list[str]
+    labels: np.ndarray
+    raw_scores: np.ndarray
+    maps: np.ndarray
+    masks: np.ndarray | None
+    normalization: Normalization
+
+    @property
+    def normalized_scores(self) -> np.ndarray:
+        return self.normalization.image(self.raw_scores)
+
+    def metrics_at(self, image_norm: float = 0.5) -> ImageMetrics:
+        """Image metrics when ``normalized score > image_norm`` means defect (no model call)."""
+        return image_metrics(self.labels, self.normalized_scores, image_norm)
+
+    def curves(self) -> dict[str, list[float]]:
+        """PR and ROC curves on the normalized scale."""
+        return curves(self.labels, self.normalized_scores)
+
+    def honest_estimate(self, seed: int = 420) -> dict[str, Any] | None:
+        estimate = cross_validated_estimate(self.labels, self.raw_scores, seed=seed)
+        return None if estimate is None else estimate.to_dict()
+
+    def predicted_mask(self, index: int, pixel_norm: float = 0.5) -> np.ndarray:
+        """(h, w) bool predicted defect pixels of image ``index`` at preview size."""
+        return self.normalization.pixel(self.maps[index].astype(np.float32)) > pixel_norm
+
+    # ------------------------------------------------------------------------------------ persistence
+    def save(self, run_dir: str | Path) -> None:
+        run_dir = Path(run_dir)
+        shape = max((m.shape for m in self.maps), default=(1, 1))
+        tensors = {"labels": torch.from_numpy(self.labels.astype(np.int64)),
+                   "raw_scores": torch.from_numpy(self.raw_scores.astype(np.float64)),
+                   "maps": torch.from_numpy(_stack(self.maps, shape, np.float16))}
+        if self.masks is not None:
+            tensors["masks"] = torch.from_numpy(_stack(self.masks, shape, np.uint8))
+        atomic_write_bytes(run_dir / _TENSORS, save(tensors))
+        atomic_write_text(run_dir / _INDEX, json.dumps(
+            {"paths": self.paths, "defect_types": self.defect_types}, ensure_ascii=False))
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Evaluation:
+        """Load a run's test results (normalization from its config.yaml, so saved threshold moves apply)."""
+        run_dir = Path(run_dir)
+        config = read_config(run_dir)
+        try:
+            tensors = load_file(str(run_dir / _TENSORS))
+            index = json.loads((run_dir / _INDEX).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ModelFileError(f"test results of {run_dir} are missing or damaged: {error}") from error
+        masks = tensors["masks"].numpy().astype(bool) if "masks" in tensors else None
+        return cls(index["paths"], index["defect_types"], tensors["labels"].numpy(),
+                   tensors["raw_scores"].numpy(), tensors["maps"].numpy(), masks,
+                   Normalization.from_dict(config["normalization"]))
+
+
+def _stack(arrays: np.ndarray | list[np.ndarray], shape: tuple[int, int], dtype: type) -> np.ndarray:
+    """Stack previews of possibly different sizes into (N, H, W), resizing each to ``shape``."""
+    out = np.zeros((len(arrays), *shape), dtype=dtype)
+    for i, array in enumerate(arrays):
+        if array.shape != shape:
+            array = cv2.resize(array.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST)
+        out[i] = array.astype(dtype)
+    return out

@@ -1,0 +1,145 @@
+"""Report outputs in the old tool's tree, and the static plots.
+
+For each image (sub-folder of its source kept)::
+
+    images/input_image/       the input
+    images/predicted_heat_map/ heat map blended over the input
+    images/grayscale/         per-pixel normalized score as gray levels
+    images/predicted_mask/    pixels above the pixel threshold (0/255)
+    images/combined/          input | ground truth | heat map | predicted mask | outline, with score and verdict
+    csv/<sub-folder>/<stem>.csv  per-pixel normalized map, 5 decimals
+
+Every picture is in the original image's geometry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from hamacho_core.imageio import write_image
+
+__all__ = [
+    "IMAGE_FOLDERS",
+    "ImageReport",
+    "combined_picture",
+    "gray_map",
+    "heat_map",
+    "outline",
+    "write_image_report",
+    "write_pixel_csv",
+]
+
+IMAGE_FOLDERS = ("input_image", "predicted_heat_map", "grayscale", "predicted_mask", "combined")
+GOOD_COLOR, DEFECT_COLOR, OUTLINE_COLOR = (40, 160, 60), (220, 40, 40), (255, 40, 40)
+_CSV_VALUES = np.array([f"{i / 100000:.5f}" for i in range(100001)], dtype=object)  # 0.00000 .. 1.00000
+
+
+@dataclass
+class ImageReport:
+    """What one output picture set needs."""
+
+    image: np.ndarray  # (H, W, 3) uint8 RGB, original geometry
+    normalized_map: np.ndarray  # (H, W) float32 in [0, 1]
+    score: float  # normalized image score
+    is_defect: bool  # verdict at the image threshold
+    pixel_norm: float  # normalized pixel threshold
+    ground_truth: np.ndarray | None = None  # (H, W) bool, when known
+    label: int | None = None  # 1 defect / 0 good, when known
+
+
+def heat_map(image: np.ndarray, normalized_map: np.ndarray, alpha: float = 0.5) -> np.ndarray:
+    """JET colour map of the normalized map blended over the image."""
+    colored = cv2.applyColorMap(np.uint8(np.clip(normalized_map, 0, 1) * 255), cv2.COLORMAP_JET)
+    colored = cv2.cvtColor(colored, cv2.COLOR_BGR2RGB)
+    return cv2.addWeighted(colored, alpha, image, 1 - alpha, 0)
+
+
+def gray_map(normalized_map: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 gray levels of the normalized map."""
+    return np.uint8(np.clip(normalized_map, 0, 1) * 255)
+
+
+def outline(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = OUTLINE_COLOR) -> np.ndarray:
+    """The image with the contours of ``mask`` drawn on it."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    thickness = max(1, round(max(image.shape[:2]) / 300))
+    return cv2.drawContours(image.copy(), contours, -1, color, thickness)
+
+
+def _panel(picture: np.ndarray, title: str, height: int) -> np.ndarray:
+    if picture.ndim == 2:
+        picture = cv2.cvtColor(picture, cv2.COLOR_GRAY2RGB)
+    width = max(1, round(picture.shape[1] * height / picture.shape[0]))
+    body = cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA)
+    width = max(width, 150)
+    canvas = np.full((height + 28, width, 3), 255, np.uint8)
+    canvas[28:, : body.shape[1]] = body
+    cv2.putText(canvas, title, (4, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (30, 30, 30), 1, cv2.LINE_AA)
+    return canvas
+
+
+def combined_picture(report: ImageReport, height: int = 256) -> np.ndarray:
+    """The picture an analyst pastes into a report: panels side by side under a verdict banner."""
+    predicted = report.normalized_map > report.pixel_norm
+    panels = [_panel(report.image, "Input", height)]
+    if report.ground_truth is not None:
+        panels.append(_panel(outline(report.image, report.ground_truth, (40, 200, 40)), "Ground truth", height))
+    panels += [
+        _panel(heat_map(report.image, report.normalized_map), "Heat map", height),
+        _panel(np.uint8(predicted) * 255, "Predicted mask", height),
+        _panel(outline(report.image, predicted), "Segmentation", height),
+    ]
+    gap = np.full((height + 28, 6, 3), 255, np.uint8)
+    row = np.concatenate([piece for panel in panels for piece in (panel, gap)][:-1], axis=1)
+    verdict = "DEFECT" if report.is_defect else "GOOD"
+    banner = np.full((44, row.shape[1], 3), DEFECT_COLOR if report.is_defect else GOOD_COLOR, np.uint8)
+    text = f"{verdict}   score {report.score:.3f} (threshold 0.5)"
+    if report.label is not None:
+        truth = "defect" if report.label else "good"
+        text += f"   truth: {truth}" + ("" if bool(report.label) == report.is_defect else "  <- MISSED" if report.label else "  <- FALSE ALARM")
+    cv2.putText(banner, text, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
+    return np.concatenate([banner, row], axis=0)
+
+
+def write_pixel_csv(path: Path, normalized_map: np.ndarray) -> None:
+    """Per-pixel normalized map as CSV with 5 decimals (one row per image row)."""
+    codes = np.rint(np.clip(normalized_map, 0, 1) * 100000).astype(np.int64)
+    text = "\n".join(",".join(row) for row in _CSV_VALUES[codes].tolist())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def write_image_report(out_dir: Path, relative: Path, report: ImageReport, write_csv: bool = True) -> None:
+    """Write the five pictures (and the CSV) of one image.
+
+    Args:
+        out_dir: the ``test_predictions`` (or inference) folder.
+        relative: sub-folder and file name to keep, e.g. ``scratch/001.png``.
+    """
+    name = relative.with_suffix(".png")
+    images = out_dir / "images"
+    predicted = report.normalized_map > report.pixel_norm
+    write_image(images / "input_image" / name, report.image)
+    write_image(images / "predicted_heat_map" / name, heat_map(report.image, report.normalized_map))
+    write_image(images / "grayscale" / name, gray_map(report.normalized_map))
+    write_image(images / "predicted_mask" / name, np.uint8(predicted) * 255)
+    write_image(images / "combined" / name, combined_picture(report))
+    if write_csv:
+        write_pixel_csv(out_dir / "csv" / relative.with_suffix(".csv"), report.normalized_map)
+
+
+def relative_names(paths: Sequence[Path], groups: Sequence[str]) -> list[Path]:
+    """Output names ``<group>/<file name>``, made unique when two sources share a name."""
+    seen: dict[Path, int] = {}
+    names = []
+    for path, group in zip(paths, groups, strict=True):
+        name = Path(group) / Path(path).name
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        names.append(name if count == 0 else name.with_name(f"{name.stem}_{count}{name.suffix}"))
+    return names

@@ -1,0 +1,121 @@
+"""Thresholds and min-max normalization, as in the old tool.
+
+* Adaptive threshold: the raw score that maximises F1 on the precision-recall curve (image level, and pixel level
+  when masks exist). It is placed half-way into the gap below the F1-optimal score, so ``>`` and ``>=`` agree.
+* sigma6 (good-only training): threshold = mean + 3 std of held-out good scores, max = 2 x threshold.
+* Normalization: ``norm = (raw - threshold) / (max - min) + 0.5`` clipped to [0, 1], so the threshold sits at 0.5
+  and ``norm > 0.5`` means defect. Normalized thresholds can then be moved without recomputing any score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import precision_recall_curve
+
+from hamacho_core.errors import ConfigError
+
+__all__ = [
+    "Normalization",
+    "adaptive_threshold",
+    "binned_adaptive_threshold",
+    "check_normalized_threshold",
+    "normalize",
+    "sigma6_threshold",
+]
+
+
+def _midpoint_below(scores: np.ndarray, threshold: float) -> float:
+    below = scores[scores < threshold]
+    return float((threshold + below.max()) / 2.0) if below.size else float(threshold)
+
+
+def adaptive_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Raw score maximising F1 (labels: 1 = defect).
+
+    Raises:
+        ConfigError: when labels hold only one class.
+    """
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    if labels.min() == labels.max():
+        raise ConfigError("an adaptive threshold needs both good and defect images")
+    precision, recall, thresholds = precision_recall_curve(labels, scores)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    best = thresholds[int(np.argmax(f1[:-1]))] if thresholds.size > 1 else thresholds.reshape(-1)[0]
+    return _midpoint_below(scores, float(best))
+
+
+def binned_adaptive_threshold(positives: np.ndarray, negatives: np.ndarray, edges: np.ndarray) -> float:
+    """F1-optimal threshold from histograms (for millions of pixels).
+
+    Args:
+        positives, negatives: (n_bins,) counts of defect / good pixels per bin.
+        edges: (n_bins + 1,) bin edges.
+
+    Returns:
+        The lower edge of the best bin (pixels >= it are predicted defect).
+    """
+    tp = np.cumsum(positives[::-1])[::-1].astype(np.float64)  # predicted defect at threshold = edges[i]
+    fp = np.cumsum(negatives[::-1])[::-1].astype(np.float64)
+    precision = tp / np.maximum(tp + fp, 1)
+    recall = tp / max(tp[0], 1)
+    f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-12)
+    return float(edges[int(np.argmax(f1))])
+
+
+def sigma6_threshold(good_scores: np.ndarray) -> tuple[float, float]:
+    """Good-only threshold: (mean + 3 std, 2 x that) of held-out good scores -> (threshold, max)."""
+    good_scores = np.asarray(good_scores, dtype=np.float64)
+    threshold = float(good_scores.mean() + 3.0 * good_scores.std())
+    return threshold, 2.0 * threshold
+
+
+def normalize(raw: np.ndarray | float, threshold: float, minimum: float, maximum: float) -> np.ndarray:
+    """Min-max normalization putting ``threshold`` at 0.5, clipped to [0, 1]."""
+    span = max(maximum - minimum, 1e-12)
+    return np.clip((np.asarray(raw, dtype=np.float64) - threshold) / span + 0.5, 0.0, 1.0)
+
+
+def check_normalized_threshold(value: float | None, name: str = "image_norm") -> tuple[float, str | None]:
+    """The old tool's rule: values <= 0.01 or >= 0.99 are reset to 0.5 with a warning.
+
+    Returns:
+        (value to use, warning or None).
+    """
+    if value is None:
+        return 0.5, None
+    if not 0.01 < value < 0.99:
+        return 0.5, f"{name}={value} is outside (0.01, 0.99): using 0.5"
+    return float(value), None
+
+
+@dataclass
+class Normalization:
+    """Raw thresholds and the min/max used to normalize image scores and pixel maps."""
+
+    method: str  # "adaptive" or "sigma6"
+    image_threshold: float
+    image_min: float
+    image_max: float
+    pixel_threshold: float
+    pixel_min: float
+    pixel_max: float
+    image_norm: float = 0.5  # decision threshold on the normalized image score
+    pixel_norm: float = 0.5  # decision threshold on the normalized pixel map
+
+    def image(self, raw: np.ndarray | float) -> np.ndarray:
+        """Normalized image scores."""
+        return normalize(raw, self.image_threshold, self.image_min, self.image_max)
+
+    def pixel(self, raw: np.ndarray) -> np.ndarray:
+        """Normalized anomaly maps."""
+        return normalize(raw, self.pixel_threshold, self.pixel_min, self.pixel_max).astype(np.float32)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (float(v) if isinstance(v, float | np.floating) else v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Normalization:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
