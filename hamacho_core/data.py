@@ -229,13 +229,13 @@ def _probe(sample: Sample) -> tuple[Sample | None, list[Problem]]:
     try:
         size = image_size(sample.path)
     except DataError as error:
-        return None, [Problem(str(sample.path), str(error).split(": ", 1)[-1])]
+        return None, [Problem(str(sample.path), str(error).replace(f" {sample.path}", ""))]
     mask, problems = sample.mask_path, []
     if mask is not None:
         try:
             mask_size = image_size(mask)
         except DataError as error:
-            mask_size, problems = None, [Problem(str(mask), str(error).split(": ", 1)[-1] + " (mask ignored)")]
+            mask_size, problems = None, [Problem(str(mask), str(error).replace(f" {mask}", "") + " (mask ignored)")]
         if mask_size is not None and tuple(mask_size) != tuple(size):
             problems.append(Problem(str(mask), f"mask is {mask_size[1]}x{mask_size[0]} but image is "
                                     f"{size[1]}x{size[0]} (mask ignored)"))
