@@ -1,0 +1,76 @@
+"""Inference: pick a run, drop images or a folder, see scores, verdicts, heat maps and masks; thresholds adjustable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from hamacho_core.persistence import read_config
+from ui.i18n import t
+from ui.inference_view import load_session, results_table, run_inference, save_inputs, show_gallery
+from ui.projects import inference_sessions
+from ui.state import require_project
+from ui.widgets import problems_table, run_picker, show_errors, show_flash
+
+project = require_project()
+st.title(t("inference_title"))
+run_dir = run_picker(project)
+if run_dir is None:
+    st.stop()
+show_flash()
+
+
+def _run(files: list[tuple[str, bytes]] | None, source: Path | None = None) -> None:
+    bar = st.progress(0.0, text=t("running"))
+    folder, report = save_inputs(project, run_dir, files or [])
+    result = run_inference(run_dir, folder, source, st.session_state.get("inf_csv", False),
+                           lambda done, total, stage: bar.progress(done / max(total, 1), text=stage))
+    st.session_state["inf_session"] = str(folder)
+    st.session_state["inf_problems"] = report.problems + result.problems
+    st.session_state["inf_gen"] = st.session_state.get("inf_gen", 0) + 1
+    st.rerun()
+
+
+with show_errors():
+    generation = st.session_state.setdefault("inf_gen", 0)
+    tab_files, tab_folder, tab_server = st.tabs([t("tab_files"), t("tab_folder"), t("tab_server")])
+    with tab_files:
+        files = st.file_uploader(t("drop_images"), accept_multiple_files=True, key=f"inf_files_{generation}")
+    with tab_folder:
+        folder_files = st.file_uploader(t("drop_folder"), accept_multiple_files="directory",
+                                        key=f"inf_dir_{generation}")
+    with tab_server:
+        path = st.text_input(t("server_images"), key="inf_path")
+        go = st.button(t("run_inference"), disabled=not path.strip(), key="inf_go")
+    st.checkbox(t("opt_csv"), key="inf_csv", help=t("help_csv"))
+    dropped = files or folder_files
+    if dropped:
+        _run([(f.name, f.getvalue()) for f in dropped])
+    if go:
+        _run(None, Path(path.strip()))
+
+if problems := st.session_state.get("inf_problems"):
+    problems_table(problems, key="inf_problems_table")
+
+sessions = inference_sessions(project, run_dir)
+if not sessions:
+    st.info(t("no_inference"))
+    st.stop()
+names = [str(s) for s in sessions]
+current = st.session_state.get("inf_session")
+chosen = st.selectbox(t("pick_session"), names, index=names.index(current) if current in names else 0,
+                      format_func=lambda s: Path(s).name, key="inf_pick")
+with show_errors():
+    session = load_session(Path(chosen))
+    saved = read_config(run_dir)["normalization"]
+    c1, c2 = st.columns(2)
+    image_norm = c1.slider(t("image_threshold"), 0.0, 1.0, float(saved["image_norm"]), 0.005, format="%.3f",
+                           help=t("image_threshold_help"), key="inf_image_norm")
+    pixel_norm = c2.slider(t("pixel_threshold"), 0.0, 1.0, float(saved["pixel_norm"]), 0.005, format="%.3f",
+                           help=t("pixel_threshold_help"), key="inf_pixel_norm")
+    table = results_table(session, image_norm)
+    n_defect = int((session.frame["norm_score"] > image_norm).sum())
+    st.markdown(t("inference_summary", n=len(table), bad=n_defect))
+    st.dataframe(table, hide_index=True, width="stretch")
+    show_gallery(session, image_norm, pixel_norm)

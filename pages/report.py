@@ -1,0 +1,36 @@
+"""Report: choose what goes in and download one ZIP (pictures, CSVs, metrics, settings, offline index.html)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui.export import PARTS, build_report_zip, report_name
+from ui.i18n import t
+from ui.projects import EXPORTS
+from ui.state import require_project
+from ui.widgets import run_picker, show_errors
+
+DEFAULT_PARTS = ("combined", "heat_maps", "masks", "metrics", "settings")
+
+project = require_project()
+st.title(t("report_title"))
+run_dir = run_picker(project)
+if run_dir is None:
+    st.stop()
+st.caption(t("report_intro"))
+parts = [part for part in PARTS if st.checkbox(t(f"part_{part}"), value=part in DEFAULT_PARTS, key=f"part_{part}")]
+target = project / EXPORTS / f"{report_name(project.name, run_dir.name)}.zip"
+if st.button(t("build_zip"), type="primary", icon=":material/folder_zip:", key="build_zip"):
+    bar = st.progress(0.0, text=t("building"))
+    with show_errors():
+        build_report_zip(run_dir, target, parts, project.name, lambda done, total, _: bar.progress(done / total))
+        st.session_state["report_zip"] = str(target)
+    bar.empty()
+ready = st.session_state.get("report_zip")
+if ready == str(target) and Path(ready).is_file():
+    size = Path(ready).stat().st_size / 1024**2
+    st.success(t("zip_ready", name=Path(ready).name, mb=f"{size:.1f}"))
+    st.download_button(t("download"), Path(ready).read_bytes(), file_name=Path(ready).name, mime="application/zip",
+                       icon=":material/download:", key="download_zip", on_click="ignore")

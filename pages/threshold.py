@@ -1,0 +1,22 @@
+"""Threshold: move the decision threshold on cached test scores and see every figure follow; save it to the run."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.i18n import t
+from ui.state import require_project
+from ui.threshold_panel import load, threshold_panel
+from ui.widgets import run_picker, show_errors
+
+project = require_project()
+st.title(t("threshold_title"))
+run_dir = run_picker(project)
+if run_dir is not None:
+    with show_errors():
+        loaded = load(run_dir)
+        st.caption(t("threshold_intro", n=len(loaded.scores), good=int((loaded.evaluation.labels == 0).sum()),
+                     bad=int(loaded.evaluation.labels.sum())))
+        threshold_panel(run_dir, loaded)
+        st.page_link("pages/inference.py", label=t("go_inference"), icon=":material/search:")
+        st.page_link("pages/report.py", label=t("go_report"), icon=":material/download:")

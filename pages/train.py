@@ -1,0 +1,64 @@
+"""Train: options with defaults and help, the input shape and bank size before starting, background jobs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from hamacho_core.detectors.patchcore import DEFAULT_MAX_BANK_SIZE
+from ui.dataset_view import dataset_of
+from ui.i18n import t
+from ui.job_view import jobs_panel
+from ui.state import get_manager, require_project
+from ui.training import BACKBONES, estimate, make_config
+from ui.widgets import flash, show_errors, show_flash
+
+project = require_project()
+manager = get_manager()
+st.title(t("train_title"))
+show_flash()
+
+left, right = st.columns([3, 2])
+with left:
+    model = st.selectbox(t("opt_model"), ["patchcore", "padim"], help=t("help_model"), key="opt_model")
+    backbone = st.selectbox(t("opt_backbone"), BACKBONES, help=t("help_backbone"), key="opt_backbone")
+    c1, c2 = st.columns(2)
+    resize = c1.radio(t("opt_resize"), ["keep-aspect", "square"], help=t("help_resize"), key="opt_resize",
+                      format_func=lambda v: t(f"resize_{v}"))
+    auto = c2.checkbox(t("opt_auto_size"), value=True, help=t("help_auto_size"), key="opt_auto")
+    size = c2.number_input(t("opt_image_size"), 64, 2048, 256, 32, disabled=auto, help=t("help_image_size"),
+                           key="opt_size")
+    c1, c2, c3 = st.columns(3)
+    coreset = c1.number_input(t("opt_coreset"), 0.001, 1.0, 0.1, 0.01, format="%.3f", help=t("help_coreset"),
+                              disabled=model != "patchcore", key="opt_coreset")
+    bank = c2.number_input(t("opt_bank"), 100, 1_000_000, DEFAULT_MAX_BANK_SIZE, 1024, help=t("help_bank"),
+                           disabled=model != "patchcore", key="opt_bank")
+    batch = c3.number_input(t("opt_batch"), 1, 256, 8, help=t("help_batch"), key="opt_batch")
+    c1, c2, c3 = st.columns(3)
+    split = c1.number_input(t("opt_split"), 0.05, 0.9, 0.2, 0.05, help=t("help_split"), key="opt_split")
+    seed = c2.number_input(t("opt_seed"), 0, 2**31 - 1, 420, help=t("help_seed"), key="opt_seed")
+    good_only = c3.checkbox(t("opt_good_only"), help=t("help_good_only"), key="opt_good_only")
+    write_csv = st.checkbox(t("opt_csv"), value=True, help=t("help_csv"), key="opt_csv")
+
+with right, show_errors():
+    dataset = dataset_of(project, float(split), int(seed), good_only)
+    if dataset is not None:
+        counts = dataset.counts()
+        st.markdown(t("split_counts", train=counts.pop("train/good"),
+                      test=", ".join(f"{k.removeprefix('test/')} {v}" for k, v in counts.items())))
+        found = estimate(dataset, model, None if auto else int(size), resize, float(coreset), int(bank))
+        st.info(t("shape_info", h=found.shape.height, w=found.shape.width, reason=found.shape.reason))
+        st.info(t("bank_info" if model == "patchcore" else "padim_info", bank=f"{found.bank:,}",
+                  candidates=f"{found.candidates:,}"))
+        if dataset.problems:
+            st.warning(t("n_problems", n=len(dataset.problems)))
+        if st.button(t("start"), type="primary", icon=":material/play_arrow:", key="start"):
+            config = make_config(project, model=model, backbone=backbone, resize=resize,
+                                 image_size=None if auto else int(size), coreset_ratio=float(coreset),
+                                 max_bank_size=int(bank), batch_size=int(batch), split=float(split), seed=int(seed),
+                                 no_bad_mode=good_only, write_csv=write_csv)
+            job = manager.submit(project, config)
+            flash(t("queued", id=job.id))
+            st.rerun()
+
+st.subheader(t("jobs"))
+jobs_panel(manager, project)

@@ -1,0 +1,54 @@
+"""Session state, initialised once per browser session; the open project survives a refresh via the URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui.i18n import DEFAULT_LANGUAGE, t
+from ui.jobs import JobManager
+from ui.projects import workspace
+
+__all__ = ["current_project", "get_manager", "init_state", "open_project", "require_project"]
+
+
+def init_state() -> None:
+    """Defaults for the keys the pages read; the project comes from ``?project=`` after a refresh."""
+    if st.session_state.get("_initialised"):
+        return
+    st.session_state["_initialised"] = True
+    st.session_state.setdefault("lang", st.query_params.get("lang", DEFAULT_LANGUAGE))
+    st.session_state.setdefault("project", st.query_params.get("project"))
+    st.session_state.setdefault("run", None)
+
+
+@st.cache_resource
+def get_manager() -> JobManager:
+    """The one training-job manager of this server process (shared by every session and tab)."""
+    return JobManager()
+
+
+def open_project(name: str | None) -> None:
+    """Make ``name`` the open project (None closes it)."""
+    st.session_state["project"] = name
+    st.session_state["run"] = None
+
+
+def current_project() -> Path | None:
+    """The open project's folder, or None (also when it was deleted meanwhile)."""
+    name = st.session_state.get("project")
+    if not name:
+        return None
+    folder = workspace() / name
+    return folder if folder.is_dir() else None
+
+
+def require_project() -> Path:
+    """The open project; otherwise a hint with a link to the projects page, and the page stops."""
+    project = current_project()
+    if project is None:
+        st.info(t("no_project"))
+        st.page_link("pages/home.py", label=t("go_home"), icon=":material/folder_open:")
+        st.stop()
+    return project

@@ -1,0 +1,125 @@
+"""The threshold page's live part: sliders and, beside them, metrics, curves, histogram, confusion matrix and the
+gallery of images that flip. Only cached scores are used (``Evaluation.load`` once per run and change)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from hamacho_core.evaluation import Evaluation
+from hamacho_core.persistence import update_thresholds
+from hamacho_core.pipeline import TEST_DIR
+from hamacho_core.report import relative_names
+from ui.evaluate import outcome, threshold_view
+from ui.i18n import t
+from ui.images import heat_overlay, mask_outline, thumbnail
+from ui.widgets import show_errors
+
+__all__ = ["Loaded", "chart_text", "load", "threshold_panel"]
+
+
+@dataclass
+class Loaded:
+    """A run's evaluation and what does not depend on the threshold."""
+
+    evaluation: Evaluation
+    scores: np.ndarray  # normalized image scores
+    curves: dict[str, list[float]]
+    honest: dict[str, Any] | None
+    fitted: dict[str, Any]  # metrics at the fitted threshold 0.5
+    names: list[str]  # output names inside test_predictions
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _load(run_dir: str, stamp: float) -> Loaded:
+    evaluation = Evaluation.load(run_dir)
+    names = [p.as_posix() for p in relative_names([Path(p) for p in evaluation.paths], evaluation.defect_types)]
+    return Loaded(evaluation, evaluation.normalized_scores, evaluation.curves(), evaluation.honest_estimate(),
+                  evaluation.metrics_at(0.5).to_dict(), names)
+
+
+def load(run_dir: Path) -> Loaded:
+    """Cached per run and per change of its config.yaml (a saved threshold reloads the normalization)."""
+    stamp = max((run_dir / n).stat().st_mtime for n in ("config.yaml", "evaluation.safetensors")
+                if (run_dir / n).exists())
+    return _load(str(run_dir), stamp)
+
+
+def chart_text() -> dict[str, str]:
+    keys = ("curve", "point", "pr", "roc", "recall", "precision", "fpr", "tpr", "good", "defect", "histogram",
+            "score", "count", "confusion", "predicted", "truth")
+    return {k: t(f"chart_{k}") for k in keys}
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _thumb(run_dir: str, name: str, source: str, side: int) -> np.ndarray:
+    copy = Path(run_dir) / TEST_DIR / "images" / "input_image" / Path(name).with_suffix(".png")
+    return thumbnail(copy if copy.is_file() else source, side)
+
+
+def _metric_row(metrics: dict[str, Any], fitted: dict[str, Any], honest: dict[str, Any] | None) -> None:
+    columns = st.columns(4)
+    for column, key in zip(columns, ("precision", "recall", "f1", "accuracy"), strict=True):
+        delta = metrics[key] - fitted[key]
+        column.metric(t(f"m_{key}"), f"{metrics[key]:.3f}", f"{delta:+.3f}" if abs(delta) > 1e-9 else None,
+                      help=t("m_delta_help"))
+    fitted_text = t("fitted_line", f1=f"{fitted['f1']:.3f}", p=f"{fitted['precision']:.3f}",
+                    r=f"{fitted['recall']:.3f}")
+    honest_text = t("honest_line", f1=f"{honest['f1']:.3f}", p=f"{honest['precision']:.3f}",
+                    r=f"{honest['recall']:.3f}", k=honest["n_folds"]) if honest else t("honest_none")
+    st.caption(f"{fitted_text}  \n{honest_text}")
+
+
+def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, pixel_norm: float) -> None:
+    evaluation = loaded.evaluation
+    columns = st.columns(3)
+    for slot, index in enumerate(order):
+        image = _thumb(str(run_dir), loaded.names[index], evaluation.paths[index], 192)
+        normalized_map = evaluation.normalization.pixel(evaluation.maps[index].astype(np.float32))
+        truth = evaluation.masks[index] if evaluation.masks is not None else None
+        picture = np.hstack([heat_overlay(image, normalized_map),
+                             mask_outline(image, evaluation.predicted_mask(index, pixel_norm), truth)])
+        result = outcome(int(evaluation.labels[index]), float(loaded.scores[index]), threshold)
+        columns[slot % 3].image(picture, caption=f"{result} · {loaded.scores[index]:.3f} · {loaded.names[index]}")
+
+
+@st.fragment
+def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
+    """Sliders, figures, gallery and the save button; re-runs alone when a slider moves."""
+    evaluation = loaded.evaluation
+    saved = evaluation.normalization
+    left, right = st.columns([1, 3])
+    with left:
+        image_norm = st.slider(t("image_threshold"), 0.0, 1.0, float(saved.image_norm), 0.005, format="%.3f",
+                               help=t("image_threshold_help"), key=f"thr_image_{run_dir.name}")
+        pixel_norm = float(saved.pixel_norm)
+        if evaluation.masks is not None:
+            pixel_norm = st.slider(t("pixel_threshold"), 0.0, 1.0, pixel_norm, 0.005, format="%.3f",
+                                   help=t("pixel_threshold_help"), key=f"thr_pixel_{run_dir.name}")
+        view = threshold_view(evaluation, loaded.scores, loaded.curves, image_norm, chart_text())
+        moved = (image_norm, pixel_norm) != (saved.image_norm, saved.pixel_norm)
+        if st.button(t("save_threshold"), type="primary" if moved else "secondary", disabled=not moved,
+                     icon=":material/save:", key="save_threshold"):
+            with show_errors():
+                update_thresholds(run_dir, image_norm, pixel_norm if evaluation.masks is not None else None)
+                st.session_state["threshold_saved"] = t("threshold_saved", image=f"{image_norm:.3f}",
+                                                         pixel=f"{pixel_norm:.3f}")
+                st.rerun()
+        if message := st.session_state.pop("threshold_saved", None):
+            st.success(message)
+        st.caption(t("saved_thresholds", image=f"{saved.image_norm:.3f}", pixel=f"{saved.pixel_norm:.3f}"))
+    with right:
+        _metric_row(view.metrics.to_dict(), loaded.fitted, loaded.honest)
+        top = st.columns(2)
+        top[0].plotly_chart(view.figures["pr"], key="fig_pr")
+        top[1].plotly_chart(view.figures["roc"], key="fig_roc")
+        bottom = st.columns(2)
+        bottom[0].plotly_chart(view.figures["histogram"], key="fig_histogram")
+        bottom[1].plotly_chart(view.figures["confusion"], key="fig_confusion")
+    st.subheader(t("gallery"))
+    st.caption(t("gallery_help"))
+    _gallery(run_dir, loaded, view.order, image_norm, pixel_norm)
