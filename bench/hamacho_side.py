@@ -1,0 +1,146 @@
+"""hamacho_core PatchCore on one benchmark split, in its own process.
+
+    .venv-bench/bin/python bench/hamacho_side.py --split-json SPLIT.json --out PREFIX [--device cpu|cuda]
+
+Same settings as bench/anomalib_side.py: ``tf_efficientnet_lite0`` (strides 8 and 16), 256x256 square resize,
+coreset ratio 0.1, 9 neighbours, batch size 32. Writes PREFIX.json (timings, peak RSS, memory-bank size) and
+PREFIX.npz (raw image scores, raw anomaly maps), scored by the parent with bench/common.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (  # noqa: E402
+    BACKBONE,
+    BATCH_SIZE,
+    CORESET_RATIO,
+    IMAGE_SIZE,
+    NUM_NEIGHBORS,
+    REPO_ROOT,
+    Split,
+    Timer,
+    current_rss_mb,
+    peak_rss_mb,
+    runtime_info,
+    write_outputs,
+)
+
+if str(REPO_ROOT) not in sys.path:  # the project may not be pip-installed in .venv-bench
+    sys.path.insert(1, str(REPO_ROOT))
+
+
+def build_detector(device: str, batch_size: int, max_bank_size: str | None):
+    """PatchCore with the benchmark's settings; returns (detector, settings actually passed).
+
+    ``max_bank_size``: None keeps the product's default memory-bank cap; "none" removes it (coreset ratio only,
+    as anomalib); a number sets it.
+    """
+    from hamacho_core.detectors import PatchCoreConfig, create_detector
+
+    wanted = {
+        "backbone": BACKBONE,
+        "coreset_ratio": CORESET_RATIO,
+        "n_neighbors": NUM_NEIGHBORS,
+        "image_size": IMAGE_SIZE,
+        "resize": "square",
+        "device": device,
+        "batch_size": batch_size,
+    }
+    if max_bank_size is not None:
+        wanted["max_bank_size"] = None if max_bank_size.lower() == "none" else int(max_bank_size)
+    names = {f.name for f in dataclasses.fields(PatchCoreConfig)}
+    missing = sorted(k for k in ("backbone", "coreset_ratio", "n_neighbors", "image_size", "resize", "device")
+                     if k not in names)
+    if missing:
+        raise SystemExit(f"PatchCoreConfig has no field(s) {missing}: update bench/hamacho_side.py")
+    settings = {k: v for k, v in wanted.items() if k in names}
+    if "max_bank_size" in wanted and "max_bank_size" not in names:
+        raise SystemExit("PatchCoreConfig has no max_bank_size field: update bench/hamacho_side.py")
+    detector = create_detector("patchcore", PatchCoreConfig(**settings))
+    return detector, dataclasses.asdict(detector.config)
+
+
+def memory_bank_shape(detector) -> list[int] | None:
+    """Shape of the fitted memory bank, wherever this version of the detector keeps it."""
+    for name in ("memory_bank_", "memory_bank", "bank_"):
+        value = getattr(detector, name, None)
+        if value is not None and hasattr(value, "shape"):
+            return [int(n) for n in value.shape]
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split-json", required=True)
+    parser.add_argument("--out", required=True, help="output prefix (PREFIX.json, PREFIX.npz)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
+    parser.add_argument("--max-bank-size", help="memory-bank cap: a number, or 'none'; default: the product's")
+    parser.add_argument("--no-maps", action="store_true", help="do not save anomaly maps (scaling runs)")
+    args = parser.parse_args()
+
+    split = Split.from_json(json.loads(Path(args.split_json).read_text()))
+    t0 = time.perf_counter()
+    import numpy as np
+
+    import hamacho_core.detectors  # noqa: F401  (the import cost, as anomalib's is measured)
+
+    import_s = time.perf_counter() - t0
+    rss_after_import = current_rss_mb()
+
+    with Timer() as init:
+        detector, settings = build_detector(args.device, args.batch_size, args.max_bank_size)
+    with Timer() as fit:
+        detector.fit(list(split.train), progress=None)
+    peak_after_fit = peak_rss_mb()
+    bank = memory_bank_shape(detector)
+
+    test_paths = [s.path for s in split.test]
+    with Timer() as predict:
+        prediction = detector.predict(test_paths)
+    scores = np.asarray(prediction.scores, dtype=np.float64).reshape(-1)
+    maps = np.asarray(prediction.maps, dtype=np.float32)
+    if len(scores) != len(test_paths) or len(maps) != len(test_paths):
+        raise SystemExit(f"hamacho returned {len(scores)} scores / {len(maps)} maps for {len(test_paths)} images")
+
+    n_test = len(split.test)
+    import hamacho_core
+
+    info = {
+        "tool": "hamacho",
+        "version": getattr(hamacho_core, "__version__", "dev"),
+        "dataset": split.name,
+        "device": args.device,
+        "n_train": len(split.train),
+        "n_test": n_test,
+        "batch_size": settings.get("batch_size"),
+        "settings": settings,
+        "import_s": import_s,
+        "init_s": init.seconds,
+        "fit_only_s": fit.seconds,
+        "fit_s": init.seconds + fit.seconds,
+        "fit_cpu_s": init.cpu_seconds + fit.cpu_seconds,
+        "predict_s": predict.seconds,
+        "predict_img_s": n_test / predict.seconds,
+        "predict_cpu_s": predict.cpu_seconds,
+        "memory_bank": bank,
+        "map_shape": list(maps.shape[1:]),
+        "rss_after_import_mb": rss_after_import,
+        "peak_rss_fit_mb": peak_after_fit,
+        "peak_rss_mb": peak_rss_mb(),
+        "runtime": runtime_info(),
+    }
+    write_outputs(args.out, info, scores, None if args.no_maps else maps)
+    print(json.dumps({k: info[k] for k in ("tool", "dataset", "fit_s", "predict_img_s", "peak_rss_mb", "memory_bank")}))
+
+
+if __name__ == "__main__":
+    main()
