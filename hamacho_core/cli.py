@@ -58,7 +58,8 @@ def _run(action: Callable[[ProgressCallback], Any]) -> Any:
         progress.close()
         if os.environ.get("HAMACHO_DEBUG"):
             raise
-        raise click.ClickException(f"unexpected {type(error).__name__}: {error} (set HAMACHO_DEBUG=1 for details)") from None
+        message = f"unexpected {type(error).__name__}: {error} (set HAMACHO_DEBUG=1 for details)"
+        raise click.ClickException(message) from None
     finally:
         progress.close()
 
@@ -161,7 +162,8 @@ def train_command(ctx: click.Context, **options: Any) -> None:
     honest = result.metrics["image_cross_validated"] or {}
     click.echo(f"input shape {result.input_shape[0]} x {result.input_shape[1]}: {result.input_shape_reason}")
     auroc = "n/a" if image["auroc"] is None else f"{image['auroc']:.4f}"
-    line = f"image AUROC {auroc}  F1 {image['f1']:.4f}  precision {image['precision']:.4f}  recall {image['recall']:.4f}"
+    line = (f"image AUROC {auroc}  F1 {image['f1']:.4f}  precision {image['precision']:.4f}"
+            f"  recall {image['recall']:.4f}")
     if honest:
         line += f"  (cross-validated F1 {honest['f1']:.4f})"
     click.echo(line)

@@ -163,7 +163,9 @@ def load_folder(
     return good, bad, problems
 
 
-def load_mvtec(root: str | Path, *, no_bad: bool = False) -> tuple[list[Sample], list[Sample], list[Sample], list[Problem]]:
+def load_mvtec(
+    root: str | Path, *, no_bad: bool = False
+) -> tuple[list[Sample], list[Sample], list[Sample], list[Problem]]:
     """Load the MVTec layout: ``train/good``, ``test/good``, ``test/<type>``, ``ground_truth/<type>/``.
 
     Masks may be named ``<stem>_mask.png`` or ``<stem>.png``.
@@ -315,13 +317,14 @@ def load_dataset(
         good, bad, problems = load_folder(root, with_masks=with_masks, no_bad=no_bad)
         test_good = []
     else:
-        good, bad, problems = load_filelist(good_files or [], None if no_bad else bad_files, mask_files if with_masks else None)
+        good, bad, problems = load_filelist(
+            good_files or [], None if no_bad else bad_files, mask_files if with_masks else None)
         test_good = []
     if not with_masks:
         bad = [Sample(s.path, 1, s.defect_type) for s in bad]
     good = probe_samples(good, problems, progress)
     bad = probe_samples(bad, problems, progress)
-    where = Path(root) / ("train/good" if data_format == "mvtec" else "good") if data_format != "filelist" else "--good-file-list"
+    where = {"mvtec": Path(root) / "train" / GOOD, "folder": Path(root) / GOOD}.get(data_format, "--good-file-list")
     if len(good) < 2:
         raise DataError(f"need at least 2 readable good images, found {len(good)} in {where}")
     if data_format == "mvtec" and test_good:

@@ -81,7 +81,8 @@ def curves(labels: np.ndarray, scores: np.ndarray) -> dict[str, list[float]]:
     precision, recall, pr_thresholds = precision_recall_curve(labels, scores)
     fpr, tpr, roc_thresholds = roc_curve(labels, scores)
     return {"precision": precision.tolist(), "recall": recall.tolist(), "pr_thresholds": pr_thresholds.tolist(),
-            "fpr": fpr.tolist(), "tpr": tpr.tolist(), "roc_thresholds": np.nan_to_num(roc_thresholds, posinf=1e9).tolist()}
+            "fpr": fpr.tolist(), "tpr": tpr.tolist(),
+            "roc_thresholds": np.nan_to_num(roc_thresholds, posinf=1e9).tolist()}
 
 
 @dataclass

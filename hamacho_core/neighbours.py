@@ -8,23 +8,7 @@ import torch
 
 from hamacho_core.errors import NotFittedError
 
-__all__ = ["NearestNeighbours", "squared_distances"]
-
-
-def squared_distances(queries: torch.Tensor, bank: torch.Tensor, bank_norms: torch.Tensor | None = None) -> torch.Tensor:
-    """Squared Euclidean distances.
-
-    Args:
-        queries: (Q, D). bank: (M, D). bank_norms: optional precomputed (M,) squared norms of ``bank``.
-
-    Returns:
-        (Q, M), clamped at 0.
-    """
-    if bank_norms is None:
-        bank_norms = (bank * bank).sum(dim=1)
-    query_norms = (queries * queries).sum(dim=1, keepdim=True)
-    distances = torch.addmm(bank_norms.unsqueeze(0) + query_norms, queries, bank.T, alpha=-2.0)
-    return distances.clamp_(min=0.0)
+__all__ = ["NearestNeighbours"]
 
 
 @dataclass
@@ -34,11 +18,13 @@ class NearestNeighbours:
     chunk_size: int = 2048
     bank_: torch.Tensor | None = field(default=None, repr=False)
     bank_norms_: torch.Tensor | None = field(default=None, repr=False)
+    bank_t_: torch.Tensor | None = field(default=None, repr=False)  # (D, M) contiguous: the fast GEMM layout
 
     def fit(self, bank: torch.Tensor) -> NearestNeighbours:
         """Args: bank (M, D). Returns: self."""
         self.bank_ = bank
         self.bank_norms_ = (bank * bank).sum(dim=1)
+        self.bank_t_ = bank.T.contiguous()
         return self
 
     def kneighbors(self, queries: torch.Tensor, k: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,12 +33,14 @@ class NearestNeighbours:
             raise NotFittedError("NearestNeighbours.fit must be called before kneighbors")
         k = min(k, self.bank_.shape[0])
         distances, indices = [], []
-        for chunk in torch.split(queries, self.chunk_size):
-            squared = squared_distances(chunk.to(self.bank_.dtype), self.bank_, self.bank_norms_)
+        for chunk in torch.split(queries.to(self.bank_.dtype), self.chunk_size):
+            # ||q - b||^2 = ||b||^2 - 2 q.b + ||q||^2; the per-query term is added after the reduction
+            partial = torch.mm(chunk, self.bank_t_).mul_(-2.0).add_(self.bank_norms_)
             if k == 1:
-                values, where = squared.min(dim=1, keepdim=True)
+                values, where = partial.min(dim=1, keepdim=True)
             else:
-                values, where = squared.topk(k, dim=1, largest=False)
+                values, where = partial.topk(k, dim=1, largest=False)
+            values = values.add_((chunk * chunk).sum(dim=1, keepdim=True)).clamp_(min=0.0)
             distances.append(values.sqrt_())
             indices.append(where)
         return torch.cat(distances), torch.cat(indices)

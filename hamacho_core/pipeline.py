@@ -336,7 +336,8 @@ def _write_test_outputs(out_dir: Path, dataset: Dataset, prediction: Prediction,
 
 def _write_plots(metrics_dir: Path, labels: np.ndarray, normalized: np.ndarray, metrics: dict[str, Any]) -> None:
     image = metrics["image"]
-    plots.plot_confusion_matrix(metrics_dir / "confusion_matrix.png", image["tp"], image["fp"], image["tn"], image["fn"])
+    plots.plot_confusion_matrix(metrics_dir / "confusion_matrix.png", image["tp"], image["fp"], image["tn"],
+                                image["fn"])
     plots.plot_histogram(metrics_dir / "image-level-scores-histogram.png", labels, normalized, image["threshold"])
     found = metrics["curves"]
     if found:

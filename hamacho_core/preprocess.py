@@ -94,7 +94,8 @@ def choose_input_shape(
         height, width = _round_to(long_side * aspect, stride), long_side
     else:
         height, width = long_side, _round_to(long_side / aspect, stride)
-    why = (f"long side {long_side} px ({'auto: up to ' + str(AUTO_MAX_SIDE) if image_size is None else 'requested ' + str(target)}"
+    asked = f"auto: up to {AUTO_MAX_SIDE}" if image_size is None else f"requested {target}"
+    why = (f"long side {long_side} px ({asked}"
            f", median native long side {native_long:.0f} px, never upsampled), median aspect h/w {aspect:.2f}, "
            f"sides rounded to multiples of {stride}")
     return InputShape(height, width, why)

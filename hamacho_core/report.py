@@ -101,7 +101,9 @@ def combined_picture(report: ImageReport, height: int = 256) -> np.ndarray:
     text = f"{verdict}   score {report.score:.3f} (threshold 0.5)"
     if report.label is not None:
         truth = "defect" if report.label else "good"
-        text += f"   truth: {truth}" + ("" if bool(report.label) == report.is_defect else "  <- MISSED" if report.label else "  <- FALSE ALARM")
+        if bool(report.label) != report.is_defect:
+            truth += "  <- MISSED" if report.label else "  <- FALSE ALARM"
+        text += f"   truth: {truth}"
     cv2.putText(banner, text, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
     return np.concatenate([banner, row], axis=0)
 

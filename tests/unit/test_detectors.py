@@ -25,7 +25,8 @@ def _with_defect(seed: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def images():
-    return [_texture(i) for i in range(8)], [_texture(100 + i) for i in range(3)], [_with_defect(200 + i) for i in range(3)]
+    train = [_texture(i) for i in range(8)]
+    return train, [_texture(100 + i) for i in range(3)], [_with_defect(200 + i) for i in range(3)]
 
 
 @pytest.mark.parametrize("cls,config", [
