@@ -6,6 +6,7 @@ import re
 import string
 
 from conftest import ROOT
+
 from ui.i18n import EN, JA, translate
 
 _USED = re.compile(r"\bt\(\s*[\"']([a-z_\-]+)[\"']\s*[,)]")
