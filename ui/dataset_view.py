@@ -51,7 +51,7 @@ def counts_table(dataset: Dataset) -> pd.DataFrame:
         row = rows.setdefault(key, [0, 0])
         row[0] += 1
         row[1] += sample.mask_path is not None
-    return pd.DataFrame([{t("col_class"): key, t("col_images"): n, t("col_masks"): m if key != "good" else None}
+    return pd.DataFrame([{t("col_class"): key, t("col_images"): n, t("col_masks"): str(m) if key != "good" else ""}
                          for key, (n, m) in sorted(rows.items(), key=lambda item: (item[0] != "good", item[0]))])
 
 
@@ -63,7 +63,7 @@ def _thumb(path: str, mask: str | None, side: int) -> object:
 def thumbnails(dataset: Dataset, per_class: int = 6, side: int = 150) -> None:
     """A few images of each class, ground-truth masks outlined in green."""
     groups: dict[str, list[Sample]] = {}
-    for sample in sorted(dataset.train + dataset.test, key=lambda s: str(s.path)):
+    for sample in sorted(dataset.train + dataset.test, key=lambda s: (s.label, str(s.path))):
         groups.setdefault("good" if sample.label == 0 else sample.defect_type, []).append(sample)
     for name, samples in groups.items():
         st.caption(f"{name} ({len(samples)})")

@@ -76,4 +76,5 @@ def show_gallery(session: Session, image_norm: float, pixel_norm: float, limit: 
         predicted = normalized_map > pixel_norm
         picture = np.hstack([heat_overlay(image, normalized_map), mask_outline(image, predicted)])
         verdict = t("defect") if item.norm_score > image_norm else t("good")
-        columns[slot % 3].image(picture, caption=f"{verdict} · {item.norm_score:.3f} · {item.output_name}")
+        columns[slot % 3].image(picture, caption=f"{verdict} · {item.norm_score:.3f} · {item.output_name}",
+                                width="stretch")

@@ -84,7 +84,8 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
         picture = np.hstack([heat_overlay(image, normalized_map),
                              mask_outline(image, evaluation.predicted_mask(index, pixel_norm), truth)])
         result = outcome(int(evaluation.labels[index]), float(loaded.scores[index]), threshold)
-        columns[slot % 3].image(picture, caption=f"{result} · {loaded.scores[index]:.3f} · {loaded.names[index]}")
+        columns[slot % 3].image(picture, caption=f"{result} · {loaded.scores[index]:.3f} · {loaded.names[index]}",
+                                width="stretch")
 
 
 @st.fragment
@@ -92,7 +93,7 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
     """Sliders, figures, gallery and the save button; re-runs alone when a slider moves."""
     evaluation = loaded.evaluation
     saved = evaluation.normalization
-    left, right = st.columns([1, 3])
+    left, right = st.columns([1.3, 3])
     with left:
         image_norm = st.slider(t("image_threshold"), 0.0, 1.0, float(saved.image_norm), 0.005, format="%.3f",
                                help=t("image_threshold_help"), key=f"thr_image_{run_dir.name}")
@@ -122,4 +123,4 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
         bottom[1].plotly_chart(view.figures["confusion"], key="fig_confusion")
     st.subheader(t("gallery"))
     st.caption(t("gallery_help"))
-    _gallery(run_dir, loaded, view.order, image_norm, pixel_norm)
+    _gallery(run_dir, loaded, view.order[:9], image_norm, pixel_norm)
