@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import sys
+import shutil
 from pathlib import Path
 
 import pytest
+from app_support import make_project
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from hamacho_core.demo import make_demo_dataset  # noqa: E402
-from hamacho_core.pipeline import TrainConfig, train  # noqa: E402
-
-APP = str(ROOT / "app.py")
+from hamacho_core.pipeline import TrainConfig, train
 
 
 @pytest.fixture()
@@ -24,12 +18,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("HAMACHO_HOME", str(folder))
     return folder
-
-
-def make_project(home: Path, name: str = "検査A", n_good: int = 12, n_bad: int = 2) -> Path:
-    project = home / name
-    make_demo_dataset(project / "data", n_good=n_good, n_bad_per_type=n_bad, size=128)
-    return project
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +34,6 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def trained_home(trained: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the trained workspace (tests may move thresholds or delete things)."""
-    import shutil
-
     home = tmp_path / "workspace"
     shutil.copytree(trained, home)
     monkeypatch.setenv("HAMACHO_HOME", str(home))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import string
 
-from conftest import ROOT
+from app_support import ROOT
 
 from ui.i18n import EN, JA, translate
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import yaml
-from conftest import APP, make_project
+from app_support import APP, make_project
 from streamlit.testing.v1 import AppTest
 
 from ui.state import get_manager
