@@ -30,4 +30,6 @@ with st.sidebar:
 st.query_params["lang"] = st.session_state["lang"]
 if project is not None:
     st.query_params["project"] = project.name
+elif "project" in st.query_params:
+    del st.query_params["project"]
 navigation.run()

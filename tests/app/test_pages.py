@@ -152,6 +152,26 @@ def test_data_page_imports_a_zip_and_reports_non_images(home: Path) -> None:
     assert any("not an image file" in str(v) for d in at.dataframe for v in d.value.get("reason", []))
 
 
+def test_data_page_lists_unreadable_files_and_mismatched_masks(home: Path) -> None:
+    data = make_project(home, "p") / "data"
+    (data / "good" / "壊れた.png").write_bytes(b"not a png")
+    (data / "mask" / "crack" / "crack_000.png").write_bytes(_png(255, size=32))
+    at = _page("data", "p")
+    assert not at.error
+    problems = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    reasons = dict(zip([Path(p).name for p in problems["file"]], problems["reason"], strict=True))
+    assert "not an image or damaged file" in reasons["壊れた.png"]
+    assert "mask is 32x32 but image is 128x128" in reasons["crack_000.png"]
+
+
+def test_train_page_shows_an_error_for_an_empty_good_folder(home: Path) -> None:
+    (home / "p" / "data" / "good").mkdir(parents=True)
+    at = _page("train", "p")
+    assert not at.exception
+    assert "need at least 2 readable good images" in at.error[0].value
+    assert [b for b in at.button if b.key == "start"] == []
+
+
 # ------------------------------------------------------------------------------------------------ train
 def test_train_page_shows_the_input_shape_and_runs_a_job(home: Path) -> None:
     make_project(home, "p")

@@ -131,3 +131,14 @@ def test_import_server_folder(tmp_path: Path) -> None:
     assert [p.name for p in report.written] == ["a.png"] and len(report.problems) == 1
     with pytest.raises(DataError, match="not found"):
         import_folder(tmp_path / "data", tmp_path / "missing")
+
+
+def test_train_config_for_a_project_holding_good_directly(home: Path) -> None:
+    from ui.training import make_config
+
+    (home / "demo" / "good").mkdir(parents=True)
+    config = make_config(home / "demo", image_size=128)
+    assert (config.dataset_root, config.category) == (str(home), "demo")
+    assert Path(config.run_dir).parent == home / "demo" / "runs"
+    config = make_config(projects.create_project("新規"))
+    assert config.dataset_dir == home / "新規" / "data"

@@ -102,6 +102,9 @@ def test_train_in_the_background(page, workspace: Path) -> None:  # noqa: ANN001
     assert len(runs) == 1
     _idle(page)
     _shot(page, "train")
+    page.reload()  # a refresh keeps the project (URL) and the job (server side and jobs/*.json)
+    page.get_by_text("Saved. Image F1", exact=False).wait_for()
+    assert f"Project: {PROJECT}" in page.get_by_test_id("stSidebar").inner_text()
 
 
 def test_threshold_slider_changes_the_metrics(page) -> None:  # noqa: ANN001
