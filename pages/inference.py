@@ -22,13 +22,13 @@ show_flash()
 
 
 def _run(files: list[tuple[str, bytes]] | None, source: Path | None = None) -> None:
+    st.session_state["inf_gen"] = st.session_state.get("inf_gen", 0) + 1  # empty the drop zone, even on error
     bar = st.progress(0.0, text=t("running"))
     folder, report = save_inputs(project, run_dir, files or [])
     result = run_inference(run_dir, folder, source, st.session_state.get("inf_csv", False),
                            lambda done, total, stage: bar.progress(done / max(total, 1), text=stage))
     st.session_state["inf_session"] = str(folder)
     st.session_state["inf_problems"] = report.problems + result.problems
-    st.session_state["inf_gen"] = st.session_state.get("inf_gen", 0) + 1
     st.rerun()
 
 

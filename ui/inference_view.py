@@ -26,6 +26,7 @@ def save_inputs(project: Path, run_dir: Path, files: list[tuple[str, bytes]]) ->
     parent = project / INFERENCE
     parent.mkdir(parents=True, exist_ok=True)
     folder = parent / new_stamp(parent)
+    (folder / "input").mkdir(parents=True)
     report = save_inference_inputs(folder / "input", files)
     (folder / "session.json").write_text(json.dumps({"run_dir": str(run_dir)}, ensure_ascii=False), encoding="utf-8")
     return folder, report
