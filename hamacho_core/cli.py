@@ -138,7 +138,7 @@ def main() -> None:
 @click.option("--backbone-weights", default=None, help="Local weights file for --backbone.")
 @click.option("--coreset-ratio", type=click.FloatRange(0.0001, 1.0), default=None, help="PatchCore (default 0.1).")
 @click.option("--max-bank-size", type=click.IntRange(0), default=None,
-              help="PatchCore memory-bank budget in entries (default 16384; 0 = no cap).")
+              help="PatchCore memory-bank budget in entries (default 131072; 0 = no cap).")
 @click.option("--no-csv", is_flag=True, help="Skip the per-pixel CSV files.")
 @click.pass_context
 def train_command(ctx: click.Context, **options: Any) -> None:

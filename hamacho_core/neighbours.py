@@ -1,19 +1,37 @@
-"""Exact k-nearest-neighbour search by chunked matrix products (no index library needed)."""
+"""Nearest-neighbour search over the memory bank, by chunked matrix products (no index library needed).
+
+* :class:`NearestNeighbours`: exact k-NN.
+* :class:`InvertedFileNeighbours`: for large banks, an inverted file (IVF): the bank is clustered by k-means and
+  each query is compared only with the members of its ``n_probe`` nearest clusters. Cost per query drops from
+  M to about ``n_clusters + n_probe * M / n_clusters`` distance evaluations; the nearest entry is missed only when
+  it lies outside every probed cluster, and then a near-nearest one is returned instead.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
 
 from hamacho_core.errors import NotFittedError
 
-__all__ = ["NearestNeighbours"]
+__all__ = ["InvertedFileNeighbours", "NearestNeighbours", "create_search"]
+
+
+def _partial_distances(queries: torch.Tensor, bank_t: torch.Tensor, bank_norms: torch.Tensor) -> torch.Tensor:
+    """||b||^2 - 2 q.b for queries (Q, D) and a transposed bank (D, M): (Q, M). Add ||q||^2 for the distance."""
+    return torch.mm(queries, bank_t).mul_(-2.0).add_(bank_norms)
+
+
+def _finish(partial: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
+    """Euclidean distances from partial ones (in place)."""
+    return partial.add_((queries * queries).sum(dim=1, keepdim=True)).clamp_(min=0.0).sqrt_()
 
 
 @dataclass
 class NearestNeighbours:
-    """k-NN over a fixed bank, computed in chunks of ``chunk_size`` queries to bound memory."""
+    """Exact k-NN over a fixed bank, computed in chunks of ``chunk_size`` queries to bound memory."""
 
     chunk_size: int = 2048
     bank_: torch.Tensor | None = field(default=None, repr=False)
@@ -34,13 +52,100 @@ class NearestNeighbours:
         k = min(k, self.bank_.shape[0])
         distances, indices = [], []
         for chunk in torch.split(queries.to(self.bank_.dtype), self.chunk_size):
-            # ||q - b||^2 = ||b||^2 - 2 q.b + ||q||^2; the per-query term is added after the reduction
-            partial = torch.mm(chunk, self.bank_t_).mul_(-2.0).add_(self.bank_norms_)
-            if k == 1:
-                values, where = partial.min(dim=1, keepdim=True)
-            else:
-                values, where = partial.topk(k, dim=1, largest=False)
-            values = values.add_((chunk * chunk).sum(dim=1, keepdim=True)).clamp_(min=0.0)
-            distances.append(values.sqrt_())
+            partial = _partial_distances(chunk, self.bank_t_, self.bank_norms_)
+            values, where = partial.min(dim=1, keepdim=True) if k == 1 else partial.topk(k, dim=1, largest=False)
+            distances.append(_finish(values, chunk))
             indices.append(where)
         return torch.cat(distances), torch.cat(indices)
+
+
+@dataclass
+class InvertedFileNeighbours:
+    """Approximate 1-NN by an inverted file; k > 1 falls back to exact search (it is only used on few queries).
+
+    Attributes:
+        n_clusters: k-means clusters (None = 2 * sqrt(M)).
+        n_probe: clusters searched per query.
+        n_iterations: k-means (Lloyd) iterations.
+        seed: k-means initialisation.
+    """
+
+    n_clusters: int | None = None
+    n_probe: int = 16
+    n_iterations: int = 8
+    seed: int = 0
+    chunk_size: int = 4096
+    exact_: NearestNeighbours = field(default_factory=NearestNeighbours, repr=False)
+    centroids_: torch.Tensor | None = field(default=None, repr=False)
+    offsets_: list[int] = field(default_factory=list, repr=False)
+    order_: torch.Tensor | None = field(default=None, repr=False)  # bank rows sorted by cluster
+
+    def fit(self, bank: torch.Tensor) -> InvertedFileNeighbours:
+        """Cluster the bank (M, D). Returns: self."""
+        self.exact_.fit(bank)
+        n_clusters = self.n_clusters or max(1, int(2 * math.sqrt(bank.shape[0])))
+        assignment = self._kmeans(bank, min(n_clusters, bank.shape[0]))
+        self.order_ = torch.argsort(assignment, stable=True)
+        counts = torch.bincount(assignment, minlength=self.centroids_.shape[0])
+        self.offsets_ = [0, *torch.cumsum(counts, 0).tolist()]
+        sorted_bank = bank[self.order_]
+        spans = list(zip(self.offsets_[:-1], self.offsets_[1:], strict=True))
+        self._lists_t = [sorted_bank[a:b].T.contiguous() for a, b in spans]  # per cluster: (D, size)
+        self._lists_norms = [(sorted_bank[a:b] ** 2).sum(1) for a, b in spans]
+        return self
+
+    def _kmeans(self, bank: torch.Tensor, n_clusters: int) -> torch.Tensor:
+        generator = torch.Generator().manual_seed(self.seed)
+        start = torch.randperm(bank.shape[0], generator=generator)[:n_clusters].to(bank.device)
+        centroids = bank[start].clone()
+        search = NearestNeighbours(chunk_size=self.chunk_size)
+        for _ in range(self.n_iterations):
+            _, assignment = search.fit(centroids).kneighbors(bank, k=1)
+            assignment = assignment[:, 0]
+            sums = torch.zeros_like(centroids).index_add_(0, assignment, bank)
+            counts = torch.bincount(assignment, minlength=n_clusters).unsqueeze(1)
+            centroids = torch.where(counts > 0, sums / counts.clamp(min=1), centroids)
+        self.centroids_ = centroids
+        return search.fit(centroids).kneighbors(bank, k=1)[1][:, 0]
+
+    def kneighbors(self, queries: torch.Tensor, k: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """Args: queries (Q, D). Returns: distances (Q, k) and bank indices (Q, k)."""
+        if self.centroids_ is None:
+            raise NotFittedError("InvertedFileNeighbours.fit must be called before kneighbors")
+        if k > 1:
+            return self.exact_.kneighbors(queries, k)
+        results = [self._search(chunk) for chunk in torch.split(queries.float(), self.chunk_size)]
+        return torch.cat([d for d, _ in results]), torch.cat([i for _, i in results])
+
+    def _search(self, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n_probe = min(self.n_probe, self.centroids_.shape[0])
+        centroid_search = NearestNeighbours(chunk_size=self.chunk_size).fit(self.centroids_)
+        probes = centroid_search.kneighbors(queries, k=n_probe)[1]  # (Q, n_probe)
+        cluster_of_pair = probes.reshape(-1)
+        query_of_pair = torch.arange(queries.shape[0], device=queries.device).repeat_interleave(n_probe)
+        order = torch.argsort(cluster_of_pair, stable=True)
+        cluster_of_pair, query_of_pair = cluster_of_pair[order], query_of_pair[order]
+        bounds = torch.bincount(cluster_of_pair, minlength=self.centroids_.shape[0]).cumsum(0).tolist()
+        best = torch.full((queries.shape[0],), float("inf"), device=queries.device)
+        best_index = torch.zeros(queries.shape[0], dtype=torch.long, device=queries.device)
+        start = 0
+        for cluster, end in enumerate(bounds):
+            if end == start or self.offsets_[cluster + 1] == self.offsets_[cluster]:
+                start = end
+                continue
+            rows = query_of_pair[start:end]  # queries probing this cluster (unique)
+            partial = _partial_distances(queries[rows], self._lists_t[cluster], self._lists_norms[cluster])
+            values, where = partial.min(dim=1)
+            better = values < best[rows]
+            best[rows] = torch.where(better, values, best[rows])
+            best_index[rows] = torch.where(better, where + self.offsets_[cluster], best_index[rows])
+            start = end
+        distances = _finish(best.unsqueeze(1), queries)
+        return distances, self.order_[best_index].unsqueeze(1)
+
+
+def create_search(
+    bank_size: int, exact_limit: int = 20_000, seed: int = 0
+) -> NearestNeighbours | InvertedFileNeighbours:
+    """Exact search for banks up to ``exact_limit`` entries, an inverted file above."""
+    return NearestNeighbours() if bank_size <= exact_limit else InvertedFileNeighbours(seed=seed)

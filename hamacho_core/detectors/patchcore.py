@@ -15,13 +15,13 @@ import torch.nn.functional as F
 
 from hamacho_core.detectors.base import Detector, DetectorConfig
 from hamacho_core.errors import NotFittedError
-from hamacho_core.neighbours import NearestNeighbours
+from hamacho_core.neighbours import InvertedFileNeighbours, NearestNeighbours, create_search
 from hamacho_core.progress import ProgressCallback
 from hamacho_core.sampling import GreedyCoresetSampler
 
 __all__ = ["DEFAULT_MAX_BANK_SIZE", "PatchCore", "PatchCoreConfig"]
 
-DEFAULT_MAX_BANK_SIZE = 16_384
+DEFAULT_MAX_BANK_SIZE = 131_072
 
 
 @dataclass
@@ -31,6 +31,7 @@ class PatchCoreConfig(DetectorConfig):
     coreset_ratio: float = 0.1  # share of training patches kept in the memory bank
     max_bank_size: int | None = DEFAULT_MAX_BANK_SIZE  # memory-bank budget (entries); None = ratio only
     n_neighbors: int = 9  # neighbours used to re-weight the image score
+    exact_search_limit: int = 20_000  # banks larger than this are searched with an inverted file (IVF)
 
 
 class PatchCore(Detector):
@@ -47,7 +48,7 @@ class PatchCore(Detector):
         super().__init__(config)
         self.memory_bank_: torch.Tensor | None = None
         self.n_candidates_: int = 0
-        self._search = NearestNeighbours()
+        self._search: NearestNeighbours | InvertedFileNeighbours = NearestNeighbours()
 
     # ---------------------------------------------------------------------------------------- features
     @staticmethod
@@ -87,6 +88,7 @@ class PatchCore(Detector):
 
     def _set_bank(self, bank: torch.Tensor) -> None:
         self.memory_bank_ = bank.to(self.device)
+        self._search = create_search(bank.shape[0], self.config.exact_search_limit, self.config.seed)
         self._search.fit(self.memory_bank_)
 
     # ----------------------------------------------------------------------------------------- predict

@@ -39,3 +39,22 @@ def test_nearest_neighbours_match_brute_force_in_chunks() -> None:
     expected = torch.cdist(queries, bank).topk(3, largest=False)
     assert torch.equal(indices, expected.indices)
     assert torch.allclose(distances, expected.values, atol=1e-4)
+
+
+def test_inverted_file_finds_the_nearest_entry_almost_always() -> None:
+    from hamacho_core.neighbours import InvertedFileNeighbours, create_search
+
+    generator = torch.Generator().manual_seed(4)
+    centers = torch.randn(50, 24, generator=generator) * 3
+    bank = centers[torch.randint(0, 50, (6000,), generator=generator)] + torch.randn(6000, 24, generator=generator)
+    queries = centers[torch.randint(0, 50, (500,), generator=generator)] + torch.randn(500, 24, generator=generator)
+    exact_d, exact_i = NearestNeighbours().fit(bank).kneighbors(queries)
+    ivf = InvertedFileNeighbours(n_probe=8).fit(bank)
+    ivf_d, ivf_i = ivf.kneighbors(queries)
+    assert (ivf_i == exact_i).float().mean() >= 0.95
+    assert torch.all(ivf_d >= exact_d - 1e-4)  # never closer than the true nearest
+    again = InvertedFileNeighbours(n_probe=8).fit(bank).kneighbors(queries)
+    assert torch.equal(again[1], ivf_i)  # deterministic: a reloaded run scores the same
+    assert torch.equal(ivf.kneighbors(queries[:5], k=3)[1], NearestNeighbours().fit(bank).kneighbors(queries[:5], 3)[1])
+    assert isinstance(create_search(100), NearestNeighbours)
+    assert isinstance(create_search(30_000), InvertedFileNeighbours)
