@@ -58,6 +58,8 @@ class Evaluation:
     maps: np.ndarray
     masks: np.ndarray | None
     normalization: Normalization
+    output_names: list[str] | None = None  # where each image's pictures are under test_predictions/images/<kind>/
+    mask_paths: list[str | None] | None = None  # ground-truth mask files
 
     @property
     def normalized_scores(self) -> np.ndarray:
@@ -90,7 +92,8 @@ class Evaluation:
             tensors["masks"] = torch.from_numpy(_stack(self.masks, shape, np.uint8))
         atomic_write_bytes(run_dir / _TENSORS, save(tensors))
         atomic_write_text(run_dir / _INDEX, json.dumps(
-            {"paths": self.paths, "defect_types": self.defect_types}, ensure_ascii=False))
+            {"paths": self.paths, "defect_types": self.defect_types, "output_names": self.output_names,
+             "mask_paths": self.mask_paths}, ensure_ascii=False))
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Evaluation:
@@ -105,7 +108,8 @@ class Evaluation:
         masks = tensors["masks"].numpy().astype(bool) if "masks" in tensors else None
         return cls(index["paths"], index["defect_types"], tensors["labels"].numpy(),
                    tensors["raw_scores"].numpy(), tensors["maps"].numpy(), masks,
-                   Normalization.from_dict(config["normalization"]))
+                   Normalization.from_dict(config["normalization"]), index.get("output_names"),
+                   index.get("mask_paths"))
 
 
 def _stack(arrays: np.ndarray | list[np.ndarray], shape: tuple[int, int], dtype: type) -> np.ndarray:

@@ -177,13 +177,19 @@ class RunInfo:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def list_runs(root: str | Path) -> list[RunInfo]:
-    """Every readable run below ``root``, newest first (damaged ones are skipped)."""
+def list_runs(root: str | Path, errors: list[tuple[Path, str]] | None = None) -> list[RunInfo]:
+    """Every readable run below ``root``, newest first.
+
+    Runs that cannot be read (damaged, newer format) are left out; with ``errors`` given, (folder, message) pairs
+    are appended to it.
+    """
     runs = []
     for config_path in Path(root).rglob(CONFIG_NAME):
         try:
             config = read_config(config_path)
-        except ModelFileError:
+        except ModelFileError as error:
+            if errors is not None:
+                errors.append((config_path.parent, str(error)))
             continue
         settings = config.get("settings", {})
         runs.append(RunInfo(config_path.parent, str(config.get("created", "")), config["model"],

@@ -40,9 +40,11 @@ from hamacho_core.thresholds import (
     sigma6_threshold,
 )
 
-__all__ = ["InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
+__all__ = ["TRAIN_STAGES", "InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
 
 TEST_DIR = "test_predictions"
+# Progress stages of train(), in order (the app weights them for an overall ETA).
+TRAIN_STAGES = ("checking images", "extracting features", "coreset", "predicting", "reading masks", "writing outputs")
 
 
 def max_num_workers() -> int:
@@ -181,12 +183,13 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None) -> Trai
     run_dir = config.output_dir()
     save_run(run_dir, detector, normalization, _settings(config, dataset), _headline(metrics))
     start = time.perf_counter()
-    _write_test_outputs(run_dir / TEST_DIR, dataset, prediction, normalization, metrics, config, progress)
+    names = _write_test_outputs(run_dir / TEST_DIR, dataset, prediction, normalization, metrics, config, progress)
     Evaluation([str(s.path) for s in dataset.test], [s.defect_type for s in dataset.test],
                np.array([s.label for s in dataset.test]), prediction.scores.astype(np.float64),
                np.stack([preview(m) for m in prediction.maps]) if len(prediction.maps) else prediction.maps,
                np.stack([preview(m, nearest=True) > 0.5 for m in masks]) if masks is not None else None,
-               normalization).save(run_dir)
+               normalization, [n.as_posix() for n in names],
+               [str(s.mask_path) if s.mask_path else None for s in dataset.test]).save(run_dir)
     times["outputs"] = time.perf_counter() - start
     return TrainResult(run_dir, metrics, dataset.problems, shape.as_tuple(), shape.reason, times, warnings)
 
@@ -290,7 +293,7 @@ def _report_for(path: Path, anomaly_map: np.ndarray, raw_score: float, normaliza
         np.zeros((height, width), bool) if label == 0 else None)
     score = float(normalization.image(raw_score))
     return ImageReport(image, normalization.pixel(full_map), score, score > normalization.image_norm,
-                       normalization.pixel_norm, ground_truth, label)
+                       normalization.pixel_norm, ground_truth, label, normalization.image_norm)
 
 
 def write_reports(
@@ -311,7 +314,8 @@ def write_reports(
 
 
 def _write_test_outputs(out_dir: Path, dataset: Dataset, prediction: Prediction, normalization: Normalization,
-                        metrics: dict[str, Any], config: TrainConfig, progress: ProgressCallback | None) -> None:
+                        metrics: dict[str, Any], config: TrainConfig, progress: ProgressCallback | None) -> list[Path]:
+    """Write pictures, CSVs, metrics and plots; returns each test image's output name."""
     samples = dataset.test
     names = relative_names([s.path for s in samples], [s.defect_type for s in samples])
     labels = [s.label for s in samples]
@@ -332,6 +336,7 @@ def _write_test_outputs(out_dir: Path, dataset: Dataset, prediction: Prediction,
     pd.DataFrame(rows).to_csv(metrics_dir / "test_outputs.csv", index=False, encoding="utf-8-sig")
     _write_plots(metrics_dir, np.array(labels), normalized, metrics)
     dump_json(metrics_dir / "metrics.json", {**metrics, "problems": [asdict(p) for p in dataset.problems]})
+    return names
 
 
 def _write_plots(metrics_dir: Path, labels: np.ndarray, normalized: np.ndarray, metrics: dict[str, Any]) -> None:

@@ -50,6 +50,7 @@ class ImageReport:
     pixel_norm: float  # normalized pixel threshold
     ground_truth: np.ndarray | None = None  # (H, W) bool, when known
     label: int | None = None  # 1 defect / 0 good, when known
+    image_norm: float = 0.5  # normalized image threshold the verdict was taken at
 
 
 def heat_map(image: np.ndarray, normalized_map: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -98,7 +99,7 @@ def combined_picture(report: ImageReport, height: int = 256) -> np.ndarray:
     row = np.concatenate([piece for panel in panels for piece in (panel, gap)][:-1], axis=1)
     verdict = "DEFECT" if report.is_defect else "GOOD"
     banner = np.full((44, row.shape[1], 3), DEFECT_COLOR if report.is_defect else GOOD_COLOR, np.uint8)
-    text = f"{verdict}   score {report.score:.3f} (threshold 0.5)"
+    text = f"{verdict}   score {report.score:.3f} (threshold {report.image_norm:.2f})"
     if report.label is not None:
         truth = "defect" if report.label else "good"
         if bool(report.label) != report.is_defect:

@@ -97,7 +97,7 @@ def _redraw(run_dir: Path, out_dir: Path, rows: Sequence[ReportRow], normalizati
             truth = cv2.resize(truth.astype(np.uint8), (image.shape[1], image.shape[0]),
                                interpolation=cv2.INTER_NEAREST) > 0
         item = ImageReport(image, normalized_map, row.norm_score, row.verdict == "defect", normalization.pixel_norm,
-                           truth, row.label)
+                           truth, row.label, normalization.image_norm)
         write_image_report(out_dir, Path(row.name), item, write_csv=False)
 
 

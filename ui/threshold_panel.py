@@ -37,7 +37,8 @@ class Loaded:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _load(run_dir: str, stamp: float) -> Loaded:
     evaluation = Evaluation.load(run_dir)
-    names = [p.as_posix() for p in relative_names([Path(p) for p in evaluation.paths], evaluation.defect_types)]
+    names = evaluation.output_names or [  # runs written before output names were saved
+        p.as_posix() for p in relative_names([Path(p) for p in evaluation.paths], evaluation.defect_types)]
     return Loaded(evaluation, evaluation.normalized_scores, evaluation.curves(), evaluation.honest_estimate(),
                   evaluation.metrics_at(0.5).to_dict(), names)
 
