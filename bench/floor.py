@@ -58,14 +58,17 @@ def measure(model, truncated: bool, device: str, batch_size: int, seconds: float
 
     with torch.inference_mode():
         step()  # warm-up (allocations, kernel selection)
-        n, start = 0, time.perf_counter()
+        n, start, cpu_start = 0, time.perf_counter(), time.process_time()
         while True:
             step()
             n += 1
             elapsed = time.perf_counter() - start
             if elapsed >= seconds and n >= 3:
                 break
-    return {"batches": n, "seconds": elapsed, "img_s": n * batch_size / elapsed}
+        cpu = time.process_time() - cpu_start
+    # img_per_cpu_s: images per CPU-second of this process (all threads); steadier than img/s on a busy machine
+    return {"batches": n, "seconds": elapsed, "cpu_seconds": cpu, "img_s": n * batch_size / elapsed,
+            "img_per_cpu_s": n * batch_size / cpu}
 
 
 def run(device: str = "cpu", batch_size: int = BATCH_SIZE, seconds: float = 10.0) -> dict:

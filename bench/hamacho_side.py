@@ -37,12 +37,24 @@ if str(REPO_ROOT) not in sys.path:  # the project may not be pip-installed in .v
     sys.path.insert(1, str(REPO_ROOT))
 
 
-def build_detector(device: str, batch_size: int, max_bank_size: str | None):
-    """PatchCore with the benchmark's settings; returns (detector, settings actually passed).
+def parse_overrides(items: list[str]) -> dict:
+    """``KEY=VALUE`` config overrides; VALUE is JSON when it parses (numbers, null), 'none' is None, else text."""
+    out = {}
+    for item in items:
+        key, _, text = item.partition("=")
+        if text.lower() == "none":
+            out[key] = None
+            continue
+        try:
+            out[key] = json.loads(text)
+        except json.JSONDecodeError:
+            out[key] = text
+    return out
 
-    ``max_bank_size``: None keeps the product's default memory-bank cap; "none" removes it (coreset ratio only,
-    as anomalib); a number sets it.
-    """
+
+def build_detector(device: str, batch_size: int, overrides: dict):
+    """PatchCore with the benchmark's settings (plus ``overrides`` of any config field); returns
+    (detector, its full config as a dict)."""
     from hamacho_core.detectors import PatchCoreConfig, create_detector
 
     wanted = {
@@ -54,16 +66,16 @@ def build_detector(device: str, batch_size: int, max_bank_size: str | None):
         "device": device,
         "batch_size": batch_size,
     }
-    if max_bank_size is not None:
-        wanted["max_bank_size"] = None if max_bank_size.lower() == "none" else int(max_bank_size)
+    wanted.update(overrides)
     names = {f.name for f in dataclasses.fields(PatchCoreConfig)}
     missing = sorted(k for k in ("backbone", "coreset_ratio", "n_neighbors", "image_size", "resize", "device")
                      if k not in names)
     if missing:
         raise SystemExit(f"PatchCoreConfig has no field(s) {missing}: update bench/hamacho_side.py")
     settings = {k: v for k, v in wanted.items() if k in names}
-    if "max_bank_size" in wanted and "max_bank_size" not in names:
-        raise SystemExit("PatchCoreConfig has no max_bank_size field: update bench/hamacho_side.py")
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise SystemExit(f"PatchCoreConfig has no field(s) {unknown}")
     detector = create_detector("patchcore", PatchCoreConfig(**settings))
     return detector, dataclasses.asdict(detector.config)
 
@@ -83,7 +95,8 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="output prefix (PREFIX.json, PREFIX.npz)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--max-bank-size", help="memory-bank cap: a number, or 'none'; default: the product's")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override PatchCoreConfig fields, e.g. max_bank_size=none exact_search_limit=1000000")
     parser.add_argument("--no-maps", action="store_true", help="do not save anomaly maps (scaling runs)")
     args = parser.parse_args()
 
@@ -97,7 +110,7 @@ def main() -> None:
     rss_after_import = current_rss_mb()
 
     with Timer() as init:
-        detector, settings = build_detector(args.device, args.batch_size, args.max_bank_size)
+        detector, settings = build_detector(args.device, args.batch_size, parse_overrides(args.set))
     with Timer() as fit:
         detector.fit(list(split.train), progress=None)
     peak_after_fit = peak_rss_mb()
@@ -132,6 +145,7 @@ def main() -> None:
         "predict_img_s": n_test / predict.seconds,
         "predict_cpu_s": predict.cpu_seconds,
         "memory_bank": bank,
+        "search": type(getattr(detector, "_search", None)).__name__,  # exact k-NN, or an inverted file for big banks
         "map_shape": list(maps.shape[1:]),
         "rss_after_import_mb": rss_after_import,
         "peak_rss_fit_mb": peak_after_fit,

@@ -166,8 +166,8 @@ def run_floor(work: Path, device: str, batch_size: int, seconds: float) -> dict:
 
 
 def tool_args(tool: str, args) -> list[str]:
-    if tool == "hamacho" and args.hamacho_max_bank:
-        return ["--max-bank-size", args.hamacho_max_bank]
+    if tool == "hamacho" and args.hamacho_set:
+        return ["--set", *args.hamacho_set]
     return []
 
 
@@ -242,8 +242,8 @@ def extra_settings(args) -> str:
     parts = []
     if args.env:
         parts.append("environment of both tools: " + " ".join(f"`{e}`" for e in args.env))
-    if args.hamacho_max_bank:
-        parts.append(f"hamacho memory-bank cap: {args.hamacho_max_bank}")
+    if args.hamacho_set:
+        parts.append("hamacho config overrides: " + " ".join(f"`{e}`" for e in args.hamacho_set))
     return (" " + "; ".join(parts) + ".") if parts else ""
 
 
@@ -388,7 +388,7 @@ def run_scaling(args, work: Path, stamp: str) -> None:
     md += ["", f"Plot: `{plot}`."]
     results = {"kind": "scaling", "stamp": stamp, "commit": git_commit(), "machine": machine_line(),
                "device": args.device, "batch_size": args.batch_size, "env": args.env,
-               "hamacho_max_bank": args.hamacho_max_bank, "generator": generator, "sizes": sizes,
+               "hamacho_set": args.hamacho_set, "generator": generator, "sizes": sizes,
                "n_test": len(test), "rows": rows}
     json_path, md_path = save(results, md, f"{stamp}-scaling")
     print("\n" + "\n".join(md))
@@ -404,8 +404,9 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=TOOLS)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
-    parser.add_argument("--hamacho-max-bank", metavar="N|none",
-                        help="hamacho's memory-bank cap (default: the product's; 'none' = coreset ratio only)")
+    parser.add_argument("--hamacho-set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override hamacho PatchCoreConfig fields, e.g. max_bank_size=none "
+                             "exact_search_limit=1000000 (default: the product's defaults)")
     parser.add_argument("--timeout", type=float, default=None, help="seconds allowed to each tool run")
     parser.add_argument("--max-rss-gb", type=float, default=MAX_RSS_MB / 1024,
                         help="stop a tool run whose memory passes this (the machine is shared); default 12")
@@ -430,7 +431,7 @@ def main() -> None:
             return
         results = {"kind": "datasets", "stamp": stamp, "commit": git_commit(), "machine": machine_line(),
                    "device": args.device, "batch_size": args.batch_size, "env": args.env,
-                   "hamacho_max_bank": args.hamacho_max_bank, "datasets": {}}
+                   "hamacho_set": args.hamacho_set, "datasets": {}}
         md = [f"# hamacho vs anomalib PatchCore ({stamp})", "", settings_line(args.device, args.batch_size), "",
               f"Machine: {machine_line()}; repo {git_commit()}.{extra_settings(args)}", ""]
         for name in args.datasets:
