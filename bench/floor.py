@@ -81,6 +81,7 @@ def run(device: str = "cpu", batch_size: int = BATCH_SIZE, seconds: float = 10.0
                       for fmt in ("contiguous", "channels_last")}
         results[name] = {**per_format, "img_s": max(v["img_s"] for v in per_format.values())}
     results["runtime"] = runtime_info()
+    results["total_cpu_s"] = time.process_time()
     return results
 
 

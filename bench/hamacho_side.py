@@ -150,6 +150,7 @@ def main() -> None:
         "rss_after_import_mb": rss_after_import,
         "peak_rss_fit_mb": peak_after_fit,
         "peak_rss_mb": peak_rss_mb(),
+        "total_cpu_s": time.process_time(),
         "runtime": runtime_info(),
     }
     write_outputs(args.out, info, scores, None if args.no_maps else maps)

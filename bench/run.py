@@ -108,6 +108,13 @@ def tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
+def _machine_busy_seconds() -> float:
+    import psutil
+
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + getattr(t, "irq", 0) + getattr(t, "softirq", 0) + getattr(t, "steal", 0)
+
+
 def wait_for_quiet(max_wait: float, busy_pct: float = 25.0) -> float:
     """Wait (at most ``max_wait`` s) until the machine's CPU use, over 3 s, is under ``busy_pct``; returns it."""
     import psutil
@@ -137,7 +144,9 @@ def run_tool(tool: str, split: Split, work: Path, device: str, batch_size: int, 
     print(f"  {tool:8s} on {split.name} ({len(split.train)} train, {len(split.test)} test) ...", end=" ", flush=True)
     busy_before = wait_for_quiet(quiet_wait) if quiet_wait > 0 else None
     load_before = os.getloadavg()[0]
+    machine_before = _machine_busy_seconds()
     code, wall = run_child(command, log, timeout, max_rss_mb, env)
+    machine_busy = _machine_busy_seconds() - machine_before
     if code != 0 or not out_json.is_file():
         print(f"FAILED ({code}) after {wall:.0f} s; log: {log}")
         print("    " + tail(log).replace("\n", "\n    "))
@@ -145,9 +154,13 @@ def run_tool(tool: str, split: Split, work: Path, device: str, batch_size: int, 
         return {"tool": tool, "dataset": split.name, "error": f"{reason} after {wall:.0f} s", "log_tail": tail(log)}
     result = json.loads(out_json.read_text())
     result.update(wall_s=wall, loadavg_1m_before=load_before, cpu_busy_pct_before=busy_before)
+    # share of the machine's CPU time used by other work while this tool ran (0 = it had the machine alone)
+    other = max(0.0, machine_busy - result.get("total_cpu_s", 0.0)) / (wall * (os.cpu_count() or 1))
+    result["other_work_pct"] = round(100 * other, 1)
     result.update(score_outputs(split, out_npz))
     print(f"fit {result['fit_s']:.1f} s, {result['predict_img_s']:.2f} img/s, "
-          f"peak {result['peak_rss_mb']:.0f} MB, AUROC {result['image_auroc']:.3f}/{result['pixel_auroc']:.3f}")
+          f"peak {result['peak_rss_mb']:.0f} MB, AUROC {result['image_auroc']:.3f}/{result['pixel_auroc']:.3f} "
+          f"(other work on the machine meanwhile: {result['other_work_pct']:.0f}%)")
     return result
 
 
@@ -155,13 +168,18 @@ def run_floor(work: Path, device: str, batch_size: int, seconds: float) -> dict:
     out = work / "floor.json"
     log = work / "floor.log"
     print(f"  floor (backbone only, batch {batch_size}) ...", end=" ", flush=True)
-    code, _ = run_child([sys.executable, str(BENCH_DIR / "floor.py"), "--device", device, "--batch-size",
-                         str(batch_size), "--seconds", str(seconds), "--json", str(out)], log, None)
+    machine_before = _machine_busy_seconds()
+    code, wall = run_child([sys.executable, str(BENCH_DIR / "floor.py"), "--device", device, "--batch-size",
+                            str(batch_size), "--seconds", str(seconds), "--json", str(out)], log, None)
+    machine_busy = _machine_busy_seconds() - machine_before
     if code != 0 or not out.is_file():
         print(f"FAILED ({code}); log: {log}")
         return {"error": f"exit {code}", "log_tail": tail(log)}
     floor = json.loads(out.read_text())
-    print(f"truncated {floor['truncated']['img_s']:.1f} img/s, full {floor['full']['img_s']:.1f} img/s")
+    other = max(0.0, machine_busy - floor.get("total_cpu_s", 0.0)) / (wall * (os.cpu_count() or 1))
+    floor["other_work_pct"] = round(100 * other, 1)
+    print(f"truncated {floor['truncated']['img_s']:.1f} img/s, full {floor['full']['img_s']:.1f} img/s "
+          f"(other work on the machine meanwhile: {floor['other_work_pct']:.0f}%)")
     return floor
 
 
@@ -196,27 +214,35 @@ def _delta(ours, theirs) -> str:
     return f"{ours - theirs:+.3f}"
 
 
+def _per_cpu(r: dict) -> float | None:
+    """Test images per CPU-second of predict (all threads): steadier than img/s when the machine is shared."""
+    cpu = r.get("predict_cpu_s")
+    return r["n_test"] / cpu if cpu else None
+
+
 def dataset_table(name: str, rows: dict[str, dict]) -> list[str]:
     """Markdown lines for one dataset: one row per tool, then hamacho/anomalib."""
-    lines = [f"| {name} | fit s | fit CPU s | predict img/s | peak RSS MB | image AUROC | pixel AUROC | memory bank |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [f"| {name} | fit s | fit CPU s | predict img/s | img per CPU s | peak RSS MB | image AUROC | "
+             "pixel AUROC | memory bank | other work |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"]
     for tool, r in rows.items():
         if "error" in r:
-            lines.append(f"| {tool} | {r['error']} | | | | | | |")
+            lines.append(f"| {tool} | {r['error']} | | | | | | | | |")
             continue
         bank = "x".join(str(n) for n in r["memory_bank"]) if r.get("memory_bank") else "–"
         lines.append(f"| {tool} | {_fmt(r['fit_s'], '.1f')} | {_fmt(r.get('fit_cpu_s'), '.0f')} | "
-                     f"{_fmt(r['predict_img_s'], '.2f')} | "
+                     f"{_fmt(r['predict_img_s'], '.2f')} | {_fmt(_per_cpu(r), '.2f')} | "
                      f"{_fmt(r['peak_rss_mb'], '.0f')} | {_fmt(r['image_auroc'], '.3f')} | "
-                     f"{_fmt(r['pixel_auroc'], '.3f')} | {bank} |")
+                     f"{_fmt(r['pixel_auroc'], '.3f')} | {bank} | {_fmt(r.get('other_work_pct'), '.0f')}% |")
     ours, theirs = rows.get("hamacho", {}), rows.get("anomalib", {})
     if ours and theirs and "error" not in ours and "error" not in theirs:
         lines.append(f"| hamacho / anomalib | {_ratio(ours['fit_s'], theirs['fit_s'])} | "
                      f"{_ratio(ours.get('fit_cpu_s'), theirs.get('fit_cpu_s'))} | "
                      f"{_ratio(ours['predict_img_s'], theirs['predict_img_s'])} | "
+                     f"{_ratio(_per_cpu(ours), _per_cpu(theirs))} | "
                      f"{_ratio(ours['peak_rss_mb'], theirs['peak_rss_mb'])} | "
                      f"{_delta(ours['image_auroc'], theirs['image_auroc'])} | "
-                     f"{_delta(ours['pixel_auroc'], theirs['pixel_auroc'])} | |")
+                     f"{_delta(ours['pixel_auroc'], theirs['pixel_auroc'])} | | |")
     return lines
 
 
@@ -228,14 +254,22 @@ def floor_lines(floor: dict) -> list[str]:
             f"{floor['batch_size']}, {floor['device']}, inference_mode, input already decoded): "
             f"truncated after blocks.4 **{t['img_s']:.1f} img/s** (NCHW {t['contiguous']['img_s']:.1f}, "
             f"channels_last {t['channels_last']['img_s']:.1f}); full network {f['img_s']:.1f} img/s "
-            f"(NCHW {f['contiguous']['img_s']:.1f}, channels_last {f['channels_last']['img_s']:.1f})."]
+            f"(NCHW {f['contiguous']['img_s']:.1f}, channels_last {f['channels_last']['img_s']:.1f}). "
+            f"Per CPU-second: truncated {_best_per_cpu(t):.1f} img, full {_best_per_cpu(f):.1f} img. "
+            f"Other work on the machine meanwhile: {floor.get('other_work_pct', float('nan')):.0f}%."]
+
+
+def _best_per_cpu(entry: dict) -> float:
+    return max(entry[fmt].get("img_per_cpu_s", float("nan")) for fmt in ("contiguous", "channels_last"))
 
 
 def settings_line(device: str, batch_size: int) -> str:
     return (f"Settings: PatchCore, {BACKBONE} strides 8+16, {IMAGE_SIZE}x{IMAGE_SIZE} square resize, coreset "
             f"ratio {CORESET_RATIO}, {NUM_NEIGHBORS} neighbours, batch {batch_size}, device {device}. fit s = model "
             "construction + fit; predict img/s over the test images, decoding included; peak RSS = ru_maxrss of "
-            "the tool's own process; AUROCs by bench/common.py on raw scores and 256x256 maps.")
+            "the tool's own process; AUROCs by bench/common.py on raw scores and 256x256 maps. 'other work': "
+            "share of the machine's CPU time used by other processes while the tool ran (0% = it had the "
+            "machine alone; timings with a large share are pessimistic).")
 
 
 def extra_settings(args) -> str:
