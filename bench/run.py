@@ -145,7 +145,11 @@ def run_tool(tool: str, split: Split, work: Path, device: str, batch_size: int, 
     busy_before = wait_for_quiet(quiet_wait) if quiet_wait > 0 else None
     load_before = os.getloadavg()[0]
     machine_before = _machine_busy_seconds()
-    code, wall = run_child(command, log, timeout, max_rss_mb, env)
+    # the tool's temporary files (anomalib's HF cache and Lightning folder) go under the work folder, so that a
+    # run stopped by the guard or a timeout leaves nothing behind once the work folder is removed
+    tmp = work / f"{prefix.name}.tmp"
+    tmp.mkdir(exist_ok=True)
+    code, wall = run_child(command, log, timeout, max_rss_mb, {**(env or {}), "TMPDIR": str(tmp)})
     machine_busy = _machine_busy_seconds() - machine_before
     if code != 0 or not out_json.is_file():
         print(f"FAILED ({code}) after {wall:.0f} s; log: {log}")
