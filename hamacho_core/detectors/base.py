@@ -37,7 +37,7 @@ class DetectorConfig:
     device: str = "auto"  # "cpu", "gpu"/"cuda" or "auto"
     n_threads: int = 2  # image decoding threads
     seed: int = 0  # random seed (coreset, feature subset)
-    blur_sigma: float = 4.0  # Gaussian smoothing of anomaly maps, in input pixels
+    blur_sigma: float = 8.0  # Gaussian smoothing of anomaly maps, in input pixels (one stride-8 patch)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
