@@ -5,20 +5,29 @@ Public surface::
     from hamacho_core import TrainConfig, train, infer, load_dataset, create_detector, load_run, Evaluation
 """
 
-from hamacho_core.data import Dataset, Problem, Sample, load_dataset
-from hamacho_core.detectors import PaDiM, PaDiMConfig, PatchCore, PatchCoreConfig, Prediction, create_detector
-from hamacho_core.errors import (
-    BackboneError,
-    Cancelled,
-    ConfigError,
-    DataError,
-    HamachoError,
-    ModelFileError,
-    NotFittedError,
-)
-from hamacho_core.evaluation import Evaluation
-from hamacho_core.persistence import list_runs, load_run, update_thresholds
-from hamacho_core.pipeline import InferenceResult, TrainConfig, TrainResult, infer, train
+from importlib import import_module
+from typing import Any
+
+# Public name -> defining module. Imported on first use, so that e.g. the detectors alone do not pull in
+# pandas, matplotlib and scikit-learn (about 180 MB of resident memory).
+_EXPORTS = {
+    "Dataset": "data", "Problem": "data", "Sample": "data", "load_dataset": "data",
+    "PaDiM": "detectors", "PaDiMConfig": "detectors", "PatchCore": "detectors", "PatchCoreConfig": "detectors",
+    "Prediction": "detectors", "create_detector": "detectors",
+    "BackboneError": "errors", "Cancelled": "errors", "ConfigError": "errors", "DataError": "errors",
+    "HamachoError": "errors", "ModelFileError": "errors", "NotFittedError": "errors",
+    "Evaluation": "evaluation",
+    "list_runs": "persistence", "load_run": "persistence", "update_thresholds": "persistence",
+    "InferenceResult": "pipeline", "TrainConfig": "pipeline", "TrainResult": "pipeline", "infer": "pipeline",
+    "train": "pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'hamacho_core' has no attribute {name!r}")
+    return getattr(import_module(f"hamacho_core.{_EXPORTS[name]}"), name)
+
 
 __version__ = "0.1.0"
 

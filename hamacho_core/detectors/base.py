@@ -24,6 +24,9 @@ from hamacho_core.progress import ProgressCallback, report
 __all__ = ["Detector", "DetectorConfig", "Prediction", "gaussian_blur"]
 
 
+CPU_FORWARD_BATCH = 8
+
+
 @dataclass
 class DetectorConfig:
     """Settings shared by all detectors."""
@@ -189,11 +192,15 @@ class Detector(ABC):
     ) -> Iterator[tuple[list[torch.Tensor], list[tuple[int, int]]]]:
         extractor, done = self.extractor, 0
         report(progress, 0, len(images), stage)
+        # On a CPU, forward passes of more than CPU_FORWARD_BATCH images are no faster, only bigger in memory.
+        step = self.config.batch_size if self.device.type == "cuda" else min(self.config.batch_size, CPU_FORWARD_BATCH)
         for batch, sizes in batches(images, self.input_shape_, extractor.mean, extractor.std,
                                     self.config.batch_size, self.config.n_threads):
-            yield extractor(batch.to(self.device, non_blocking=True)), sizes
-            done += len(sizes)
-            report(progress, done, len(images), stage)
+            for start in range(0, len(sizes), step):
+                part = batch[start:start + step].to(self.device, non_blocking=True)
+                yield extractor(part), sizes[start:start + step]
+                done += len(part)
+                report(progress, done, len(images), stage)
 
     def _smooth(self, maps: torch.Tensor) -> torch.Tensor:
         """Upsample raw maps (B, 1, h, w) to the input shape and blur them."""
