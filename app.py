@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hamacho_core.runtime import tune_allocator
 from ui.i18n import LANGUAGES, t
 from ui.state import current_project, get_manager, init_state
 
+tune_allocator()  # keep the server's memory from growing with every training (see hamacho_core/runtime.py)
 st.set_page_config(page_title="Hamacho", page_icon=":material/biotech:", layout="wide")
 init_state()
 get_manager()  # start the training worker with the server

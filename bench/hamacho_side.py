@@ -105,6 +105,9 @@ def main() -> None:
     import numpy as np
 
     import hamacho_core.detectors  # noqa: F401  (the import cost, as anomalib's is measured)
+    from hamacho_core.runtime import tune_allocator
+
+    tune_allocator()  # what the hamacho CLI and app do at start-up
 
     import_s = time.perf_counter() - t0
     rss_after_import = current_rss_mb()

@@ -17,6 +17,7 @@ from hamacho_core.data import Problem
 from hamacho_core.errors import ConfigError, HamachoError
 from hamacho_core.pipeline import TrainConfig, infer, train
 from hamacho_core.progress import ProgressCallback
+from hamacho_core.runtime import tune_allocator
 
 _ON_LINUX = platform.system().lower() == "linux"
 
@@ -106,6 +107,7 @@ class NumWorkers(click.ParamType):
 @click.version_option(package_name="hamacho", message="%(version)s")
 def main() -> None:
     """Hamacho: visual anomaly detection (PatchCore, PaDiM) for inspection images."""
+    tune_allocator()
 
 
 @main.command("train")

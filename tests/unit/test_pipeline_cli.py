@@ -133,3 +133,11 @@ def test_module_entry_point_shows_help() -> None:
     result = subprocess.run([sys.executable, "-m", "hamacho_core", "train", "--help"], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0 and "--no-bad-mode" in result.stdout and "--resize" in result.stdout
+
+
+def test_allocator_tuning_applies_on_glibc() -> None:
+    import platform
+
+    from hamacho_core.runtime import tune_allocator
+
+    assert tune_allocator() == (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
