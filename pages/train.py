@@ -49,6 +49,7 @@ with right, show_errors():
         st.info(t("shape_info", h=found.shape.height, w=found.shape.width, reason=found.shape.reason))
         st.info(t("bank_info" if model == "patchcore" else "padim_info", bank=f"{found.bank:,}",
                   candidates=f"{found.candidates:,}"))
+        st.caption(t("time_info", minutes=f"{max(found.seconds / 60, 0.1):.1f}"))
         if dataset.problems:
             st.warning(t("n_problems", n=len(dataset.problems)))
         if st.button(t("start"), type="primary", icon=":material/play_arrow:", key="start"):

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hamacho_core.data import Dataset, load_dataset
-from hamacho_core.pipeline import TrainConfig
+from hamacho_core.pipeline import TrainConfig, estimate_train_seconds
 from hamacho_core.preprocess import InputShape, choose_input_shape
+from hamacho_core.sampling import coreset_size
 from ui.projects import RUNS, data_dir, new_stamp
 
 __all__ = ["BACKBONES", "Estimate", "estimate", "load_project_dataset", "make_config"]
@@ -25,6 +26,7 @@ class Estimate:
     n_train: int
     candidates: int  # patches seen in training
     bank: int  # PatchCore memory-bank entries (PaDiM: patch positions modelled)
+    seconds: float  # rough training time on a 2-core CPU
 
 
 def load_project_dataset(project: Path, split: float = 0.2, seed: int = 420, no_bad: bool = False) -> Dataset:
@@ -39,12 +41,9 @@ def estimate(dataset: Dataset, model: str, image_size: int | None, resize: str, 
     stride = PATCH_STRIDE.get(model, 8)
     per_image = (shape.height // stride) * (shape.width // stride)
     candidates = per_image * len(dataset.train)
-    if model == "patchcore":
-        bank = max(1, round(candidates * coreset_ratio))
-        bank = min(bank, max_bank_size) if max_bank_size else bank
-    else:
-        bank = per_image
-    return Estimate(shape, len(dataset.train), candidates, bank)
+    bank = coreset_size(candidates, coreset_ratio, max_bank_size) if model == "patchcore" else per_image
+    seconds = estimate_train_seconds(len(dataset.train), len(dataset.test), shape.as_tuple(), bank)
+    return Estimate(shape, len(dataset.train), candidates, bank, seconds)
 
 
 def make_config(project: Path, **options: object) -> TrainConfig:

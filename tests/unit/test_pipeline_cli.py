@@ -141,3 +141,13 @@ def test_allocator_tuning_applies_on_glibc() -> None:
     from hamacho_core.runtime import tune_allocator
 
     assert tune_allocator() == (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+
+
+def test_training_time_estimate_grows_with_images_size_and_bank() -> None:
+    from hamacho_core.pipeline import estimate_train_seconds
+
+    base = estimate_train_seconds(40, 100, (256, 256), 4_000)
+    assert 1 < base < 120
+    assert estimate_train_seconds(400, 100, (256, 256), 4_000) > base
+    assert estimate_train_seconds(40, 100, (512, 512), 4_000) > base
+    assert estimate_train_seconds(40, 100, (256, 256), 40_000) > base
