@@ -76,13 +76,9 @@ def _mask_for(mask_dir: Path, relative: Path) -> Path | None:
 
 def split_good(good: list[Path], split: float = SPLIT, seed: int = SEED) -> tuple[list[Path], list[Path]]:
     """hamacho's split: sorted good paths, ``default_rng(seed).permutation``, first ``round(split * n)`` to test."""
-    good = sorted(good)
-    n_test = min(len(good) - 1, max(1, round(split * len(good))))
-    order = np.random.default_rng(seed).permutation(len(good))
-    test_index = set(order[:n_test].tolist())
-    train = [p for i, p in enumerate(good) if i not in test_index]
-    test = [p for i, p in enumerate(good) if i in test_index]
-    return train, test
+    from hamacho_core.data import split_good as product_split  # the very function the product uses
+
+    return product_split(sorted(good), split, seed)
 
 
 def load_split(name: str, data_root: str | Path = DEFAULT_DATA_ROOT) -> Split:

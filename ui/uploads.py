@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import stat
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -76,6 +76,11 @@ def _visible(name: str) -> bool:
 
 def save_uploads(data_dir: Path, kind: str, files: Iterable[tuple[str, bytes]]) -> ImportReport:
     """Write uploaded (relative name, bytes) pairs below ``data_dir``; non-image files are reported, not written."""
+    return _write_images(files, lambda name: data_dir / target_for(kind, name))
+
+
+def _write_images(files: Iterable[tuple[str, bytes]], target_of: Callable[[str], Path]) -> ImportReport:
+    """Write the visible image files to ``target_of(name)``; report the others."""
     report = ImportReport()
     for name, content in files:
         if not _visible(name):
@@ -83,7 +88,7 @@ def save_uploads(data_dir: Path, kind: str, files: Iterable[tuple[str, bytes]]) 
         if not is_image_file(name):
             report.problems.append(Problem(name, "not an image file (skipped)"))
             continue
-        target = data_dir / target_for(kind, name)
+        target = target_of(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         report.written.append(target)
@@ -209,15 +214,4 @@ def clear_data(data_dir: Path) -> None:
 
 def save_inference_inputs(folder: Path, files: Iterable[tuple[str, bytes]]) -> ImportReport:
     """Write images to run inference on below ``folder`` (sub-folders of a dropped folder kept)."""
-    report = ImportReport()
-    for name, content in files:
-        if not _visible(name):
-            continue
-        if not is_image_file(name):
-            report.problems.append(Problem(name, "not an image file (skipped)"))
-            continue
-        target = folder.joinpath(*_clean_parts(name))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        report.written.append(target)
-    return report
+    return _write_images(files, lambda name: folder.joinpath(*_clean_parts(name)))
