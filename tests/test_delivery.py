@@ -121,12 +121,15 @@ def test_ci_runs_make_test() -> None:
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_targets_run_the_expected_commands(tmp_path: Path) -> None:
     def dry_run(target: str) -> str:
+        # Under an outer `make test` the inner make would print "make[1]: Entering directory" lines.
+        env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
         result = subprocess.run(
-            ["make", "-n", "-B", target, f"HAMACHO_HOME={tmp_path}"],
+            ["make", "--no-print-directory", "-n", "-B", target, f"HAMACHO_HOME={tmp_path}"],
             cwd=ROOT,
             capture_output=True,
             text=True,
             check=True,
+            env=env,
         )
         return result.stdout
 
