@@ -386,8 +386,6 @@ def _collect(image_path: str | Path | Sequence[str | Path]) -> tuple[list[Path],
         if not root.is_dir():
             raise DataError(f"--image-path not found: {root}")
         paths = list_images(root, problems)
-        if not paths:
-            raise DataError(f"no image file in {root}")
         return paths, [p.relative_to(root) for p in paths], problems
     paths = [Path(p) for p in image_path]
     if not paths:
@@ -432,11 +430,11 @@ def infer(
     kept = {s.path for s in samples}
     names = [n for p, n in zip(paths, names, strict=True) if p in kept]
     paths = [s.path for s in samples]
-    if not paths:
-        raise DataError("none of the given files could be read as an image")
+    if not paths:  # still a complete (empty) result, so scripts that loop over folders keep going
+        warnings.append(f"no readable image in {image_path}: nothing to predict")
     save_dir = Path(save_path) if save_path else run.run_dir / "inference_results"
     save_dir.mkdir(parents=True, exist_ok=True)
-    prediction = run.detector.predict(paths, progress)
+    prediction = run.detector.predict(paths, progress) if paths else Prediction(np.zeros(0), np.zeros((0, 1, 1)))
     maps = write_reports(save_dir, names, paths, prediction, normalization, [None] * len(paths),
                          [None] * len(paths), write_csv, progress, keep_maps)
     normalized = normalization.image(prediction.scores)
@@ -445,6 +443,8 @@ def infer(
              "image_norm": normalization.image_norm, "pixel_norm": normalization.pixel_norm}
             for p, n, r, s in zip(paths, names, prediction.scores, normalized, strict=True)]
     (save_dir / "metrics").mkdir(exist_ok=True)
-    pd.DataFrame(rows).to_csv(save_dir / "metrics" / "pred_outputs.csv", index=False, encoding="utf-8-sig")
+    columns = ["filepath", "output_name", "raw_score", "norm_score", "pred", "verdict", "image_norm", "pixel_norm"]
+    pd.DataFrame(rows, columns=columns).to_csv(save_dir / "metrics" / "pred_outputs.csv", index=False,
+                                               encoding="utf-8-sig")
     report(progress, 1, 1, "done")
     return InferenceResult(rows, save_dir, problems, warnings, maps)

@@ -151,3 +151,14 @@ def test_training_time_estimate_grows_with_images_size_and_bank() -> None:
     assert estimate_train_seconds(400, 100, (256, 256), 4_000) > base
     assert estimate_train_seconds(40, 100, (512, 512), 4_000) > base
     assert estimate_train_seconds(40, 100, (256, 256), 40_000) > base
+
+
+def test_inference_on_an_empty_folder_warns_and_writes_an_empty_table(trained: tuple[Path, str], tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    outcome = CliRunner().invoke(main, ["inference", "--image-path", str(empty), "--config-path",
+                                        str(trained[0] / "config.yaml"), "--save-path", str(tmp_path / "out")])
+    assert outcome.exit_code == 0, outcome.output
+    assert "no readable image" in outcome.output
+    header = (tmp_path / "out/metrics/pred_outputs.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert header == ["filepath,output_name,raw_score,norm_score,pred,verdict,image_norm,pixel_norm"]
