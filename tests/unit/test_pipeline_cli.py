@@ -153,7 +153,7 @@ def test_training_time_estimate_grows_with_images_size_and_bank() -> None:
     assert estimate_train_seconds(40, 100, (256, 256), 40_000) > base
 
 
-def test_inference_on_an_empty_folder_warns_and_writes_an_empty_table(trained: tuple[Path, str], tmp_path: Path) -> None:
+def test_empty_folder_inference_warns_and_writes_an_empty_table(trained: tuple[Path, str], tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     outcome = CliRunner().invoke(main, ["inference", "--image-path", str(empty), "--config-path",
