@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from hamacho_core.errors import DataError
 from hamacho_core.imageio import read_image
 from hamacho_core.pipeline import InferenceResult, infer
 from ui.i18n import t
@@ -35,8 +36,11 @@ def save_inputs(project: Path, run_dir: Path, files: list[tuple[str, bytes]]) ->
 def run_inference(run_dir: Path, folder: Path, source: Path | None = None, write_csv: bool = False,
                   progress: object = None) -> InferenceResult:
     """Run the core's inference on ``source`` (default ``folder/input``), writing to ``folder/output``."""
-    return infer(run_dir, str(source or folder / "input"), save_path=folder / "output", write_csv=write_csv,
-                 keep_maps=False, progress=progress)  # type: ignore[arg-type]
+    result = infer(run_dir, str(source or folder / "input"), save_path=folder / "output", write_csv=write_csv,
+                   keep_maps=False, progress=progress)  # type: ignore[arg-type]
+    if not result.rows:  # the CLI carries on with an empty table; in the page it is an error to show
+        raise DataError(result.warnings[0] if result.warnings else "no image to run on")
+    return result
 
 
 @dataclass
