@@ -39,9 +39,9 @@ from common import (  # noqa: E402
     Split,
     Timer,
     current_rss_mb,
+    finish,
+    measured,
     peak_rss_mb,
-    runtime_info,
-    write_outputs,
 )
 
 HF_REPO = "timm/tf_efficientnet_lite0.in1k"
@@ -231,24 +231,12 @@ def measure(hf_home: Path, work: Path) -> None:
                      "coreset_ratio": CORESET_RATIO, "n_neighbors": NUM_NEIGHBORS, "num_workers": 0},
         "weights_checked_tensors": n_checked,
         "import_s": import_s,
-        "init_s": init.seconds,
-        "fit_only_s": fit.seconds,
-        "fit_s": init.seconds + fit.seconds,
-        "fit_cpu_s": init.cpu_seconds + fit.cpu_seconds,
-        "predict_s": predict.seconds,
-        "predict_img_s": n_test / predict.seconds,
-        "predict_cpu_s": predict.cpu_seconds,
         "predict_loop_s": getattr(loop_timer, "seconds", float("nan")),
         "memory_bank": list(bank),
         "map_shape": list(maps.shape[1:]),
-        "rss_after_import_mb": rss_after_import,
-        "peak_rss_fit_mb": peak_after_fit,
-        "peak_rss_mb": peak_rss_mb(),
-        "total_cpu_s": time.process_time(),
-        "runtime": runtime_info(),
+        **measured(init, fit, predict, n_test, rss_after_import, peak_after_fit),
     }
-    write_outputs(args.out, info, scores, None if args.no_maps else maps)
-    print(json.dumps({k: info[k] for k in ("tool", "dataset", "fit_s", "predict_img_s", "peak_rss_mb", "memory_bank")}))
+    finish(args.out, info, scores, None if args.no_maps else maps)
 
 
 if __name__ == "__main__":

@@ -233,3 +233,28 @@ def runtime_info() -> dict:
     except ImportError:  # pragma: no cover
         pass
     return info
+
+
+def measured(init: Timer, fit: Timer, predict: Timer, n_test: int, rss_after_import: float,
+             peak_after_fit: float) -> dict:
+    """The timing and memory fields both tools report, measured the same way."""
+    return {
+        "init_s": init.seconds,
+        "fit_only_s": fit.seconds,
+        "fit_s": init.seconds + fit.seconds,
+        "fit_cpu_s": init.cpu_seconds + fit.cpu_seconds,
+        "predict_s": predict.seconds,
+        "predict_img_s": n_test / predict.seconds,
+        "predict_cpu_s": predict.cpu_seconds,
+        "rss_after_import_mb": rss_after_import,
+        "peak_rss_fit_mb": peak_after_fit,
+        "peak_rss_mb": peak_rss_mb(),
+        "total_cpu_s": time.process_time(),
+        "runtime": runtime_info(),
+    }
+
+
+def finish(out: str, info: dict, scores, maps) -> None:
+    """Write PREFIX.json/.npz for the parent and print the headline on one line."""
+    write_outputs(out, info, scores, maps)
+    print(json.dumps({k: info[k] for k in ("tool", "dataset", "fit_s", "predict_img_s", "peak_rss_mb", "memory_bank")}))

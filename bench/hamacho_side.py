@@ -28,9 +28,9 @@ from common import (  # noqa: E402
     Split,
     Timer,
     current_rss_mb,
+    finish,
+    measured,
     peak_rss_mb,
-    runtime_info,
-    write_outputs,
 )
 
 if str(REPO_ROOT) not in sys.path:  # the project may not be pip-installed in .venv-bench
@@ -140,24 +140,12 @@ def main() -> None:
         "batch_size": settings.get("batch_size"),
         "settings": settings,
         "import_s": import_s,
-        "init_s": init.seconds,
-        "fit_only_s": fit.seconds,
-        "fit_s": init.seconds + fit.seconds,
-        "fit_cpu_s": init.cpu_seconds + fit.cpu_seconds,
-        "predict_s": predict.seconds,
-        "predict_img_s": n_test / predict.seconds,
-        "predict_cpu_s": predict.cpu_seconds,
         "memory_bank": bank,
         "search": type(getattr(detector, "_search", None)).__name__,  # exact k-NN, or an inverted file for big banks
         "map_shape": list(maps.shape[1:]),
-        "rss_after_import_mb": rss_after_import,
-        "peak_rss_fit_mb": peak_after_fit,
-        "peak_rss_mb": peak_rss_mb(),
-        "total_cpu_s": time.process_time(),
-        "runtime": runtime_info(),
+        **measured(init, fit, predict, n_test, rss_after_import, peak_after_fit),
     }
-    write_outputs(args.out, info, scores, None if args.no_maps else maps)
-    print(json.dumps({k: info[k] for k in ("tool", "dataset", "fit_s", "predict_img_s", "peak_rss_mb", "memory_bank")}))
+    finish(args.out, info, scores, None if args.no_maps else maps)
 
 
 if __name__ == "__main__":
