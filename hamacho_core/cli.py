@@ -149,7 +149,8 @@ def train_command(ctx: click.Context, **options: Any) -> None:
     given = {k: v for k, v in options.items()
              if ctx.get_parameter_source(k) != click.core.ParameterSource.DEFAULT and v is not None}
     values = {**{k: v for k, v in options.items() if v is not None}, **expert, **given}
-    values["write_csv"] = not values.pop("no_csv", False)
+    if values.pop("no_csv", False):
+        values["write_csv"] = False
     if values.get("max_bank_size") == 0:
         values["max_bank_size"] = None
     try:

@@ -162,3 +162,18 @@ def test_empty_folder_inference_warns_and_writes_an_empty_table(trained: tuple[P
     assert "no readable image" in outcome.output
     header = (tmp_path / "out/metrics/pred_outputs.csv").read_text(encoding="utf-8-sig").splitlines()
     assert header == ["filepath,output_name,raw_score,norm_score,pred,verdict,image_norm,pixel_norm"]
+
+
+def test_expert_config_yaml_sets_options_and_rejects_unknown_keys(demo_root: Path, tmp_path: Path) -> None:
+    expert = tmp_path / "expert.yaml"
+    expert.write_text("coreset_ratio: 0.05\nimage_size: 96\nwrite_csv: false\n", encoding="utf-8")
+    args = ["train", "--dataset-root", str(demo_root.parent), "--category", demo_root.name, "--result-path",
+            str(tmp_path / "r"), "--accelerator", "cpu", "--config-path", str(expert)]
+    outcome = CliRunner().invoke(main, args)
+    assert outcome.exit_code == 0, outcome.output
+    run_dir = tmp_path / "r" / demo_root.name / "patchcore"
+    assert "input shape 96 x 96" in outcome.output
+    assert not (run_dir / "test_predictions" / "csv").exists()
+    expert.write_text("bogus: 1\n", encoding="utf-8")
+    outcome = CliRunner().invoke(main, args)
+    assert outcome.exit_code != 0 and "unknown keys" in outcome.output
