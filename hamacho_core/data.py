@@ -6,7 +6,7 @@ Loading never crashes on a bad file: unusable items are left out and reported as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,11 +44,6 @@ class Sample:
     defect_type: str = GOOD  # "good" or the defect sub-folder, e.g. "scratch" or "scratch/deep"
     mask_path: Path | None = None  # ground-truth mask (non-zero = defect), when known
     size: tuple[int, int] = (0, 0)  # (height, width) of the image, 0 when not probed
-
-    @property
-    def relative_dir(self) -> str:
-        """Sub-folder used in the output tree: "good" or the defect type."""
-        return self.defect_type
 
 
 @dataclass(frozen=True)
@@ -337,7 +332,3 @@ def load_dataset(
         train, test = split_good(good, split, seed)
     return Dataset(train=train, test=test + bad, problems=problems)
 
-
-def paths_of(samples: Iterable[Sample]) -> list[Path]:
-    """The image paths of ``samples``."""
-    return [s.path for s in samples]

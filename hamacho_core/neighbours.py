@@ -92,6 +92,7 @@ class InvertedFileNeighbours:
         spans = list(zip(self.offsets_[:-1], self.offsets_[1:], strict=True))
         self._lists_t = [sorted_bank[a:b].T.contiguous() for a, b in spans]  # per cluster: (D, size)
         self._lists_norms = [(sorted_bank[a:b] ** 2).sum(1) for a, b in spans]
+        self._centroid_search = NearestNeighbours(chunk_size=self.chunk_size).fit(self.centroids_)
         return self
 
     def _kmeans(self, bank: torch.Tensor, n_clusters: int) -> torch.Tensor:
@@ -119,8 +120,7 @@ class InvertedFileNeighbours:
 
     def _search(self, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n_probe = min(self.n_probe, self.centroids_.shape[0])
-        centroid_search = NearestNeighbours(chunk_size=self.chunk_size).fit(self.centroids_)
-        probes = centroid_search.kneighbors(queries, k=n_probe)[1]  # (Q, n_probe)
+        probes = self._centroid_search.kneighbors(queries, k=n_probe)[1]  # (Q, n_probe)
         cluster_of_pair = probes.reshape(-1)
         query_of_pair = torch.arange(queries.shape[0], device=queries.device).repeat_interleave(n_probe)
         order = torch.argsort(cluster_of_pair, stable=True)

@@ -40,11 +40,9 @@ from hamacho_core.thresholds import (
     sigma6_threshold,
 )
 
-__all__ = ["TRAIN_STAGES", "InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
+__all__ = ["InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
 
 TEST_DIR = "test_predictions"
-# Progress stages of train(), in order (the app weights them for an overall ETA).
-TRAIN_STAGES = ("checking images", "extracting features", "coreset", "predicting", "reading masks", "writing outputs")
 
 
 def max_num_workers() -> int:

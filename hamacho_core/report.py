@@ -24,7 +24,6 @@ import numpy as np
 from hamacho_core.imageio import write_image
 
 __all__ = [
-    "IMAGE_FOLDERS",
     "ImageReport",
     "combined_picture",
     "gray_map",
@@ -34,7 +33,6 @@ __all__ = [
     "write_pixel_csv",
 ]
 
-IMAGE_FOLDERS = ("input_image", "predicted_heat_map", "grayscale", "predicted_mask", "combined")
 GOOD_COLOR, DEFECT_COLOR, OUTLINE_COLOR = (40, 160, 60), (220, 40, 40), (255, 40, 40)
 _CSV_VALUES = np.array([f"{i / 100000:.5f}" for i in range(100001)], dtype=object)  # 0.00000 .. 1.00000
 
