@@ -125,6 +125,11 @@ def main() -> None:
               help="Square side (old behaviour), or the long side with --resize keep-aspect. Default: automatic.")
 @click.option("--resize", type=click.Choice(["keep-aspect", "square"]), default=None,
               help="Default: square when --image-size is given, else keep-aspect.")
+@click.option("--tiling", type=click.Choice(["auto", "on", "off"]), default=None,
+              help="Cut images far larger than the model input into overlapping tiles. auto (default): with "
+                   "keep-aspect, when the native long side is over 4x the model's; on: whenever larger than a tile.")
+@click.option("--max-tiles", type=click.IntRange(1, 256), default=None,
+              help="Most tiles per image when tiling (default 16): bounds the time per image.")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=8, show_default=True)
 @click.option("--split", type=click.FloatRange(0.01, 0.99), default=0.2, show_default=True,
               help="Share of good images held out for testing.")

@@ -32,13 +32,14 @@ from hamacho_core.metrics import PixelHistograms, cross_validated_estimate, curv
 from hamacho_core.persistence import dump_json, load_run, save_run
 from hamacho_core.preprocess import InputShape, choose_input_shape
 from hamacho_core.progress import ProgressCallback, report, track
-from hamacho_core.report import ImageReport, relative_names, write_image_report
+from hamacho_core.report import REGION_COLUMNS, ImageReport, defect_regions, relative_names, write_image_report
 from hamacho_core.thresholds import (
     Normalization,
     adaptive_threshold,
     check_normalized_threshold,
     sigma6_threshold,
 )
+from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, TILING_MODES
 
 __all__ = ["InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
 
@@ -76,6 +77,9 @@ class TrainConfig:
     accelerator: str = "auto"  # "cpu" | "gpu" | "auto"
     image_size: int | None = None  # None = automatic
     resize: str | None = None  # "keep-aspect" | "square"; None = square if image_size is given, else keep-aspect
+    tiling: str = "auto"  # "auto" | "on" | "off": tiles for images far larger than the model input
+    max_tiles: int = DEFAULT_MAX_TILES  # most tiles per image (cost bound)
+    tile_overlap: float = DEFAULT_TILE_OVERLAP  # least share of a tile overlapping its neighbour
     batch_size: int = 8
     split: float = 0.2  # share of good images held out for testing
     seed: int = 420
@@ -108,6 +112,12 @@ class TrainConfig:
             raise ConfigError(f"--coreset-ratio must be in (0, 1], got {self.coreset_ratio}")
         if self.image_size is not None and (self.image_size < 64 or self.image_size > 2048):
             raise ConfigError(f"--image-size must be between 64 and 2048, got {self.image_size}")
+        if self.tiling not in TILING_MODES:
+            raise ConfigError(f"--tiling must be one of {', '.join(TILING_MODES)}, got {self.tiling!r}")
+        if not 1 <= self.max_tiles <= 256:
+            raise ConfigError(f"--max-tiles must be between 1 and 256, got {self.max_tiles}")
+        if not 0.0 <= self.tile_overlap <= 0.5:
+            raise ConfigError(f"tile_overlap must be between 0 and 0.5, got {self.tile_overlap}")
 
     @property
     def resize_mode(self) -> str:
@@ -125,6 +135,7 @@ class TrainConfig:
     def detector_settings(self, input_shape: tuple[int, int] | None, n_threads: int) -> dict[str, Any]:
         return {"backbone": self.backbone, "backbone_weights": self.backbone_weights,
                 "image_size": self.image_size, "resize": self.resize_mode, "input_shape": input_shape,
+                "tiling": self.tiling, "max_tiles": self.max_tiles, "tile_overlap": self.tile_overlap,
                 "batch_size": self.batch_size, "device": self.accelerator, "n_threads": n_threads,
                 "seed": self.seed, "coreset_ratio": self.coreset_ratio, "max_bank_size": self.max_bank_size,
                 "n_neighbors": self.n_neighbors, "n_features": self.n_features}
@@ -206,8 +217,10 @@ def _build_detector(config: TrainConfig, dataset: Dataset, num_workers: int) -> 
     """The detector, with its input shape chosen from the training images' sizes (no second decode)."""
     detector = create_detector(config.model, config.detector_settings(None, num_workers + 2))
     stride = detector.extractor.max_stride
-    shape = choose_input_shape([s.size for s in dataset.train], config.image_size, config.resize_mode, stride)
+    shape = choose_input_shape([s.size for s in dataset.train], config.image_size, config.resize_mode, stride,
+                               config.tiling, config.max_tiles, config.tile_overlap)
     detector.config.input_shape = shape.as_tuple()
+    detector.config.tile_grid = shape.tiles.to_dict() if shape.tiles else None
     return detector, shape
 
 
@@ -281,14 +294,16 @@ def _settings(config: TrainConfig, dataset: Dataset) -> dict[str, Any]:
     return settings
 
 
-def estimate_train_seconds(n_train: int, n_test: int, input_shape: tuple[int, int], bank_size: int) -> float:
+def estimate_train_seconds(n_train: int, n_test: int, input_shape: InputShape | tuple[int, int],
+                           bank_size: int) -> float:
     """Rough training time on a 2-core CPU (measured rates of this project's reference machine; a GPU is far faster).
 
-    Backbone ~0.26 us per input pixel, coreset ~0.1 ms per bank entry, k-NN at ~140 GFLOP/s (banks searched by
-    inverted file count as ~20k entries), writing outputs ~25 ms per test image.
+    Backbone ~0.26 us per input pixel (every tile), coreset ~0.1 ms per bank entry, k-NN at ~140 GFLOP/s (banks
+    searched by inverted file count as ~20k entries), writing outputs ~25 ms per test image.
     """
-    pixels = input_shape[0] * input_shape[1]
-    patches = pixels // 64
+    shape = input_shape if isinstance(input_shape, InputShape) else InputShape(*input_shape)
+    patches = shape.patches(8)
+    pixels = patches * 64
     searched = min(bank_size, 20_000)
     backbone = (n_train + n_test) * pixels * 0.26e-6
     knn = n_test * patches * searched * 152 * 2 / 140e9
@@ -313,16 +328,24 @@ def write_reports(
     normalization: Normalization, labels: Sequence[int | None], mask_paths: Sequence[Path | None],
     write_csv: bool, progress: ProgressCallback | None, keep_maps: bool = False,
 ) -> list[np.ndarray]:
-    """Write every picture set in a small thread pool (OpenCV releases the GIL). Returns maps if asked."""
-    def one(index: int) -> np.ndarray | None:
+    """Write every picture set in a small thread pool (OpenCV releases the GIL), and ``metrics/defect_regions.csv``.
+
+    Returns:
+        The normalized maps at original geometry if ``keep_maps``, else an empty list.
+    """
+    def one(index: int) -> tuple[np.ndarray | None, list[dict]]:
         item = _report_for(Path(sources[index]), prediction.maps[index], prediction.scores[index], normalization,
                            labels[index], mask_paths[index])
         write_image_report(out_dir, names[index], item, write_csv)
-        return item.normalized_map if keep_maps else None
+        regions = defect_regions(item.normalized_map, normalization.pixel_norm, names[index].as_posix())
+        return (item.normalized_map if keep_maps else None), regions
 
     with ThreadPoolExecutor(2) as pool:
-        maps = list(track(pool.map(one, range(len(sources))), len(sources), "writing outputs", progress))
-    return [m for m in maps if m is not None]
+        results = list(track(pool.map(one, range(len(sources))), len(sources), "writing outputs", progress))
+    (out_dir / "metrics").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([r for _, regions in results for r in regions], columns=REGION_COLUMNS).to_csv(
+        out_dir / "metrics" / "defect_regions.csv", index=False, encoding="utf-8-sig")
+    return [m for m, _ in results if m is not None]
 
 
 def _write_test_outputs(out_dir: Path, dataset: Dataset, prediction: Prediction, normalization: Normalization,
@@ -334,7 +357,6 @@ def _write_test_outputs(out_dir: Path, dataset: Dataset, prediction: Prediction,
     write_reports(out_dir, names, [s.path for s in samples], prediction, normalization, labels,
                   [s.mask_path for s in samples], config.write_csv, progress)
     metrics_dir = out_dir / "metrics"
-    metrics_dir.mkdir(parents=True, exist_ok=True)
     normalized = normalization.image(prediction.scores)
     rows = []
     for sample, name, raw, norm in zip(samples, names, prediction.scores, normalized, strict=True):
@@ -440,7 +462,6 @@ def infer(
              "pred": int(s > normalization.image_norm), "verdict": "defect" if s > normalization.image_norm else "good",
              "image_norm": normalization.image_norm, "pixel_norm": normalization.pixel_norm}
             for p, n, r, s in zip(paths, names, prediction.scores, normalized, strict=True)]
-    (save_dir / "metrics").mkdir(exist_ok=True)
     columns = ["filepath", "output_name", "raw_score", "norm_score", "pred", "verdict", "image_norm", "pixel_norm"]
     pd.DataFrame(rows, columns=columns).to_csv(save_dir / "metrics" / "pred_outputs.csv", index=False,
                                                encoding="utf-8-sig")

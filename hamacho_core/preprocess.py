@@ -6,7 +6,8 @@ The input shape is chosen once per dataset from the training images:
 * ``keep-aspect`` (default): the long side goes to the target size, the short side to the nearest multiple of
   the backbone stride at the dataset's median aspect ratio; never upsampled beyond the native resolution.
 
-Anomaly maps are computed at the input shape and resized back to each original image for every output.
+With tiling (``hamacho_core.tiling``), the input shape is a larger *canvas* cut into a grid of model-sized tiles.
+Anomaly maps are computed at the input shape (the canvas) and resized back to each original image for every output.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ import torch
 
 from hamacho_core.errors import ConfigError
 from hamacho_core.imageio import read_image
+from hamacho_core.tiling import (
+    AUTO_TILE_FACTOR,
+    DEFAULT_MAX_TILES,
+    DEFAULT_TILE_OVERLAP,
+    TILING_MODES,
+    TileGrid,
+    choose_tile_grid,
+)
 
 __all__ = [
     "AUTO_MAX_SIDE",
@@ -43,14 +52,37 @@ ImageSource = str | Path | np.ndarray  # a file, or an RGB (H, W, 3) uint8 array
 
 @dataclass(frozen=True)
 class InputShape:
-    """Model input size in pixels, with the reason it was chosen (shown to the user)."""
+    """Input size in pixels (the whole image, or the canvas cut into ``tiles``), with the reason it was chosen."""
 
     height: int
     width: int
     reason: str = ""
+    tiles: TileGrid | None = None  # None: the whole image is one model input
 
     def as_tuple(self) -> tuple[int, int]:
         return self.height, self.width
+
+    @property
+    def model_input(self) -> tuple[int, int]:
+        """(height, width) of one forward pass: a tile, or the whole image."""
+        return self.tiles.tile if self.tiles else self.as_tuple()
+
+    @property
+    def n_tiles(self) -> int:
+        return self.tiles.count if self.tiles else 1
+
+    def patches(self, reduction: int = 8) -> int:
+        """Feature-map positions per image at ``reduction`` (all tiles together)."""
+        height, width = self.model_input
+        return self.n_tiles * -(-height // reduction) * -(-width // reduction)
+
+    def describe(self) -> str:
+        """Short form for logs and the UI, e.g. ``352 x 288`` or ``480 x 4000 in 9 tiles of 480 x 512``."""
+        text = f"{self.height} x {self.width}"
+        if self.tiles:
+            text += f" in {self.tiles.count} tiles ({self.tiles.rows} x {self.tiles.cols}) of " \
+                    f"{self.tiles.tile[0]} x {self.tiles.tile[1]}"
+        return text
 
 
 def _round_to(value: float, stride: int, *, down: bool = False) -> int:
@@ -59,15 +91,20 @@ def _round_to(value: float, stride: int, *, down: bool = False) -> int:
 
 
 def choose_input_shape(
-    sizes: Sequence[tuple[int, int]], image_size: int | None = None, resize: str = "keep-aspect", stride: int = 32
+    sizes: Sequence[tuple[int, int]], image_size: int | None = None, resize: str = "keep-aspect", stride: int = 32,
+    tiling: str = "auto", max_tiles: int = DEFAULT_MAX_TILES, tile_overlap: float = DEFAULT_TILE_OVERLAP,
 ) -> InputShape:
     """Pick the one input shape used for a whole dataset.
 
     Args:
         sizes: (height, width) of the training images.
-        image_size: target side (square) or long side (keep-aspect); None = automatic.
+        image_size: target side (square) or long side (keep-aspect); the tile side when tiling; None = automatic.
         resize: "keep-aspect" or "square".
         stride: the backbone's largest reduction; both sides become multiples of it.
+        tiling: "auto" (keep-aspect only: tile when the native long side is more than AUTO_TILE_FACTOR target
+            sides), "on" (tile whenever the images are larger than one tile) or "off".
+        max_tiles: most tiles per image (the cost bound).
+        tile_overlap: least share of a tile's side overlapping its neighbour.
 
     Returns:
         The :class:`InputShape`.
@@ -77,6 +114,12 @@ def choose_input_shape(
     """
     if resize not in RESIZE_MODES:
         raise ConfigError(f"unknown resize mode {resize!r}: use one of {', '.join(RESIZE_MODES)}")
+    if tiling not in TILING_MODES:
+        raise ConfigError(f"unknown tiling mode {tiling!r}: use one of {', '.join(TILING_MODES)}")
+    if not 1 <= max_tiles <= 256:
+        raise ConfigError(f"max_tiles must be between 1 and 256, got {max_tiles}")
+    if not 0.0 <= tile_overlap <= 0.5:
+        raise ConfigError(f"tile_overlap must be between 0 and 0.5, got {tile_overlap}")
     if image_size is not None and not MIN_SIDE <= image_size <= MAX_SIDE:
         raise ConfigError(f"--image-size must be between {MIN_SIDE} and {MAX_SIDE}, got {image_size}")
     if not sizes:
@@ -84,12 +127,24 @@ def choose_input_shape(
     heights = np.array([h for h, _ in sizes], dtype=float)
     widths = np.array([w for _, w in sizes], dtype=float)
     native_long = float(np.median(np.maximum(heights, widths)))
+    aspect = float(np.median(heights / widths))  # height / width
+    tile_side = image_size or (AUTO_MAX_SIDE if resize == "keep-aspect" else 256)
+    auto_tiles = tiling == "auto" and resize == "keep-aspect" and native_long > AUTO_TILE_FACTOR * tile_side
+    if tiling == "on" or auto_tiles:
+        native = (native_long, native_long / aspect) if aspect > 1.0 else (native_long * aspect, native_long)
+        grid = choose_tile_grid(native, tile_side, stride, max_tiles, tile_overlap)
+        if grid.count > 1:
+            why = ("tiling on" if tiling == "on" else
+                   f"auto tiling: median native long side {native_long:.0f} px > {AUTO_TILE_FACTOR} x {tile_side}")
+            why += (f"; median native size {native[0]:.0f} x {native[1]:.0f} px scaled to a {grid.canvas[0]} x "
+                    f"{grid.canvas[1]} canvas (never upsampled), cut into {grid.rows} x {grid.cols} overlapping "
+                    f"tiles of {grid.tile[0]} x {grid.tile[1]} (at most {max_tiles} tiles)")
+            return InputShape(grid.canvas[0], grid.canvas[1], why, grid)
     if resize == "square":
         side = _round_to(image_size or 256, stride)
         return InputShape(side, side, f"square {side} x {side}" + (" (default)" if image_size is None else ""))
     target = image_size or AUTO_MAX_SIDE
     long_side = _round_to(min(target, native_long), stride, down=True)
-    aspect = float(np.median(heights / widths))  # height / width
     if aspect <= 1.0:
         height, width = _round_to(long_side * aspect, stride), long_side
     else:

@@ -9,7 +9,8 @@ For each image (sub-folder of its source kept)::
     images/combined/          input | ground truth | heat map | predicted mask | outline, with score and verdict
     csv/<sub-folder>/<stem>.csv  per-pixel normalized map, 5 decimals
 
-Every picture is in the original image's geometry.
+and, for all images together, ``metrics/defect_regions.csv``: each connected region above the pixel threshold with
+its bounding box and peak in original-image pixel coordinates. Every picture is in the original image's geometry.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from hamacho_core.imageio import write_image
 
 __all__ = [
     "ImageReport",
+    "REGION_COLUMNS",
     "combined_picture",
+    "defect_regions",
     "gray_map",
     "heat_map",
     "outline",
@@ -34,6 +37,7 @@ __all__ = [
 ]
 
 GOOD_COLOR, DEFECT_COLOR, OUTLINE_COLOR = (40, 160, 60), (220, 40, 40), (255, 40, 40)
+REGION_COLUMNS = ["output_name", "region", "x", "y", "width", "height", "area_px", "peak_score", "peak_x", "peak_y"]
 _CSV_VALUES = np.array([f"{i / 100000:.5f}" for i in range(100001)], dtype=object)  # 0.00000 .. 1.00000
 
 
@@ -105,6 +109,26 @@ def combined_picture(report: ImageReport, height: int = 256) -> np.ndarray:
         text += f"   truth: {truth}"
     cv2.putText(banner, text, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (255, 255, 255), 2, cv2.LINE_AA)
     return np.concatenate([banner, row], axis=0)
+
+
+def defect_regions(normalized_map: np.ndarray, pixel_norm: float, output_name: str = "") -> list[dict]:
+    """Connected regions of ``normalized_map > pixel_norm``, highest peak first, in the map's pixel coordinates.
+
+    Returns:
+        One dict per region with the keys of :data:`REGION_COLUMNS` (x, y = top-left corner of the bounding box).
+    """
+    predicted = (normalized_map > pixel_norm).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(predicted, connectivity=8)
+    regions = []
+    for label in range(1, count):
+        x, y, width, height, area = (int(v) for v in stats[label])
+        window = np.where(labels[y:y + height, x:x + width] == label, normalized_map[y:y + height, x:x + width], -1)
+        peak_y, peak_x = np.unravel_index(int(np.argmax(window)), window.shape)
+        regions.append({"output_name": output_name, "x": x, "y": y, "width": width, "height": height,
+                        "area_px": area, "peak_score": round(float(window[peak_y, peak_x]), 5),
+                        "peak_x": x + int(peak_x), "peak_y": y + int(peak_y)})
+    regions.sort(key=lambda r: -r["peak_score"])
+    return [{**r, "region": i + 1} for i, r in enumerate(regions)]
 
 
 def write_pixel_csv(path: Path, normalized_map: np.ndarray) -> None:

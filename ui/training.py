@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hamacho_core.data import Dataset, load_dataset
+from hamacho_core.detectors.patchcore import DEFAULT_MAX_CANDIDATES, candidate_count
 from hamacho_core.pipeline import TrainConfig, estimate_train_seconds
 from hamacho_core.preprocess import InputShape, choose_input_shape
 from hamacho_core.sampling import coreset_size
@@ -35,14 +36,13 @@ def load_project_dataset(project: Path, split: float = 0.2, seed: int = 420, no_
 
 
 def estimate(dataset: Dataset, model: str, image_size: int | None, resize: str, coreset_ratio: float,
-             max_bank_size: int | None) -> Estimate:
+             max_bank_size: int | None, tiling: str = "auto") -> Estimate:
     """The input shape ``hamacho_core.preprocess.choose_input_shape`` will pick, and the bank size it implies."""
-    shape = choose_input_shape([s.size for s in dataset.train], image_size, resize, STRIDE)
-    stride = PATCH_STRIDE.get(model, 8)
-    per_image = (shape.height // stride) * (shape.width // stride)
-    candidates = per_image * len(dataset.train)
+    shape = choose_input_shape([s.size for s in dataset.train], image_size, resize, STRIDE, tiling)
+    per_image = shape.patches(PATCH_STRIDE.get(model, 8))
+    candidates = candidate_count(per_image * len(dataset.train), DEFAULT_MAX_CANDIDATES)
     bank = coreset_size(candidates, coreset_ratio, max_bank_size) if model == "patchcore" else per_image
-    seconds = estimate_train_seconds(len(dataset.train), len(dataset.test), shape.as_tuple(), bank)
+    seconds = estimate_train_seconds(len(dataset.train), len(dataset.test), shape, bank)
     return Estimate(shape, len(dataset.train), candidates, bank, seconds)
 
 

@@ -20,6 +20,7 @@ from hamacho_core.errors import ConfigError, NotFittedError
 from hamacho_core.imageio import image_size
 from hamacho_core.preprocess import ImageSource, InputShape, batches, choose_input_shape
 from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, TileGrid, split_tiles, stitch_tiles
 
 __all__ = ["Detector", "DetectorConfig", "Prediction", "gaussian_blur"]
 
@@ -36,6 +37,10 @@ class DetectorConfig:
     image_size: int | None = None  # square side, or long side for keep-aspect; None = automatic
     resize: str = "keep-aspect"  # "keep-aspect" or "square"
     input_shape: tuple[int, int] | None = None  # (height, width); None = chosen from the training images
+    tiling: str = "auto"  # "auto" | "on" | "off": cut images far larger than the model input into tiles
+    max_tiles: int = DEFAULT_MAX_TILES  # most tiles per image
+    tile_overlap: float = DEFAULT_TILE_OVERLAP  # least share of a tile overlapping its neighbour
+    tile_grid: dict[str, Any] | None = None  # TileGrid.to_dict() given with input_shape; None = no tiles
     batch_size: int = 8  # images per forward pass
     device: str = "auto"  # "cpu", "gpu"/"cuda" or "auto"
     n_threads: int = 2  # image decoding threads
@@ -63,7 +68,7 @@ class Prediction:
 
     Attributes:
         scores: (N,) image anomaly scores (higher = more anomalous).
-        maps: (N, H, W) float32 pixel anomaly maps at the model input shape.
+        maps: (N, H, W) float32 pixel anomaly maps at the input shape (the canvas when tiled).
     """
 
     scores: np.ndarray
@@ -116,21 +121,29 @@ class Detector(ABC):
         torch.manual_seed(self.config.seed)
         extractor = self.extractor
         self.input_shape_ = self._choose_shape(images, extractor.max_stride)
-        self._fit_features(self._features(images, progress, "extracting features"), len(images), progress)
+        features = (self.extractor(part) for inputs, _ in self._inputs(images, progress, "extracting features")
+                    for part in self._forward_parts(inputs))
+        self._fit_features(features, len(images), progress)
         return self
 
     def predict(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None) -> Prediction:
         """Score images.
 
         Returns:
-            :class:`Prediction` with scores (N,) and maps (N, H, W) at the input shape.
+            :class:`Prediction` with scores (N,) and maps (N, H, W) at the input shape (tiles stitched together).
         """
         self._check_fitted()
+        grid = self.input_shape_.tiles
         scores, maps, sizes = [], [], []
-        for features, batch_sizes in self._features(images, progress, "predicting"):
-            batch_scores, batch_maps = self._score_features(features)
+        for inputs, batch_sizes in self._inputs(images, progress, "predicting"):
+            parts = [self._score_features(self.extractor(part)) for part in self._forward_parts(inputs)]
+            batch_scores = torch.cat([s for s, _ in parts])
+            batch_maps = self._smooth(torch.cat([m for _, m in parts]))
+            if grid is not None:  # tile scores and maps -> image scores and canvas maps
+                batch_scores = batch_scores.view(len(batch_sizes), grid.count).amax(dim=1)
+                batch_maps = stitch_tiles(batch_maps[:, 0], grid).unsqueeze(1)
             scores.append(batch_scores.float().cpu())
-            maps.append(self._smooth(batch_maps).float().cpu())
+            maps.append(batch_maps.float().cpu())
             sizes += batch_sizes
         if not scores:
             shape = self.input_shape_.as_tuple()
@@ -162,49 +175,65 @@ class Detector(ABC):
     def state_settings(self) -> dict[str, Any]:
         """Learned non-tensor state (JSON-able)."""
         self._check_fitted()
-        return {"input_shape": list(self.input_shape_.as_tuple()), "input_shape_reason": self.input_shape_.reason}
+        shape = self.input_shape_
+        return {"input_shape": list(shape.as_tuple()), "input_shape_reason": shape.reason,
+                "tile_grid": shape.tiles.to_dict() if shape.tiles else None}
 
     def load_state_settings(self, settings: dict[str, Any]) -> None:
         height, width = settings["input_shape"]
-        self.input_shape_ = InputShape(int(height), int(width), settings.get("input_shape_reason", ""))
+        grid = settings.get("tile_grid")
+        self.input_shape_ = InputShape(int(height), int(width), settings.get("input_shape_reason", ""),
+                                       TileGrid.from_dict(grid) if grid else None)
 
     # ------------------------------------------------------------------------------- subclass hooks
     @abstractmethod
     def _fit_features(
-        self, features: Iterator[tuple[list[torch.Tensor], list]], n_images: int, progress: ProgressCallback | None
+        self, features: Iterator[list[torch.Tensor]], n_images: int, progress: ProgressCallback | None
     ) -> None:
-        """Learn from the feature maps of the training images (an iterator of batches)."""
+        """Learn from the feature maps of the training images (an iterator of batches of images or tiles)."""
 
     @abstractmethod
     def _score_features(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return image scores (B,) and raw anomaly maps (B, 1, H, W) at the input shape."""
+        """Return image scores (B,) and raw anomaly maps (B, 1, h, w) for a batch of model inputs (images or tiles)."""
 
     # ------------------------------------------------------------------------------------------ helpers
     def _choose_shape(self, images: Sequence[ImageSource], stride: int) -> InputShape:
-        if self.config.input_shape is not None:
-            height, width = self.config.input_shape
-            return InputShape(height, width, "given")
+        config = self.config
+        if config.input_shape is not None:
+            height, width = config.input_shape
+            grid = TileGrid.from_dict(config.tile_grid) if config.tile_grid else None
+            return InputShape(height, width, "given", grid)
         sizes = [im.shape[:2] if isinstance(im, np.ndarray) else image_size(im) for im in images]
-        return choose_input_shape(sizes, self.config.image_size, self.config.resize, stride)
+        return choose_input_shape(sizes, config.image_size, config.resize, stride, config.tiling, config.max_tiles,
+                                  config.tile_overlap)
 
-    def _features(
+    @property
+    def _step(self) -> int:
+        """Model inputs per forward pass: on a CPU, more than CPU_FORWARD_BATCH are no faster, only bigger."""
+        return self.config.batch_size if self.device.type == "cuda" else min(self.config.batch_size, CPU_FORWARD_BATCH)
+
+    def _inputs(
         self, images: Sequence[ImageSource], progress: ProgressCallback | None, stage: str
-    ) -> Iterator[tuple[list[torch.Tensor], list[tuple[int, int]]]]:
-        extractor, done = self.extractor, 0
+    ) -> Iterator[tuple[torch.Tensor, list[tuple[int, int]]]]:
+        """Model inputs for a few whole images at a time: (images x tiles, 3, h, w) and the images' original sizes."""
+        extractor, grid, done = self.extractor, self.input_shape_.tiles, 0
         report(progress, 0, len(images), stage)
-        # On a CPU, forward passes of more than CPU_FORWARD_BATCH images are no faster, only bigger in memory.
-        step = self.config.batch_size if self.device.type == "cuda" else min(self.config.batch_size, CPU_FORWARD_BATCH)
+        per_part = self._step if grid is None else max(1, self._step // grid.count)
         for batch, sizes in batches(images, self.input_shape_, extractor.mean, extractor.std,
                                     self.config.batch_size, self.config.n_threads):
-            for start in range(0, len(sizes), step):
-                part = batch[start:start + step].to(self.device, non_blocking=True)
-                yield extractor(part), sizes[start:start + step]
+            for start in range(0, len(sizes), per_part):
+                part = batch[start:start + per_part]
+                yield (part if grid is None else split_tiles(part, grid)), sizes[start:start + per_part]
                 done += len(part)
                 report(progress, done, len(images), stage)
 
+    def _forward_parts(self, inputs: torch.Tensor) -> Iterator[torch.Tensor]:
+        for start in range(0, len(inputs), self._step):
+            yield inputs[start:start + self._step].to(self.device, non_blocking=True)
+
     def _smooth(self, maps: torch.Tensor) -> torch.Tensor:
-        """Upsample raw maps (B, 1, h, w) to the input shape and blur them."""
-        maps = F.interpolate(maps, size=self.input_shape_.as_tuple(), mode="bilinear", align_corners=False)
+        """Upsample raw maps (B, 1, h, w) to the model input (image or tile) and blur them."""
+        maps = F.interpolate(maps, size=self.input_shape_.model_input, mode="bilinear", align_corners=False)
         return gaussian_blur(maps, self.config.blur_sigma)
 
     def _check_fitted(self) -> None:

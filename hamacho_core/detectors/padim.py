@@ -55,14 +55,14 @@ class PaDiM(Detector):
         return stacked[:, self.channels_.to(stacked.device)]
 
     def _fit_features(
-        self, features: Iterator[tuple[list[torch.Tensor], list]], n_images: int, progress: ProgressCallback | None
+        self, features: Iterator[list[torch.Tensor]], n_images: int, progress: ProgressCallback | None
     ) -> None:
         total_channels = sum(self.extractor.channels)
         n_features = min(self.config.n_features, total_channels)
         generator = torch.Generator().manual_seed(self.config.seed)
         self.channels_ = torch.sort(torch.randperm(total_channels, generator=generator)[:n_features]).values
         count, total, outer = 0, None, None
-        for batch, _ in features:
+        for batch in features:
             embedding = self.embed(batch).double()  # (B, d, h, w)
             self.grid_ = tuple(embedding.shape[-2:])
             flat = embedding.flatten(2).permute(2, 0, 1)  # (P, B, d)

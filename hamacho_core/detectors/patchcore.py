@@ -19,9 +19,15 @@ from hamacho_core.neighbours import InvertedFileNeighbours, NearestNeighbours, c
 from hamacho_core.progress import ProgressCallback
 from hamacho_core.sampling import GreedyCoresetSampler
 
-__all__ = ["DEFAULT_MAX_BANK_SIZE", "PatchCore", "PatchCoreConfig"]
+__all__ = ["DEFAULT_MAX_BANK_SIZE", "DEFAULT_MAX_CANDIDATES", "PatchCore", "PatchCoreConfig", "candidate_count"]
 
 DEFAULT_MAX_BANK_SIZE = 131_072
+DEFAULT_MAX_CANDIDATES = 4_194_304  # 4M patches x 152 channels = 2.5 GB of float32
+
+
+def candidate_count(n_patches: int, max_candidates: int | None) -> int:
+    """Training patches the coreset chooses from: all of them, or about ``max_candidates`` drawn at random."""
+    return min(n_patches, max_candidates) if max_candidates else n_patches
 
 
 @dataclass
@@ -30,6 +36,7 @@ class PatchCoreConfig(DetectorConfig):
 
     coreset_ratio: float = 0.1  # share of training patches kept in the memory bank
     max_bank_size: int | None = DEFAULT_MAX_BANK_SIZE  # memory-bank budget (entries); None = ratio only
+    max_candidates: int | None = DEFAULT_MAX_CANDIDATES  # patches the coreset sees (random subset beyond); None = all
     n_neighbors: int = 9  # neighbours used to re-weight the image score
     exact_search_limit: int = 20_000  # banks larger than this are searched with an inverted file (IVF)
 
@@ -77,10 +84,19 @@ class PatchCore(Detector):
 
     # --------------------------------------------------------------------------------------------- fit
     def _fit_features(
-        self, features: Iterator[tuple[list[torch.Tensor], list]], n_images: int, progress: ProgressCallback | None
+        self, features: Iterator[list[torch.Tensor]], n_images: int, progress: ProgressCallback | None
     ) -> None:
-        patches = torch.cat([self._flatten(self.embed(batch)).cpu() for batch, _ in features])
         config = self.config
+        expected = n_images * self.input_shape_.patches(self.reductions[0])
+        rate = candidate_count(expected, config.max_candidates) / max(expected, 1)
+        generator = torch.Generator().manual_seed(config.seed)
+        kept = []
+        for batch in features:
+            flat = self._flatten(self.embed(batch)).cpu()
+            # Beyond the candidate budget (huge or tiled images), a uniform random share of each batch: the coreset
+            # keeps at most max_bank_size entries anyway, and memory and coreset time stay bounded.
+            kept.append(flat[torch.rand(len(flat), generator=generator) < rate] if rate < 1.0 else flat)
+        patches = torch.cat(kept)
         sampler = GreedyCoresetSampler(ratio=config.coreset_ratio, max_size=config.max_bank_size, seed=config.seed)
         selected = sampler.run(patches.to(self.device), progress)
         self.n_candidates_ = patches.shape[0]
