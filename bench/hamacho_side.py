@@ -143,6 +143,7 @@ def main() -> None:
         "memory_bank": bank,
         "search": type(getattr(detector, "_search", None)).__name__,  # exact k-NN, or an inverted file for big banks
         "map_shape": list(maps.shape[1:]),
+        "input_shape": detector.input_shape_.describe(),  # e.g. "384 x 3840 in 9 tiles (1 x 9) of 384 x 512"
         **measured(init, fit, predict, n_test, rss_after_import, peak_after_fit),
     }
     finish(args.out, info, scores, None if args.no_maps else maps)

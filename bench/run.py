@@ -8,6 +8,10 @@ bench/common.py; the parent scores the raw outputs of both with the same code. T
 throughput, bench/floor.py) runs in a third subprocess. Results: a table on stdout, ``bench/results/<stamp>.json``
 and ``bench/results/<stamp>.md``.
 
+``--line-scan`` instead generates long synthetic line-scan strips with small defects (hamacho_core.demo_strip)
+and runs anomalib (256 square), hamacho at the same 256 square, and hamacho at its product defaults (keep aspect,
+automatic tiling): what tiling buys on images far larger than the model input, and what it costs.
+
 ``--scaling`` instead trains on N generated pictures (hamacho_core.demo.make_demo_dataset; synthetic noise
 textures when it is missing) for each N in --sizes, and tests on 40 more: fit time, memory-bank size, peak RSS and
 predict throughput against N, as a table and a plot (``docs/scaling.png`` unless --plot says otherwise).
@@ -433,6 +437,37 @@ def run_scaling(args, work: Path, stamp: str) -> None:
     print(f"\nSaved {json_path}, {md_path} and {plot}")
 
 
+# ----------------------------------------------------------------------------------------------- line scan
+
+LINE_SCAN_SIZE = (384, 3840)  # (height, width) px
+
+
+def run_line_scan(args, work: Path, stamp: str) -> None:
+    from hamacho_core.demo_strip import make_strip_dataset
+
+    root = make_strip_dataset(work / "line_scan" / "strip", n_good=30, n_bad_per_type=8, seed=0, size=LINE_SCAN_SIZE)
+    split = load_split("strip", root.parent)
+    print(f"line-scan strips {LINE_SCAN_SIZE[1]} x {LINE_SCAN_SIZE[0]} px: {len(split.train)} train, "
+          f"{len(split.test)} test images")
+    runs = {"anomalib": ("anomalib", []),
+            "hamacho 256 square": ("hamacho", []),
+            "hamacho": ("hamacho", ["--set", "resize=keep-aspect", "image_size=none", "tiling=auto"])}
+    rows = {label: run_tool(tool, split, work, args.device, args.batch_size, args.timeout, extra=extra,
+                            **guard_args(args)) for label, (tool, extra) in runs.items()}
+    md = [f"# Line-scan strips: tiling vs one squashed input ({stamp})", "", settings_line(args.device,
+          args.batch_size), "", f"Machine: {machine_line()}; repo {git_commit()}. Data: hamacho_core.demo_strip, "
+          f"{LINE_SCAN_SIZE[1]} x {LINE_SCAN_SIZE[0]} px, pits of 10-18 px and scratches of 25-40 x 2 px. "
+          f"'hamacho' row: product defaults (keep aspect, automatic size, automatic tiling: input "
+          f"{rows['hamacho'].get('input_shape')}). Pixel AUROC on 256 x 256 resized maps "
+          "and masks (coarse for a 10:1 strip).", ""]
+    md += dataset_table(f"strip ({len(split.train)} train / {len(split.test)} test)", rows)
+    results = {"kind": "line_scan", "stamp": stamp, "commit": git_commit(), "machine": machine_line(),
+               "device": args.device, "batch_size": args.batch_size, "size": LINE_SCAN_SIZE, "tools": rows}
+    json_path, md_path = save(results, md, f"{stamp}-line-scan")
+    print("\n" + "\n".join(md))
+    print(f"\nSaved {json_path} and {md_path}")
+
+
 # ----------------------------------------------------------------------------------------------- main
 
 def main() -> None:
@@ -455,6 +490,7 @@ def main() -> None:
     parser.add_argument("--no-floor", action="store_true", help="skip the backbone-only floor measurement")
     parser.add_argument("--floor-seconds", type=float, default=10.0)
     parser.add_argument("--scaling", action="store_true", help="run the scaling study instead of the datasets")
+    parser.add_argument("--line-scan", action="store_true", help="run the line-scan (tiling) study instead")
     parser.add_argument("--sizes", nargs="+", type=int, default=[100, 1000, 5000], help="N for --scaling")
     parser.add_argument("--plot", default=str(REPO_ROOT / "docs" / "scaling.png"), help="scaling plot path")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, raw outputs)")
@@ -466,6 +502,9 @@ def main() -> None:
     try:
         if args.scaling:
             run_scaling(args, work, stamp)
+            return
+        if args.line_scan:
+            run_line_scan(args, work, stamp)
             return
         results = {"kind": "datasets", "stamp": stamp, "commit": git_commit(), "machine": machine_line(),
                    "device": args.device, "batch_size": args.batch_size, "env": args.env,

@@ -24,6 +24,8 @@ with left:
     c1, c2 = st.columns(2)
     resize = c1.radio(t("opt_resize"), ["keep-aspect", "square"], help=t("help_resize"), key="opt_resize",
                       format_func=lambda v: t(f"resize_{v}"))
+    tiling = c1.radio(t("opt_tiling"), ["auto", "on", "off"], help=t("help_tiling"), key="opt_tiling",
+                      format_func=lambda v: t(f"tiling_{v}"), horizontal=True)
     auto = c2.checkbox(t("opt_auto_size"), value=True, help=t("help_auto_size"), key="opt_auto")
     size = c2.number_input(t("opt_image_size"), 64, 2048, 256, 32, disabled=auto, help=t("help_image_size"),
                            key="opt_size")
@@ -45,15 +47,18 @@ with right, show_errors():
         counts = dataset.counts()
         st.markdown(t("split_counts", train=counts.pop("train/good"),
                       test=", ".join(f"{k.removeprefix('test/')} {v}" for k, v in counts.items())))
-        found = estimate(dataset, model, None if auto else int(size), resize, float(coreset), int(bank))
+        found = estimate(dataset, model, None if auto else int(size), resize, float(coreset), int(bank), tiling)
         st.info(t("shape_info", h=found.shape.height, w=found.shape.width, reason=found.shape.reason))
+        grid = found.shape.tiles
+        if grid is not None:
+            st.info(t("tiles_info", n=grid.count, rows=grid.rows, cols=grid.cols, th=grid.tile[0], tw=grid.tile[1]))
         st.info(t("bank_info" if model == "patchcore" else "padim_info", bank=f"{found.bank:,}",
                   candidates=f"{found.candidates:,}"))
         st.caption(t("time_info", minutes=f"{max(found.seconds / 60, 0.1):.1f}"))
         if dataset.problems:
             st.warning(t("n_problems", n=len(dataset.problems)))
         if st.button(t("start"), type="primary", icon=":material/play_arrow:", key="start"):
-            config = make_config(project, model=model, backbone=backbone, resize=resize,
+            config = make_config(project, model=model, backbone=backbone, resize=resize, tiling=tiling,
                                  image_size=None if auto else int(size), coreset_ratio=float(coreset),
                                  max_bank_size=int(bank), batch_size=int(batch), split=float(split), seed=int(seed),
                                  no_bad_mode=good_only, write_csv=write_csv)

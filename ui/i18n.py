@@ -60,6 +60,12 @@ EN: dict[str, str] = {
     "help_backbone": "Feature extractor. tf_efficientnet_lite0 works offline; others need their weights cached.",
     "opt_resize": "Resize", "help_resize": "Keep the aspect ratio (recommended) or squash to a square.",
     "resize_keep-aspect": "keep aspect", "resize_square": "square",
+    "opt_tiling": "Tiling", "help_tiling": "Cut images far larger than the model input (line-scan photos, "
+    "multi-megapixel cameras) into overlapping tiles, so small defects keep their pixels. auto: only when the long "
+    "side is over 4x the model input (keep aspect); on: whenever an image is larger than one tile; off: never.",
+    "tiling_auto": "auto", "tiling_on": "on", "tiling_off": "off",
+    "tiles_info": "Tiles: **{n}** per image ({rows} × {cols}) of {th} × {tw} px: each image costs {n} forward "
+    "passes; maps are stitched back to full resolution.",
     "opt_auto_size": "Automatic size", "help_auto_size": "Long side up to 512 px, never above the native size.",
     "opt_image_size": "Image size (px)", "help_image_size": "Square side, or long side when keeping the aspect.",
     "opt_coreset": "Coreset ratio", "help_coreset": "Share of training patches kept in PatchCore's memory bank.",
@@ -165,6 +171,13 @@ JA: dict[str, str] = {
     "help_backbone": "特徴抽出器。tf_efficientnet_lite0 はオフラインで使えます。他は重みのキャッシュが必要です。",
     "opt_resize": "リサイズ", "help_resize": "縦横比を保つ(推奨)か、正方形に変形します。",
     "resize_keep-aspect": "縦横比を保つ", "resize_square": "正方形",
+    "opt_tiling": "タイル分割",
+    "help_tiling": "モデル入力よりはるかに大きい画像(ラインスキャン、高画素カメラ)を重なりのあるタイルに分割し、"
+    "小さな欠陥の画素を保ちます。自動: 長辺がモデル入力の 4 倍を超えるとき(縦横比維持時)、"
+    "オン: 画像が 1 タイルより大きいとき常に、オフ: 分割しない。",
+    "tiling_auto": "自動", "tiling_on": "オン", "tiling_off": "オフ",
+    "tiles_info": "タイル: 1 画像あたり **{n}** 枚({rows} × {cols})、各 {th} × {tw} px。"
+    "1 画像につき {n} 回の推論を行い、マップは元の解像度に貼り合わせます。",
     "opt_auto_size": "サイズ自動", "help_auto_size": "長辺は最大 512 px、元の解像度を超えません。",
     "opt_image_size": "画像サイズ (px)", "help_image_size": "正方形の一辺、または縦横比維持時の長辺。",
     "opt_coreset": "コアセット比率", "help_coreset": "PatchCore のメモリバンクに残す学習パッチの割合。",

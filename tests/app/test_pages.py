@@ -182,10 +182,13 @@ def test_train_page_shows_the_input_shape_and_runs_a_job(home: Path) -> None:
     at.number_input(key="opt_size").set_value(96).run()
     assert "Input shape: **96 × 96** px" in _texts(at)
     assert "Memory bank: about **" in _texts(at)
+    at.radio(key="opt_tiling").set_value("on").run()  # 128 px images cut into 96 px tiles
+    assert "Tiles: **4** per image (2 × 2) of 96 × 96 px" in _texts(at)
     at.button(key="start").click().run()
     assert not at.exception
     job = get_manager().jobs(home / "p")[0]
-    assert job.config["image_size"] == 96 and job.config["run_dir"].startswith(str(home / "p" / "runs"))
+    assert job.config["image_size"] == 96 and job.config["tiling"] == "on"
+    assert job.config["run_dir"].startswith(str(home / "p" / "runs"))
     finished = get_manager().wait(job.key, timeout=300)
     assert finished.status == "done", finished.error
     at.run()

@@ -18,7 +18,7 @@ TREE = ["config.yaml", "weights/model.safetensors", "evaluation.safetensors",
         "test_predictions/csv", "test_predictions/metrics/test_outputs.csv", "test_predictions/metrics/metrics.json",
         "test_predictions/metrics/confusion_matrix.png", "test_predictions/metrics/image-level-roc.png",
         "test_predictions/metrics/image-level-pr.png", "test_predictions/metrics/image-level-scores-histogram.png",
-        "test_predictions/metrics/pixel-level-roc.png"]
+        "test_predictions/metrics/pixel-level-roc.png", "test_predictions/metrics/defect_regions.csv"]
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +46,10 @@ def test_train_writes_the_old_tree_and_reports(trained: tuple[Path, str], demo_r
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
     assert {r["result"] for r in rows} <= {"TP", "FP", "TN", "FN"}
     assert sum(int(r["gt"]) for r in rows) == 8
+    regions = list(csv.DictReader((run_dir / "test_predictions/metrics/defect_regions.csv").read_text(
+        encoding="utf-8-sig").splitlines()))
+    assert regions and {r["output_name"] for r in regions} <= {r["output_name"] for r in rows}
+    assert all(0 <= int(r["x"]) <= int(r["peak_x"]) < int(r["x"]) + int(r["width"]) <= 128 for r in regions)
 
 
 def test_evaluation_recomputes_metrics_without_the_model(trained: tuple[Path, str]) -> None:
@@ -91,6 +95,7 @@ def test_saved_threshold_changes_inference_verdicts(trained: tuple[Path, str], d
     (["train", "--dataset-root", "/nonexistent", "--category", "x"], "good-image folder not found"),
     (["train", "--dataset-root", ".", "--category", "x", "--split", "1.5"], "split"),
     (["inference", "--image-path", ".", "--config-path", "/nonexistent/config.yaml"], "no trained run"),
+    (["train", "--dataset-root", ".", "--category", "x", "--tiling", "sometimes"], "--tiling"),
 ])
 def test_errors_exit_non_zero_with_one_line(args: list[str], message: str) -> None:
     outcome = CliRunner().invoke(main, args)
