@@ -4,7 +4,9 @@ The input shape is chosen once per dataset from the training images:
 
 * ``square``: every image squashed to ``image_size`` x ``image_size`` (the old tool's behaviour).
 * ``keep-aspect`` (default): the long side goes to the target size, the short side to the nearest multiple of
-  the backbone stride at the dataset's median aspect ratio; never upsampled beyond the native resolution.
+  the backbone stride at the dataset's median aspect ratio; never upsampled beyond the native resolution. When the
+  pictures have no common aspect (10th and 90th percentile aspects more than ``MIXED_ASPECT_SPREAD`` apart), a
+  square of the same pixel count instead: one shape would distort most of them either way.
 
 With tiling (``hamacho_core.tiling``), the input shape is a larger *canvas* cut into a grid of model-sized tiles.
 Anomaly maps are computed at the input shape (the canvas) and resized back to each original image for every output.
@@ -45,6 +47,7 @@ __all__ = [
 RESIZE_MODES = ("keep-aspect", "square")
 AUTO_MAX_SIDE = 512  # automatic target for the long side
 MIN_SIDE = 64
+MIXED_ASPECT_SPREAD = 2.0  # keep-aspect gives way to a square when the 10th-90th percentile aspects differ more
 MAX_SIDE = 2048
 
 ImageSource = str | Path | np.ndarray  # a file, or an RGB (H, W, 3) uint8 array
@@ -153,6 +156,13 @@ def choose_input_shape(
     why = (f"long side {long_side} px ({asked}"
            f", median native long side {native_long:.0f} px, never upsampled), median aspect h/w {aspect:.2f}, "
            f"sides rounded to multiples of {stride}")
+    low, high = np.percentile(heights / widths, [10, 90])
+    if high / low > MIXED_ASPECT_SPREAD:
+        # No common aspect to keep: any one shape distorts most pictures, so spend the same pixels on a square.
+        side = _round_to(float(np.sqrt(height * width)), stride)
+        return InputShape(side, side, f"mixed aspect ratios (h/w {low:.2f} to {high:.2f} across the middle 80% of "
+                          f"the pictures, over {MIXED_ASPECT_SPREAD:g}x apart): a square with the pixels of "
+                          f"{height} x {width}, the shape keep-aspect would give ({why})")
     return InputShape(height, width, why)
 
 
