@@ -39,7 +39,7 @@ def test_batches_normalize_and_keep_original_sizes() -> None:
 def test_mixed_aspect_ratios_get_a_square_of_the_same_pixel_count() -> None:
     mixed = [(300, 150)] * 6 + [(300, 300)] + [(150, 300)] * 5  # portrait and landscape pictures
     shape = choose_input_shape(mixed, None, "keep-aspect")
-    assert shape.height == shape.width == 224  # sqrt(288 x 160) rounded to 32
+    assert shape.height == shape.width == 224  # sqrt(288 x 192) rounded to 32 (median aspect 1.5)
     assert "mixed aspect ratios" in shape.reason
     alike = [(300, 150)] * 9 + [(150, 300)]  # one odd picture out: keep the common aspect
-    assert choose_input_shape(alike, None, "keep-aspect").as_tuple() == (288, 160)
+    assert choose_input_shape(alike, None, "keep-aspect").as_tuple() == (288, 128)
