@@ -64,6 +64,7 @@ EN: dict[str, str] = {
     "multi-megapixel cameras) into overlapping tiles, so small defects keep their pixels. auto: only when the long "
     "side is over 4x the model input (keep aspect); on: whenever an image is larger than one tile; off: never.",
     "tiling_auto": "auto", "tiling_on": "on", "tiling_off": "off",
+    "regions_caption": "{n} region(s), the highest at x {x}, y {y} ({w} × {h} px)",
     "tiles_info": "Tiles: **{n}** per image ({rows} × {cols}) of {th} × {tw} px: each image costs {n} forward "
     "passes; maps are stitched back to full resolution.",
     "opt_auto_size": "Automatic size", "help_auto_size": "Long side up to 512 px, never above the native size.",
@@ -176,6 +177,7 @@ JA: dict[str, str] = {
     "小さな欠陥の画素を保ちます。自動: 長辺がモデル入力の 4 倍を超えるとき(縦横比維持時)、"
     "オン: 画像が 1 タイルより大きいとき常に、オフ: 分割しない。",
     "tiling_auto": "自動", "tiling_on": "オン", "tiling_off": "オフ",
+    "regions_caption": "異常領域 {n} 件、最もスコアの高い領域 x {x}, y {y}({w} × {h} px)",
     "tiles_info": "タイル: 1 画像あたり **{n}** 枚({rows} × {cols})、各 {th} × {tw} px。"
     "1 画像につき {n} 回の推論を行い、マップは元の解像度に貼り合わせます。",
     "opt_auto_size": "サイズ自動", "help_auto_size": "長辺は最大 512 px、元の解像度を超えません。",

@@ -14,6 +14,7 @@ import streamlit as st
 from hamacho_core.errors import DataError
 from hamacho_core.imageio import read_image
 from hamacho_core.pipeline import InferenceResult, infer
+from hamacho_core.report import defect_regions
 from ui.i18n import t
 from ui.images import fit, gray_to_map, heat_overlay, mask_outline
 from ui.projects import INFERENCE, new_stamp
@@ -81,5 +82,10 @@ def show_gallery(session: Session, image_norm: float, pixel_norm: float, limit: 
         predicted = normalized_map > pixel_norm
         picture = np.hstack([heat_overlay(image, normalized_map), mask_outline(image, predicted)])
         verdict = t("defect") if item.norm_score > image_norm else t("good")
-        columns[slot % 3].image(picture, caption=f"{verdict} · {item.norm_score:.3f} · {item.output_name}",
-                                width="stretch")
+        caption = f"{verdict} · {item.norm_score:.3f} · {item.output_name}"
+        regions = defect_regions(normalized_map, pixel_norm)  # in the original picture's pixels
+        if regions:
+            top = regions[0]
+            caption += " · " + t("regions_caption", n=len(regions), x=top["x"], y=top["y"], w=top["width"],
+                                 h=top["height"])
+        columns[slot % 3].image(picture, caption=caption, width="stretch")

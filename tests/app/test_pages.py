@@ -236,6 +236,8 @@ def test_inference_table_and_rethresholding(trained_home: Path) -> None:
     assert set(at.dataframe[0].value["verdict"]) == {"good"}
     assert [len(i.captions) for i in at.image] == [1, 1, 1, 1]  # heat map and mask of each image
     assert at.image[0].captions[0].startswith("good")
+    at.slider(key="inf_pixel_norm").set_value(0.0).run()  # every pixel scored above 0 is in a region
+    assert any("region(s), the highest at x" in i.captions[0] for i in at.image)
 
 
 # ------------------------------------------------------------------------------------------------ report
