@@ -178,6 +178,9 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None) -> Trai
     times: dict[str, float] = {}
     start = time.perf_counter()
     dataset = _load(config, progress)
+    if config.write_csv and (size := pixel_csv_bytes([s.size for s in dataset.test])) > CSV_WARNING_BYTES:
+        warnings.append(f"the per-pixel CSV files of the test pictures take about {size / 1e9:.1f} GB "
+                        "(8 bytes per pixel); --no-csv skips them")
     detector, shape = _build_detector(config, dataset, num_workers)
     detector.fit([s.path for s in dataset.train], progress)
     detector.input_shape_ = shape  # same size, with the reason it was chosen
@@ -292,6 +295,14 @@ def _settings(config: TrainConfig, dataset: Dataset) -> dict[str, Any]:
     settings["counts"] = dataset.counts()
     settings["n_problems"] = len(dataset.problems)
     return settings
+
+
+CSV_WARNING_BYTES = 1_000_000_000
+
+
+def pixel_csv_bytes(sizes: Sequence[tuple[int, int]]) -> int:
+    """Disk taken by the per-pixel CSV files of pictures of these (height, width): 8 bytes a pixel ("0.12345,")."""
+    return sum(8 * int(h) * int(w) for h, w in sizes)
 
 
 def estimate_train_seconds(n_train: int, n_test: int, input_shape: InputShape | tuple[int, int],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from hamacho_core.detectors.patchcore import DEFAULT_MAX_BANK_SIZE
+from hamacho_core.pipeline import pixel_csv_bytes
 from ui.dataset_view import dataset_of
 from ui.i18n import t
 from ui.job_view import jobs_panel
@@ -55,6 +56,9 @@ with right, show_errors():
         st.info(t("bank_info" if model == "patchcore" else "padim_info", bank=f"{found.bank:,}",
                   candidates=f"{found.candidates:,}"))
         st.caption(t("time_info", minutes=f"{max(found.seconds / 60, 0.1):.1f}"))
+        csv_bytes = pixel_csv_bytes([s.size for s in dataset.test]) if write_csv else 0
+        if csv_bytes > 100_000_000:
+            st.caption(t("csv_size", gb=f"{csv_bytes / 1e9:.1f}"))
         if dataset.problems:
             st.warning(t("n_problems", n=len(dataset.problems)))
         if st.button(t("start"), type="primary", icon=":material/play_arrow:", key="start"):

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -182,3 +183,12 @@ def test_expert_config_yaml_sets_options_and_rejects_unknown_keys(demo_root: Pat
     expert.write_text("bogus: 1\n", encoding="utf-8")
     outcome = CliRunner().invoke(main, args)
     assert outcome.exit_code != 0 and "unknown keys" in outcome.output
+
+
+def test_pixel_csv_size_estimate_is_eight_bytes_a_pixel(tmp_path: Path) -> None:
+    from hamacho_core.pipeline import pixel_csv_bytes
+    from hamacho_core.report import write_pixel_csv
+
+    assert pixel_csv_bytes([(400, 4000), (10, 10)]) == 8 * (1_600_000 + 100)
+    write_pixel_csv(tmp_path / "map.csv", np.full((30, 40), 0.123456, np.float32))
+    assert (tmp_path / "map.csv").stat().st_size == pixel_csv_bytes([(30, 40)])

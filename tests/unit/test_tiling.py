@@ -126,3 +126,4 @@ def test_train_and_infer_with_tiles_keep_full_resolution_outputs(tmp_path: Path)
     peak = np.unravel_index(np.argmax(inference.normalized_maps[0]), (128, 1280))
     ys, xs = np.nonzero(mask)
     assert ys.min() - 12 <= peak[0] <= ys.max() + 12 and xs.min() - 12 <= peak[1] <= xs.max() + 12
+
