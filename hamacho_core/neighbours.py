@@ -121,27 +121,29 @@ class InvertedFileNeighbours:
     def _search(self, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         n_probe = min(self.n_probe, self.centroids_.shape[0])
         probes = self._centroid_search.kneighbors(queries, k=n_probe)[1]  # (Q, n_probe)
-        cluster_of_pair = probes.reshape(-1)
-        query_of_pair = torch.arange(queries.shape[0], device=queries.device).repeat_interleave(n_probe)
-        order = torch.argsort(cluster_of_pair, stable=True)
-        cluster_of_pair, query_of_pair = cluster_of_pair[order], query_of_pair[order]
-        bounds = torch.bincount(cluster_of_pair, minlength=self.centroids_.shape[0]).cumsum(0).tolist()
-        best = torch.full((queries.shape[0],), float("inf"), device=queries.device)
-        best_index = torch.zeros(queries.shape[0], dtype=torch.long, device=queries.device)
-        start = 0
-        for cluster, end in enumerate(bounds):
+        # (query, probed cluster) pairs, grouped by cluster: one gather of the queries, then per cluster a
+        # contiguous slice times that cluster's members, and one scatter back to the queries at the end.
+        cluster_of_pair, order = torch.sort(probes.reshape(-1), stable=True)
+        query_of_pair = order.div(n_probe, rounding_mode="floor")
+        grouped = queries[query_of_pair]
+        bounds = [0, *torch.bincount(cluster_of_pair, minlength=self.centroids_.shape[0]).cumsum(0).tolist()]
+        pair_best = torch.full((len(order),), float("inf"), device=queries.device)
+        pair_index = torch.zeros(len(order), dtype=torch.long, device=queries.device)
+        for cluster, (start, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             if end == start or self.offsets_[cluster + 1] == self.offsets_[cluster]:
-                start = end
                 continue
-            rows = query_of_pair[start:end]  # queries probing this cluster (unique)
-            partial = _partial_distances(queries[rows], self._lists_t[cluster], self._lists_norms[cluster])
+            partial = _partial_distances(grouped[start:end], self._lists_t[cluster], self._lists_norms[cluster])
             values, where = partial.min(dim=1)
-            better = values < best[rows]
-            best[rows] = torch.where(better, values, best[rows])
-            best_index[rows] = torch.where(better, where + self.offsets_[cluster], best_index[rows])
-            start = end
+            pair_best[start:end] = values
+            pair_index[start:end] = where + self.offsets_[cluster]
+        best = torch.full((queries.shape[0],), float("inf"), device=queries.device)
+        best.scatter_reduce_(0, query_of_pair, pair_best, reduce="amin")
+        # the pair that reached each query's minimum (the first one, when two clusters tie)
+        winner = torch.full((queries.shape[0],), len(order), dtype=torch.long, device=queries.device)
+        is_best = pair_best == best[query_of_pair]
+        winner.scatter_reduce_(0, query_of_pair[is_best], torch.nonzero(is_best)[:, 0], reduce="amin")
         distances = _finish(best.unsqueeze(1), queries)
-        return distances, self.order_[best_index].unsqueeze(1)
+        return distances, self.order_[pair_index[winner]].unsqueeze(1)
 
 
 def create_search(
