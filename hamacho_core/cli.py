@@ -18,6 +18,7 @@ from hamacho_core.errors import ConfigError, HamachoError
 from hamacho_core.pipeline import TrainConfig, infer, train
 from hamacho_core.progress import ProgressCallback
 from hamacho_core.runtime import tune_allocator
+from hamacho_core.tiling import TILING_MODES
 
 _ON_LINUX = platform.system().lower() == "linux"
 
@@ -125,7 +126,7 @@ def main() -> None:
               help="Square side (old behaviour), or the long side with --resize keep-aspect. Default: automatic.")
 @click.option("--resize", type=click.Choice(["keep-aspect", "square"]), default=None,
               help="Default: square when --image-size is given, else keep-aspect.")
-@click.option("--tiling", type=click.Choice(["auto", "on", "off"]), default=None,
+@click.option("--tiling", type=click.Choice(TILING_MODES), default=None,
               help="Cut images far larger than the model input into overlapping tiles. auto (default): with "
                    "keep-aspect, when the native long side is over 4x the model's; on: whenever larger than a tile.")
 @click.option("--max-tiles", type=click.IntRange(1, 256), default=None,

@@ -26,7 +26,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-__all__ = ["DEFECT_TYPES", "DemoSample", "make_demo_dataset", "render_sample"]
+__all__ = ["DEFECT_TYPES", "DemoSample", "make_demo_dataset", "render_sample", "write_sample"]
 
 DEFECT_TYPES: tuple[str, ...] = ("scratch", "spot", "crack", "missing_piece")
 
@@ -491,7 +491,7 @@ def make_demo_dataset(
     jobs += [(kind, i) for kind in DEFECT_TYPES for i in range(n_bad_per_type)]
     try:
         for done, (kind, index) in enumerate(jobs, start=1):
-            _write_sample(target, kind, index, seed, size)
+            write_sample(target, kind, index, render_sample(kind, index, seed, size))
             if progress is not None:
                 progress(done, len(jobs), "demo")
         if fresh:
@@ -504,9 +504,8 @@ def make_demo_dataset(
     return root
 
 
-def _write_sample(root: Path, defect_type: str | None, index: int, seed: int, size: int) -> None:
-    """Render one picture and write it (and its mask for a defect) under `root`."""
-    sample = render_sample(defect_type, index, seed, size)
+def write_sample(root: Path, defect_type: str | None, index: int, sample: DemoSample) -> None:
+    """Write one rendered picture (and its mask for a defect) under `root` in the folder layout."""
     if defect_type is None:
         folder = root / "good"
         folder.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from hamacho_core.demo import DemoSample, _write_png
+from hamacho_core.demo import DemoSample, write_sample
 
 __all__ = ["STRIP_DEFECTS", "make_strip_dataset", "render_strip"]
 
@@ -68,10 +68,11 @@ def render_strip(defect_type: str | None, index: int, seed: int = 0, size: tuple
 
 
 def _away_from_holes(rng: np.random.Generator, height: int, width: int, offset: float) -> tuple[int, int]:
+    """A defect centre at least 20 px clear of every punched hole (holes: radius height / 8 on the centre line)."""
     while True:
         x, y = int(rng.uniform(40, width - 40)), int(rng.uniform(30, height - 30))
-        if abs((x - offset) % _HOLE_PITCH) > height // 4 + 20 and abs((x - offset) % _HOLE_PITCH - _HOLE_PITCH) > \
-                height // 4 + 20 or abs(y - height // 2) > height // 8 + 20:
+        along = (x - offset) % _HOLE_PITCH
+        if min(along, _HOLE_PITCH - along) > height // 4 + 20 or abs(y - height // 2) > height // 8 + 20:
             return x, y
 
 
@@ -81,12 +82,5 @@ def make_strip_dataset(root: str | Path, n_good: int = 24, n_bad_per_type: int =
     root = Path(root)
     jobs = [(None, i) for i in range(n_good)] + [(k, i) for k in STRIP_DEFECTS for i in range(n_bad_per_type)]
     for kind, index in jobs:
-        sample = render_strip(kind, index, seed, size)
-        if kind is None:
-            (root / "good").mkdir(parents=True, exist_ok=True)
-            _write_png(root / "good" / f"good_{index:03d}.png", sample.image)
-            continue
-        for folder, picture in (("bad", sample.image), ("mask", sample.mask)):
-            (root / folder / kind).mkdir(parents=True, exist_ok=True)
-            _write_png(root / folder / kind / f"{kind}_{index:03d}.png", picture)
+        write_sample(root, kind, index, render_strip(kind, index, seed, size))
     return root

@@ -39,7 +39,7 @@ from hamacho_core.thresholds import (
     check_normalized_threshold,
     sigma6_threshold,
 )
-from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, TILING_MODES
+from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, check_tiling_options
 
 __all__ = ["InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
 
@@ -112,12 +112,7 @@ class TrainConfig:
             raise ConfigError(f"--coreset-ratio must be in (0, 1], got {self.coreset_ratio}")
         if self.image_size is not None and (self.image_size < 64 or self.image_size > 2048):
             raise ConfigError(f"--image-size must be between 64 and 2048, got {self.image_size}")
-        if self.tiling not in TILING_MODES:
-            raise ConfigError(f"--tiling must be one of {', '.join(TILING_MODES)}, got {self.tiling!r}")
-        if not 1 <= self.max_tiles <= 256:
-            raise ConfigError(f"--max-tiles must be between 1 and 256, got {self.max_tiles}")
-        if not 0.0 <= self.tile_overlap <= 0.5:
-            raise ConfigError(f"tile_overlap must be between 0 and 0.5, got {self.tile_overlap}")
+        check_tiling_options(self.tiling, self.max_tiles, self.tile_overlap)
 
     @property
     def resize_mode(self) -> str:

@@ -29,8 +29,8 @@ from hamacho_core.tiling import (
     AUTO_TILE_FACTOR,
     DEFAULT_MAX_TILES,
     DEFAULT_TILE_OVERLAP,
-    TILING_MODES,
     TileGrid,
+    check_tiling_options,
     choose_tile_grid,
 )
 
@@ -117,12 +117,7 @@ def choose_input_shape(
     """
     if resize not in RESIZE_MODES:
         raise ConfigError(f"unknown resize mode {resize!r}: use one of {', '.join(RESIZE_MODES)}")
-    if tiling not in TILING_MODES:
-        raise ConfigError(f"unknown tiling mode {tiling!r}: use one of {', '.join(TILING_MODES)}")
-    if not 1 <= max_tiles <= 256:
-        raise ConfigError(f"max_tiles must be between 1 and 256, got {max_tiles}")
-    if not 0.0 <= tile_overlap <= 0.5:
-        raise ConfigError(f"tile_overlap must be between 0 and 0.5, got {tile_overlap}")
+    check_tiling_options(tiling, max_tiles, tile_overlap)
     if image_size is not None and not MIN_SIDE <= image_size <= MAX_SIDE:
         raise ConfigError(f"--image-size must be between {MIN_SIDE} and {MAX_SIDE}, got {image_size}")
     if not sizes:
@@ -130,7 +125,8 @@ def choose_input_shape(
     heights = np.array([h for h, _ in sizes], dtype=float)
     widths = np.array([w for _, w in sizes], dtype=float)
     native_long = float(np.median(np.maximum(heights, widths)))
-    aspect = float(np.median(heights / widths))  # height / width
+    aspects = heights / widths
+    aspect = float(np.median(aspects))  # height / width
     tile_side = image_size or (AUTO_MAX_SIDE if resize == "keep-aspect" else 256)
     auto_tiles = tiling == "auto" and resize == "keep-aspect" and native_long > AUTO_TILE_FACTOR * tile_side
     if tiling == "on" or auto_tiles:
@@ -156,7 +152,7 @@ def choose_input_shape(
     why = (f"long side {long_side} px ({asked}"
            f", median native long side {native_long:.0f} px, never upsampled), median aspect h/w {aspect:.2f}, "
            f"sides rounded to multiples of {stride}")
-    low, high = np.percentile(heights / widths, [10, 90])
+    low, high = np.percentile(aspects, [10, 90])
     if high / low > MIXED_ASPECT_SPREAD:
         # No common aspect to keep: any one shape distorts most pictures, so spend the same pixels on a square.
         side = _round_to(float(np.sqrt(height * width)), stride)

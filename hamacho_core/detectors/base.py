@@ -121,7 +121,7 @@ class Detector(ABC):
         torch.manual_seed(self.config.seed)
         extractor = self.extractor
         self.input_shape_ = self._choose_shape(images, extractor.max_stride)
-        features = (self.extractor(part) for inputs, _ in self._inputs(images, progress, "extracting features")
+        features = (extractor(part) for inputs, _ in self._inputs(images, progress, "extracting features")
                     for part in self._forward_parts(inputs))
         self._fit_features(features, len(images), progress)
         return self
