@@ -1,4 +1,4 @@
-"""``hamacho`` command line: ``train`` and ``inference``, with the old tool's options and defaults."""
+"""``hamacho`` command line: ``train``, ``inference`` and ``serve``, with the old tool's options and defaults."""
 
 from __future__ import annotations
 
@@ -203,6 +203,30 @@ def inference_command(image_path: str, config_path: str, save_path: str | None, 
     n_defect = sum(row["pred"] for row in result.rows)
     click.echo(f"{len(result.rows)} image(s): {n_defect} defect, {len(result.rows) - n_defect} good")
     click.echo(f"results in {result.save_dir} (metrics/pred_outputs.csv)")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Any other than loopback needs HAMACHO_API_KEY.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workspace", default=None, help="The app's workspace folder. Default: $HAMACHO_HOME or ./workspace.")
+@click.option("--accelerator", type=click.Choice(["cpu", "gpu", "cuda", "auto"]), default="auto", show_default=True)
+def serve_command(host: str, port: int, workspace: str | None, accelerator: str) -> None:
+    """Serve the REST API (OpenAPI docs at /docs); key from HAMACHO_API_KEY."""
+    import uvicorn  # imported here: `hamacho --help` stays fast
+
+    from hamacho_core.api import ApiLimits, ApiSettings, check_bind_address, create_app
+
+    try:
+        settings = ApiSettings.from_env(workspace)
+        check_bind_address(host, settings.api_key)
+        app = create_app(settings.workspace, settings.api_key, ApiLimits.from_env(), cache_size=settings.cache_size,
+                         accelerator=accelerator)
+    except HamachoError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"serving {settings.workspace} on http://{host}:{port} (docs: /docs; key "
+               f"{'required' if settings.api_key else 'not set: loopback only'})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 if __name__ == "__main__":
