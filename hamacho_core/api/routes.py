@@ -104,8 +104,7 @@ def _result(scored: ScoredPicture, image: np.ndarray, maps: bool) -> PictureResu
     return result
 
 
-@v1.post("/runs/{run_id}/predict", response_model=PredictResponse, response_model_exclude_none=False,
-         tags=["predict"])
+@v1.post("/runs/{run_id}/predict", response_model=PredictResponse, tags=["predict"])
 def predict(
     request: Request,
     run_id: RunId,

@@ -78,7 +78,7 @@ def list_workspace_runs(workspace: Path) -> list[RunRecord]:
             continue
         for config_path in sorted(runs.glob(f"*/{CONFIG_NAME}")):
             run_dir = config_path.parent
-            if not is_complete(run_dir):
+            if run_dir.name.startswith(".") or not is_complete(run_dir):  # hidden: a run still being written
                 continue
             try:
                 config = read_config(run_dir)

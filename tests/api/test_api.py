@@ -289,3 +289,12 @@ def test_delete_cancels_a_job(workspace: Path) -> None:
         assert _wait(client, job["id"])["status"] == "cancelled"
         assert job["id"] not in [r["id"] for r in client.get("/v1/runs").json()["runs"]]
         assert not (workspace / PROJECT / "runs" / job["id"].split(":")[1]).exists()
+
+
+def test_the_cli_imports_no_web_framework_until_serve() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, hamacho_core.cli; print(sorted(m for m in ('fastapi', 'uvicorn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
