@@ -30,10 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 PICTURES = ROOT.parent / "shared" / "datasets" / "battery_weld" / "test"
 
 
-def start_server(workspace: Path, key: str) -> tuple[subprocess.Popen, str]:
+def start_server(workspace: Path, key: str, torch_threads: int | None) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "HAMACHO_API_KEY": key, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "hamacho_core", "serve", "--host", "127.0.0.1", "--port", "0",
-                                "--workspace", str(workspace), "--accelerator", "cpu"],
+                                "--workspace", str(workspace), "--accelerator", "cpu",
+                                *(["--torch-threads", str(torch_threads)] if torch_threads else [])],
                                cwd=ROOT, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     deadline = time.time() + 180
     while time.time() < deadline and process.poll() is None:
@@ -66,11 +67,11 @@ def main() -> None:
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--users", default="1,4,16")
+    parser.add_argument("--torch-threads", type=int, default=None)
     args = parser.parse_args()
     key = secrets.token_urlsafe(32)
-    process, url = start_server(args.workspace.resolve(), key)
+    process, url = start_server(args.workspace.resolve(), key, args.torch_threads)
     results, stamp = [], datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = ROOT / "bench" / "results"
     try:
         picture = sorted(PICTURES.rglob("*.png"))[0]
         warm = httpx.post(f"{url}/v1/runs/{quote(args.run_id)}/predict", timeout=300,
@@ -83,10 +84,19 @@ def main() -> None:
             result["load_average_before"] = round(load, 1)
             results.append(result)
             print(json.dumps(result), flush=True)
+        write_results(stamp, args.run_id, results)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-    record = {"stamp": stamp, "run_id": args.run_id, "cpu_count": os.cpu_count(), "results": results}
+        process.terminate()  # requests still queued when locust stops are answered first (graceful shutdown)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def write_results(stamp: str, run_id: str, results: list[dict]) -> None:
+    out = ROOT / "bench" / "results"
+    record = {"stamp": stamp, "run_id": run_id, "cpu_count": os.cpu_count(), "results": results}
     (out / f"{stamp}-api.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     lines = ["| users | requests | errors | images/s | p50 ms | p95 ms | load avg before |",
              "|---:|---:|---:|---:|---:|---:|---:|"]
@@ -94,7 +104,6 @@ def main() -> None:
               f"{r['p95_ms']:.0f} | {r['load_average_before']} |" for r in results]
     (out / f"{stamp}-api.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
-
 
 if __name__ == "__main__":
     main()

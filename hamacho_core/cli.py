@@ -211,9 +211,17 @@ def inference_command(image_path: str, config_path: str, save_path: str | None, 
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--workspace", default=None, help="The app's workspace folder. Default: $HAMACHO_HOME or ./workspace.")
 @click.option("--accelerator", type=click.Choice(["cpu", "gpu", "cuda", "auto"]), default="auto", show_default=True)
-def serve_command(host: str, port: int, workspace: str | None, accelerator: str) -> None:
+@click.option("--torch-threads", type=click.IntRange(1, 256), default=None,
+              help="CPU threads for torch (default: torch's choice). 1 on a machine shared with other busy "
+                   "processes: see docs/benchmarks.md.")
+def serve_command(host: str, port: int, workspace: str | None, accelerator: str, torch_threads: int | None) -> None:
     """Serve the REST API (OpenAPI docs at /docs); key from HAMACHO_API_KEY."""
     import uvicorn  # imported here: `hamacho --help` stays fast
+
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(torch_threads)
 
     from hamacho_core.api import ApiLimits, ApiSettings, check_bind_address, create_app
 
@@ -226,7 +234,7 @@ def serve_command(host: str, port: int, workspace: str | None, accelerator: str)
         raise click.ClickException(str(error)) from None
     click.echo(f"serving {settings.workspace} on http://{host}:{port} (docs: /docs; key "
                f"{'required' if settings.api_key else 'not set: loopback only'})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ from hamacho_core.api.schemas import (
 )
 from hamacho_core.errors import DataError
 from hamacho_core.report import heat_map
-from hamacho_core.scoring import ScoredPicture, decode_image
+from hamacho_core.scoring import ScoredPicture, decode_image, with_thresholds
+from hamacho_core.thresholds import Normalization
 
 __all__ = ["health", "v1"]
 
@@ -120,22 +121,17 @@ def predict(
     if len(files) > limits.max_files:
         raise PayloadTooLarge(f"{len(files)} files in one request, the limit is {limits.max_files}: send them in "
                               "several requests, or raise HAMACHO_MAX_FILES")
-    names = [f.filename or f"picture-{i + 1}" for i, f in enumerate(files)]
-    images: list[np.ndarray | None] = []
-    problems: list[str | None] = []
-    for upload, name in zip(files, names, strict=True):
+    warnings = with_thresholds(Normalization.from_dict(record.config["normalization"]), image_norm, pixel_norm)[1]
+    results = []
+    for index, upload in enumerate(files):  # one picture in memory at a time, whatever the request holds
+        name = upload.filename or f"picture-{index + 1}"
         try:
-            images.append(decode_image(upload.file.read(), name, limits.max_image_pixels))
-            problems.append(None)
+            image = decode_image(upload.file.read(), name, limits.max_image_pixels)
         except DataError as error:
-            images.append(None)
-            problems.append(str(error))
-    usable = [i for i, image in enumerate(images) if image is not None]
-    scored, _, warnings = state.models.score(record, [images[i] for i in usable], [names[i] for i in usable],
-                                             image_norm, pixel_norm, keep_maps=maps)
-    by_index = dict(zip(usable, scored, strict=True))
-    results = [_result(by_index[i], images[i], maps) if i in by_index else
-               PictureResult(filename=names[i], problem=problems[i]) for i in range(len(files))]
+            results.append(PictureResult(filename=name, problem=str(error)))
+            continue
+        scored = state.models.score(record, [image], [name], image_norm, pixel_norm, keep_maps=maps)[0]
+        results.append(_result(scored[0], image, maps))
     return PredictResponse(run_id=record.id, results=results, warnings=warnings)
 
 
