@@ -154,6 +154,30 @@ def test_model_cache_is_bounded_least_recently_used(workspace: Path) -> None:
         assert models.loads == 4
 
 
+def test_concurrent_requests_get_the_scores_of_sequential_ones(shared_client: TestClient,
+                                                               trained_workspace: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = demo_pictures(trained_workspace, 2)
+
+    def score(path: Path) -> float:
+        answer = shared_client.post(PREDICT, files=_files([path]))
+        assert answer.status_code == 200, answer.text
+        return answer.json()["results"][0]["raw_score"]
+
+    sequential = [score(p) for p in paths]
+    with ThreadPoolExecutor(4) as pool:
+        concurrent = list(pool.map(score, paths * 2))
+    assert concurrent == sequential * 2
+
+
+def test_a_run_whose_weights_cannot_be_read_is_409(workspace: Path) -> None:
+    (workspace / PROJECT / "runs" / RUN / "weights" / "model.safetensors").write_bytes(b"damaged")
+    with TestClient(create_app(workspace, None, LIMITS, accelerator="cpu")) as client:
+        message = _error(client.post(PREDICT, files=_files(demo_pictures(workspace, 1)[:1])), 409)
+    assert "model.safetensors" in message and "train it again" in message
+
+
 # ---------------------------------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("header", [None, "Bearer wrong-key-0123456789", f"Basic {KEY}", f"Bearer {KEY}x"])
 def test_every_v1_endpoint_needs_the_key(trained_workspace: Path, header: str | None) -> None:
