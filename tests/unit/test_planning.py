@@ -1,5 +1,6 @@
 """Training plans before any model call (hamacho_core.planning): shape, tiles, bank, time and disk."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -48,14 +49,13 @@ def test_plan_matches_the_shape_and_bank_training_uses(demo_root: Path) -> None:
 
 def test_plan_respects_max_tiles_and_warns_about_large_csv(demo_root: Path) -> None:
     dataset = load_dataset(demo_root, "folder", split=0.2, seed=420)
-    for sample in dataset.train + dataset.test:
-        sample.size = (400, 4000)  # a line-scan camera's strips
+    dataset = replace(dataset, train=[replace(s, size=(400, 4000)) for s in dataset.train],  # line-scan strips
+                      test=[replace(s, size=(400, 4000)) for s in dataset.test])
     wide = plan(TrainConfig(category="x", tiling="on", image_size=128, max_tiles=4), dataset)
     assert wide.tile_grid is not None and wide.tile_grid.count <= 4
     more = plan(TrainConfig(category="x", tiling="on", image_size=128, max_tiles=16), dataset)
     assert more.tile_grid.count > wide.tile_grid.count and more.seconds > wide.seconds
-    for sample in dataset.test:
-        sample.size = (20_000, 20_000)
+    dataset = replace(dataset, test=[replace(s, size=(20_000, 20_000)) for s in dataset.test])
     assert plan(TrainConfig(category="x"), dataset).csv_bytes > CSV_WARNING_BYTES
     assert "--no-csv" in plan(TrainConfig(category="x"), dataset).warnings()[0]
 
