@@ -174,12 +174,11 @@ class ModelCache:
                 if entry is not None and entry.stamp == stamp:
                     return entry
             try:
-                run = load_run(run_dir, self.accelerator)
+                # One picture per forward pass, as `hamacho inference` (--batch-size 1): the same scores, bit for bit.
+                run = load_run(run_dir, self.accelerator, batch_size=1)
             except ModelFileError as error:
                 raise ModelFileError(f"{error}. This run cannot be used: train it again, or use another run "
                                      "(GET /v1/runs)") from error
-            # One picture per forward pass, as `hamacho inference` (--batch-size 1): the same scores, bit for bit.
-            run.detector.config.batch_size = 1
             entry = _Entry(run, stamp)
             with self._lock:
                 self.loads += 1

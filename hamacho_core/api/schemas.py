@@ -7,7 +7,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hamacho_core.backbone import DEFAULT_BACKBONE
-from hamacho_core.tiling import DEFAULT_MAX_TILES
+from hamacho_core.config import ACCELERATORS, SPLIT_RANGE, TASK_TYPES
+from hamacho_core.detectors import DETECTORS
+from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
+from hamacho_core.tiling import DEFAULT_MAX_TILES, TILING_MODES
 
 __all__ = [
     "DefectRegion",
@@ -108,15 +111,17 @@ class TrainRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model: Literal["patchcore", "padim"] = "patchcore"
-    task_type: Literal["segmentation", "classification"] = "segmentation"
-    accelerator: Literal["cpu", "gpu", "auto"] = "auto"
-    image_size: int | None = Field(None, ge=64, le=2048, description="square side, or long side with keep-aspect")
-    resize: Literal["keep-aspect", "square"] | None = None
-    tiling: Literal["auto", "on", "off"] = "auto"
+    model: Literal[tuple(DETECTORS)] = "patchcore"  # type: ignore[valid-type]
+    task_type: Literal[TASK_TYPES] = "segmentation"  # type: ignore[valid-type]
+    accelerator: Literal[ACCELERATORS] = "auto"  # type: ignore[valid-type]
+    image_size: int | None = Field(None, ge=MIN_SIDE, le=MAX_SIDE,
+                                   description="square side, or long side with keep-aspect")
+    resize: Literal[RESIZE_MODES] | None = None  # type: ignore[valid-type]
+    tiling: Literal[TILING_MODES] = "auto"  # type: ignore[valid-type]
     max_tiles: int = Field(DEFAULT_MAX_TILES, ge=1, le=256)
     batch_size: int = Field(8, ge=1, le=1024)
-    split: float = Field(0.2, ge=0.01, le=0.99, description="share of good pictures held out for testing")
+    split: float = Field(0.2, ge=SPLIT_RANGE[0], le=SPLIT_RANGE[1],
+                         description="share of good pictures held out for testing")
     seed: int = Field(420, ge=0, le=2**31 - 1)
     no_bad_mode: bool = False
     backbone: str = Field(DEFAULT_BACKBONE, min_length=1, max_length=100)
