@@ -17,12 +17,13 @@ import sys
 __all__ = ["hash_password", "verify_password"]
 
 _N, _R, _P = 2**14, 8, 1  # scrypt cost: about 16 MiB and 50 ms per check
+_KEY_BYTES = 32
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
     """The storable hash of ``password`` (a fresh random salt unless one is given)."""
     salt = secrets.token_bytes(16) if salt is None else salt
-    key = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    key = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=_KEY_BYTES)
     return f"scrypt${_N}${_R}${_P}${salt.hex()}${key.hex()}"
 
 
@@ -33,6 +34,8 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         expected = bytes.fromhex(key_hex)
+        if len(expected) != _KEY_BYTES:  # a shortened hash would match on its prefix alone
+            return False
         key = hashlib.scrypt(password.encode("utf-8"), salt=bytes.fromhex(salt_hex), n=int(n), r=int(r), p=int(p),
                              dklen=len(expected), maxmem=2**27)
     except (ValueError, TypeError):

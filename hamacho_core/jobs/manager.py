@@ -236,8 +236,15 @@ class JobManager:
                 with job.path().with_suffix(".log").open("wb") as output:  # the worker's own messages
                     process = subprocess.Popen([self._python, "-m", "hamacho_core.jobs.worker", str(job.path()),
                                                 str(os.getpid())], start_new_session=True,
-                                               stdout=output, stderr=subprocess.STDOUT)
+                                               stdout=output, stderr=subprocess.STDOUT, env=self._worker_env())
                 self._running[key] = (job, process)
+
+    def _worker_env(self) -> dict[str, str]:
+        """The server's environment; with several workers, each gets its share of the cores (no oversubscription)."""
+        env = dict(os.environ)
+        if self.workers > 1 and "OMP_NUM_THREADS" not in env:
+            env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // self.workers))
+        return env
 
     def _reap(self) -> None:
         with self._lock:
