@@ -253,9 +253,10 @@ def _plan_workers(ray: Any, config: ScoreConfig) -> tuple[int, float, float]:
         workers = config.workers or (gpus if gpus else len(node_cpus))
         cpus = config.cpus_per_worker or (1.0 if gpus else float(min(node_cpus)))
     gpus_each = 1.0 if gpus >= workers and gpus else (gpus / workers if gpus else 0.0)
-    if workers * cpus > resources.get("CPU", 0) + 1e-9:
-        raise ConfigError(f"{workers} worker(s) x {cpus:g} CPU(s) is more than the cluster's {resources.get('CPU', 0):g} "
-                          "CPUs: lower --workers or --cpus-per-worker")
+    available = resources.get("CPU", 0)
+    if workers * cpus > available + 1e-9:
+        raise ConfigError(f"{workers} worker(s) x {cpus:g} CPU(s) is more than the cluster's {available:g} CPUs: "
+                          "lower --workers or --cpus-per-worker")
     return workers, float(cpus), gpus_each
 
 
