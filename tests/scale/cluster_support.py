@@ -91,13 +91,26 @@ class LocalCluster:
         self.processes.append(process)
         return process
 
-    def start(self, timeout: float = 120) -> LocalCluster:
+    def start(self, timeout: float = 120, attempts: int = 3) -> LocalCluster:
+        """Start the head, then the worker; a node whose raylet misses Ray's fixed 30 s registration window
+        (a loaded machine) is started again, up to ``attempts`` times."""
         self.port = free_port()
-        self._start(["--head", "--port", str(self.port), "--include-dashboard", "false"], "head.log")
-        self._wait_nodes(1, timeout)
-        self._start(["--address", self.address], "worker.log")
-        self._wait_nodes(2, timeout)
+        self._start_node(["--head", "--port", str(self.port), "--include-dashboard", "false"], "head.log", 1,
+                         timeout, attempts)
+        self._start_node(["--address", self.address], "worker.log", 2, timeout, attempts)
         return self
+
+    def _start_node(self, arguments: list[str], log_name: str, count: int, timeout: float, attempts: int) -> None:
+        for attempt in range(attempts):
+            process = self._start(arguments, log_name)
+            try:
+                self._wait_nodes(count, timeout)
+                return
+            except RuntimeError:
+                if attempt == attempts - 1 or process.poll() is None:
+                    raise
+                self.processes.remove(process)
+                _kill_tree(process)
 
     def _wait_nodes(self, count: int, timeout: float) -> None:
         script = ("import ray, time, sys\n"
@@ -108,7 +121,7 @@ class LocalCluster:
                   "    if time.time() > deadline: sys.exit(1)\n")
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if any(p.poll() is not None for p in self.processes):
+            if any(p.poll() is not None for p in self.processes):  # a `ray start` gave up
                 raise RuntimeError(f"a ray start process exited: {self.logs()}")
             try:
                 done = subprocess.run([sys.executable, "-c", script], env=child_env(), capture_output=True,
@@ -168,6 +181,18 @@ class LocalCluster:
             if any(d in cmdline for d in self.temp_dirs) or f"127.0.0.1:{self.port}" in cmdline:
                 alive.append(proc)
         return alive
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    for proc in _tree(process.pid):
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def _tree(pid: int) -> list[psutil.Process]:
