@@ -1,6 +1,7 @@
 """`hamacho score` on a real two-node Ray cluster started by the test (`ray start --head` + `ray start --address`,
-separate process trees, 1 CPU each): both nodes score, results equal the local engine's, a worker killed mid-run
-is replaced and each picture is in the output exactly once. Stopped in teardown, even on failure."""
+separate process trees, 1 CPU each): both nodes score; results equal `hamacho inference`'s, like the local
+engine's; a worker killed mid-run is replaced and each picture is in the output exactly once. The cluster is
+stopped in teardown, even on failure."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
+import torch
 from cluster_support import LocalCluster, child_env
 
+from hamacho_core.pipeline import infer
 from hamacho_core.scale.ray_engine import read_parts
 
 pytestmark = pytest.mark.slow
@@ -36,11 +39,14 @@ def cluster() -> Iterator[LocalCluster]:
 
 @pytest.fixture(scope="module")
 def reference(tiny_run: Path, pictures: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    """The local engine's output (1 worker of 1 CPU, like each cluster actor)."""
-    out = tmp_path_factory.mktemp("score_reference")
-    done = _score(tiny_run, pictures, out, "--cpus-per-worker", "1")
-    assert done.returncode == 0, done.stderr
-    return pd.read_parquet(out / "pred_outputs.parquet")
+    """`hamacho inference`'s rows with 1 torch thread, as each cluster actor (1 CPU) has: equal bit for bit."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = infer(tiny_run, pictures, tmp_path_factory.mktemp("reference"), accelerator="cpu", write_csv=False)
+    finally:
+        torch.set_num_threads(threads)
+    return pd.DataFrame(result.rows).sort_values("filepath").reset_index(drop=True)
 
 
 def _arguments(tiny_run: Path, pictures: Path, out: Path, *extra: str) -> list[str]:
@@ -57,7 +63,7 @@ def _assert_same(table: pd.DataFrame, reference: pd.DataFrame) -> None:
     assert list(table["filepath"]) == list(reference["filepath"])
     np.testing.assert_allclose(table["raw_score"], reference["raw_score"], atol=1e-5, rtol=0)
     np.testing.assert_allclose(table["norm_score"], reference["norm_score"], atol=1e-5, rtol=0)
-    assert list(table["defect_regions"]) == list(reference["defect_regions"])
+    assert list(table["pred"]) == list(reference["pred"]) and set(table["problem"]) == {""}
 
 
 def test_cluster_run_uses_both_nodes_and_equals_local(cluster: LocalCluster, tiny_run: Path, pictures: Path,
