@@ -234,6 +234,9 @@ def _start_ray(config: ScoreConfig) -> tuple[Any, bool]:
     _check_reachable(address)
     try:
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR, configure_logging=True)
+    except ImportError as error:  # ray:// is Ray Client, an extra (ray[client])
+        raise ClusterUnreachableError(f"{address}: {error} (install ray[client], or give the head's HOST:PORT)"
+                                      ) from None
     except (ConnectionError, RuntimeError, TimeoutError) as error:
         raise ClusterUnreachableError(f"cannot join the Ray cluster at {address}: {error} (check --address; "
                                       "see docs/scaling.md)") from None
