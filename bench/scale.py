@@ -4,7 +4,7 @@
 
 Trains one PatchCore run (default settings) on --train good magnetic_tile pictures, links the dataset's pictures
 under distinct names until there are --n of them, then times, one after the other (never at the same time):
-`infer` in this process (torch on all CPUs), `hamacho score --engine local` with 1 worker (all CPUs) and with 2
+`infer` in this process (torch on all CPUs; it writes the picture tree, so the Ray runs use --maps --no-csv too), `hamacho score --engine local` with 1 worker (all CPUs) and with 2
 workers (1 CPU each), and a two-node cluster on this machine (tests/scale/cluster_support.py: `ray start --head`
 + `ray start --address`, 1 CPU each). Each Ray run is timed in a fresh subprocess, Ray start-up and model loading
 included ("wall"), and from its first to its last finished batch ("steady", from the parts' file times).
@@ -57,7 +57,7 @@ def _steady(out: Path) -> float:
 def _score(run: Path, pictures: Path, out: Path, env: dict[str, str], *extra: str) -> dict:
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "hamacho_core", "score", "--config-path", str(run), "--input",
-                           str(pictures), "--output", str(out), "--batch-size", "8", *extra], env=env,
+                           str(pictures), "--output", str(out), "--batch-size", "8", "--maps", "--no-csv", *extra], env=env,
                           capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode:
@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--train", type=int, default=40)
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    parser.add_argument("--run", default=None, help="An existing run's config.yaml (skips training).")
+    parser.add_argument("--no-cluster", action="store_true", help="Skip the two-node cluster (its start is slow).")
     args = parser.parse_args()
     from cluster_support import LocalCluster, child_env
 
@@ -80,24 +82,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hamacho-scale-") as temp:
         root = Path(temp)
         started = time.perf_counter()
-        run = _train(root, args.train)
+        run = Path(args.run) if args.run else _train(root, args.train)
         results["train_s"] = time.perf_counter() - started
         pictures = _pictures(root, args.n)
 
         from hamacho_core.pipeline import infer
 
         started = time.perf_counter()
-        infer(run, pictures, root / "inference", batch_size=8, accelerator="cpu", write_csv=False)
+        infer(run, pictures, root / "inference", batch_size=8, accelerator="cpu", write_csv=False)  # maps written
         results["inference"] = {"wall_s": time.perf_counter() - started}
         results["local_1x2cpu"] = _score(run, pictures, root / "local1", env, "--workers", "1")
         results["local_2x1cpu"] = _score(run, pictures, root / "local2", env, "--workers", "2",
                                          "--cpus-per-worker", "1")
-        cluster = LocalCluster()
-        try:
-            cluster.start(timeout=300)
-            results["cluster_2nodes"] = _score(run, pictures, root / "cluster", env, "--address", cluster.address)
-        finally:
-            cluster.stop()
+        if not args.no_cluster:
+            cluster = LocalCluster()
+            try:
+                cluster.start(timeout=300)
+                results["cluster_2nodes"] = _score(run, pictures, root / "cluster", env, "--address", cluster.address)
+            finally:
+                cluster.stop()
     for value in results.values():
         if isinstance(value, dict):
             value["pictures_per_s"] = args.n / value["wall_s"]
