@@ -4,7 +4,8 @@
 
 Trains one PatchCore run (default settings) on --train good magnetic_tile pictures, links the dataset's pictures
 under distinct names until there are --n of them, then times, one after the other (never at the same time):
-`infer` in this process (torch on all CPUs; it writes the picture tree, so the Ray runs use --maps --no-csv too), `hamacho score --engine local` with 1 worker (all CPUs) and with 2
+`infer` in this process (torch on all CPUs; it writes the picture tree, so the Ray runs use --maps --no-csv
+too), `hamacho score --engine local` with 1 worker (all CPUs) and with 2
 workers (1 CPU each), and a two-node cluster on this machine (tests/scale/cluster_support.py: `ray start --head`
 + `ray start --address`, 1 CPU each). Each Ray run is timed in a fresh subprocess, Ray start-up and model loading
 included ("wall"), and from its first to its last finished batch ("steady", from the parts' file times).
@@ -56,9 +57,9 @@ def _steady(out: Path) -> float:
 
 def _score(run: Path, pictures: Path, out: Path, env: dict[str, str], *extra: str) -> dict:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "hamacho_core", "score", "--config-path", str(run), "--input",
-                           str(pictures), "--output", str(out), "--batch-size", "8", "--maps", "--no-csv", *extra], env=env,
-                          capture_output=True, text=True)
+    command = [sys.executable, "-m", "hamacho_core", "score", "--config-path", str(run), "--input", str(pictures),
+               "--output", str(out), "--batch-size", "8", "--maps", "--no-csv", *extra]
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode:
         raise RuntimeError(done.stderr[-3000:])
