@@ -1,156 +1,132 @@
-"""Score pictures already in memory with a loaded run: what ``hamacho inference`` computes, without any file.
+"""Score a list of pictures with a loaded run: one row per picture, unusable pictures as rows with a ``problem``.
 
-``pipeline.infer`` reads files and writes the output tree; a server (``hamacho serve``) or a batch scorer receives
-decoded pictures and wants the numbers only. Both go through the same steps, so the scores are the same:
-
-1. ``Detector.predict`` on the RGB uint8 arrays (the detector accepts arrays as well as paths);
-2. each anomaly map resized to its picture's original size (bilinear), then normalized with the run's
-   :class:`~hamacho_core.thresholds.Normalization`;
-3. the verdict at the normalized image threshold and the defect regions at the normalized pixel threshold
-   (``report.defect_regions``, the rows of ``defect_regions.csv``).
-
-Thresholds given per call follow the CLI's rule (``check_normalized_threshold``) and never change the loaded run.
+The same detector call as ``pipeline.infer`` (``detector.predict`` on file paths), so scores are identical; what
+``infer`` keeps for the whole folder (maps, defect regions) is computed here picture by picture, so that any worker
+(a Ray actor, a server) can score a batch and forget it.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
-from hamacho_core.detectors import Detector
-from hamacho_core.errors import ConfigError, DataError
-from hamacho_core.imageio import IMAGE_EXTENSIONS, to_rgb_uint8
-from hamacho_core.report import defect_regions
+from hamacho_core.data import Problem, Sample, probe_samples
+from hamacho_core.detectors import Prediction
+from hamacho_core.imageio import read_image
+from hamacho_core.persistence import LoadedRun
+from hamacho_core.report import REGION_COLUMNS, ImageReport, defect_regions, write_image_report
 from hamacho_core.thresholds import Normalization, check_normalized_threshold
 
-__all__ = ["ScoredPicture", "decode_image", "image_header_size", "score_pictures", "with_thresholds"]
+__all__ = ["PRED_COLUMNS", "ScoredPicture", "apply_thresholds", "score_pictures"]
+
+# The columns of ``hamacho inference``'s metrics/pred_outputs.csv, in its order.
+PRED_COLUMNS = ["filepath", "output_name", "raw_score", "norm_score", "pred", "verdict", "image_norm", "pixel_norm"]
 
 
 @dataclass
 class ScoredPicture:
-    """One picture's result, as a row of ``pred_outputs.csv`` plus its defect regions."""
+    """One output row: the columns of :data:`PRED_COLUMNS`, the regions (JSON list) and the problem ("" if none)."""
 
-    name: str  # file name as given by the caller
-    raw_score: float  # detector score (higher = more anomalous)
-    norm_score: float  # min-max normalized score in [0, 1]; the run's threshold sits at 0.5
-    is_defect: bool  # norm_score > image_norm
-    image_norm: float  # normalized image threshold used
-    pixel_norm: float  # normalized pixel threshold used
-    regions: list[dict[str, Any]] = field(default_factory=list)  # report.REGION_COLUMNS keys, original pixels
-    normalized_map: np.ndarray | None = None  # (H, W) float32 in [0, 1] at the original size, when asked
+    filepath: str
+    output_name: str
+    raw_score: float
+    norm_score: float
+    pred: int | None  # None for a problem row
+    verdict: str  # "defect" | "good" | "problem"
+    image_norm: float
+    pixel_norm: float
+    defect_regions: str  # JSON list of {region, x, y, width, height, area_px, peak_score, peak_x, peak_y}
+    problem: str
 
-    @property
-    def verdict(self) -> str:
-        return "defect" if self.is_defect else "good"
+    def as_row(self) -> dict:
+        return asdict(self)
 
 
-def with_thresholds(
-    normalization: Normalization, image_norm: float | None = None, pixel_norm: float | None = None
-) -> tuple[Normalization, list[str]]:
-    """A copy of ``normalization`` with the given normalized thresholds, checked as the CLI checks them.
-
-    Values in [0, 1] but outside (0.01, 0.99) fall back to 0.5 with a warning (the old tool's rule).
-
-    Raises:
-        ConfigError: a value that is not a number in [0, 1].
-    """
-    changes, warnings = {}, []
+def apply_thresholds(normalization: Normalization, image_norm: float | None,
+                     pixel_norm: float | None) -> list[str]:
+    """Set the normalized thresholds as ``infer`` does (old tool's range rule); returns the warnings."""
+    warnings = []
     for name, given in (("image_norm", image_norm), ("pixel_norm", pixel_norm)):
-        if given is None:
-            continue
-        if not isinstance(given, int | float) or not np.isfinite(given) or not 0.0 <= given <= 1.0:
-            raise ConfigError(f"{name} must be a number between 0 and 1 (normalized threshold; the run's is "
-                              f"{getattr(normalization, name):.2f}), got {given!r}")
-        value, warning = check_normalized_threshold(float(given), name)
-        changes[name] = value
-        warnings += [warning] if warning else []
-    return replace(normalization, **changes), warnings
+        if given is not None:
+            value, warning = check_normalized_threshold(given, name)
+            setattr(normalization, name, value)
+            warnings += [warning] if warning else []
+    return warnings
 
 
-def image_header_size(data: bytes) -> tuple[int, int] | None:
-    """(height, width) read from the file header only (no decoding), or None when the header is not understood."""
-    from io import BytesIO
+def _problem_row(path: str, name: str, reason: str, normalization: Normalization) -> ScoredPicture:
+    return ScoredPicture(path, name, float("nan"), float("nan"), None, "problem", normalization.image_norm,
+                         normalization.pixel_norm, "[]", reason)
 
-    from PIL import Image, UnidentifiedImageError
 
+def _predict(run: LoadedRun, paths: list[Path]) -> tuple[Prediction | None, dict[Path, str]]:
+    """Predict the batch at once; if that fails, picture by picture so one bad file costs only its own row."""
     try:
-        with Image.open(BytesIO(data)) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
-    return int(height), int(width)
+        return run.detector.predict(paths), {}
+    except Exception:  # noqa: BLE001 - isolate the picture that broke the batch
+        pass
+    scores, maps, sizes, failed = [], [], [], {}
+    for path in paths:
+        try:
+            one = run.detector.predict([path])
+        except Exception as error:  # noqa: BLE001 - a problem row, never a failed job
+            failed[path] = f"cannot score: {type(error).__name__}: {error}"
+            continue
+        scores.append(one.scores)
+        maps.append(one.maps)
+        sizes += one.original_sizes
+    if not scores:
+        return None, failed
+    return Prediction(np.concatenate(scores), np.concatenate(maps), sizes), failed
 
 
-def decode_image(data: bytes, name: str = "picture", max_pixels: int | None = None) -> np.ndarray:
-    """Decode an image file's bytes as ``imageio.read_image`` decodes a file: RGB uint8.
-
-    Args:
-        data: the file's bytes (PNG, JPEG, BMP, TIFF, WebP; 8/16-bit; gray, RGB or RGBA).
-        name: shown in error messages.
-        max_pixels: refuse pictures with more pixels than this (checked from the header before decoding).
-
-    Returns:
-        (H, W, 3) uint8 RGB array.
-
-    Raises:
-        DataError: empty, not an image, damaged, or larger than ``max_pixels``.
-    """
-    if not data:
-        raise DataError(f"{name} is empty: send the picture's bytes")
-    if max_pixels is not None:
-        size = image_header_size(data)
-        if size is not None and size[0] * size[1] > max_pixels:
-            raise DataError(_too_many_pixels(name, size, max_pixels))
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        kinds = ", ".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)
-        raise DataError(f"{name} is not an image or is damaged: send one of {kinds}")
-    if max_pixels is not None and image.shape[0] * image.shape[1] > max_pixels:
-        raise DataError(_too_many_pixels(name, image.shape[:2], max_pixels))
-    return to_rgb_uint8(image)
-
-
-def _too_many_pixels(name: str, size: tuple[int, int], max_pixels: int) -> str:
-    return (f"{name} has {size[0]} x {size[1]} pixels, more than the limit of {max_pixels:,}: send a smaller "
-            "picture or raise HAMACHO_MAX_IMAGE_PIXELS")
-
-
-def score_pictures(
-    detector: Detector,
-    normalization: Normalization,
-    images: Sequence[np.ndarray],
-    names: Sequence[str],
-    keep_maps: bool = False,
-) -> list[ScoredPicture]:
-    """Score decoded pictures with a fitted detector (torch runs in the calling thread).
+def score_pictures(run: LoadedRun, paths: Sequence[str | Path], names: Sequence[str | Path],
+                   maps_dir: Path | None = None, write_csv: bool = True) -> list[ScoredPicture]:
+    """Score pictures with ``run`` (thresholds as set on ``run.normalization``).
 
     Args:
-        detector: a fitted detector (``persistence.load_run(...).detector``).
-        normalization: the run's normalization with the thresholds to use (see :func:`with_thresholds`).
-        images: N RGB (H, W, 3) uint8 pictures, any sizes.
-        names: N names, echoed back and written in the regions' ``output_name``.
-        keep_maps: also return each normalized map (H, W) at the picture's size.
+        paths: picture files.
+        names: each picture's output name (sub-folders kept), as ``hamacho inference`` names them.
+        maps_dir: if given, the picture tree of ``hamacho inference`` (heat maps, masks, combined) is written there.
+        write_csv: with ``maps_dir``, also the per-pixel CSV files.
 
     Returns:
-        N :class:`ScoredPicture`, in order.
+        One :class:`ScoredPicture` per input, in input order; unusable pictures have ``problem`` set.
     """
-    if len(images) != len(names):
-        raise ConfigError(f"{len(images)} pictures but {len(names)} names")
-    if not images:
-        return []
-    prediction = detector.predict(list(images))
-    normalized_scores = normalization.image(prediction.scores)
-    results = []
-    for image, name, raw, score, anomaly_map in zip(images, names, prediction.scores, normalized_scores,
-                                                    prediction.maps, strict=True):
+    normalization = run.normalization
+    problems: list[Problem] = []
+    named = {str(p): Path(n) for p, n in zip(paths, names, strict=True)}
+    kept = [s.path for s in probe_samples([Sample(Path(p), 0) for p in paths], problems, n_threads=2)]
+    rows = {p.path: _problem_row(p.path, named[p.path].as_posix(), p.reason, normalization) for p in problems}
+    prediction, failed = _predict(run, kept) if kept else (None, {})
+    for path, reason in failed.items():
+        rows[str(path)] = _problem_row(str(path), named[str(path)].as_posix(), reason, normalization)
+    scored = [p for p in kept if p not in failed]
+    for index, path in enumerate(scored):
+        rows[str(path)] = _row(path, named[str(path)], prediction, index, normalization, maps_dir, write_csv)
+    return [rows[str(p)] for p in paths]
+
+
+def _row(path: Path, name: Path, prediction: Prediction, index: int, normalization: Normalization,
+         maps_dir: Path | None, write_csv: bool) -> ScoredPicture:
+    raw = float(prediction.scores[index])
+    score = float(normalization.image(prediction.scores[index:index + 1])[0])  # same dtype path as ``infer``
+    height, width = prediction.original_sizes[index]
+    image = read_image(path) if maps_dir is not None else None
+    if image is not None:
         height, width = image.shape[:2]
-        full_map = normalization.pixel(cv2.resize(anomaly_map, (width, height), interpolation=cv2.INTER_LINEAR))
-        results.append(ScoredPicture(
-            name, float(raw), float(score), bool(score > normalization.image_norm), normalization.image_norm,
-            normalization.pixel_norm, defect_regions(full_map, normalization.pixel_norm, name),
-            full_map if keep_maps else None))
-    return results
+    full_map = normalization.pixel(cv2.resize(prediction.maps[index], (width, height), interpolation=cv2.INTER_LINEAR))
+    is_defect = score > normalization.image_norm
+    if image is not None:
+        report = ImageReport(image, full_map, score, is_defect, normalization.pixel_norm, None, None,
+                             normalization.image_norm)
+        write_image_report(maps_dir, name, report, write_csv)
+    regions = [{k: r[k] for k in REGION_COLUMNS if k != "output_name"}
+               for r in defect_regions(full_map, normalization.pixel_norm)]
+    return ScoredPicture(str(path), name.as_posix(), raw, score, int(is_defect), "defect" if is_defect else "good",
+                         normalization.image_norm, normalization.pixel_norm, json.dumps(regions), "")

@@ -26,8 +26,8 @@ from hamacho_core.api.schemas import (
     TrainRequest,
 )
 from hamacho_core.errors import DataError
+from hamacho_core.memory_scoring import PictureScore, decode_image, with_thresholds
 from hamacho_core.report import heat_map
-from hamacho_core.scoring import ScoredPicture, decode_image, with_thresholds
 from hamacho_core.thresholds import Normalization
 
 __all__ = ["health", "v1"]
@@ -94,7 +94,7 @@ def _png(image: np.ndarray) -> str:
     return base64.b64encode(encoded.tobytes()).decode("ascii")
 
 
-def _result(scored: ScoredPicture, image: np.ndarray, maps: bool) -> PictureResult:
+def _result(scored: PictureScore, image: np.ndarray, maps: bool) -> PictureResult:
     regions = [{k: v for k, v in r.items() if k != "output_name"} for r in scored.regions]
     result = PictureResult(filename=scored.name, raw_score=scored.raw_score, norm_score=scored.norm_score,
                            verdict=scored.verdict, image_norm=scored.image_norm, pixel_norm=scored.pixel_norm,

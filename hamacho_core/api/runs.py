@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from hamacho_core.errors import HamachoError, ModelFileError
+from hamacho_core.memory_scoring import PictureScore, score_arrays, with_thresholds
 from hamacho_core.persistence import CONFIG_NAME, WEIGHTS_PATH, LoadedRun, load_run, read_config
-from hamacho_core.scoring import ScoredPicture, score_pictures, with_thresholds
 from hamacho_core.thresholds import Normalization
 
 __all__ = ["ModelCache", "NotFound", "RunRecord", "find_run", "list_workspace_runs", "parse_id", "run_id"]
@@ -137,7 +137,7 @@ class ModelCache:
 
     def score(self, record: RunRecord, images: Sequence[np.ndarray], names: Sequence[str],
               image_norm: float | None = None, pixel_norm: float | None = None,
-              keep_maps: bool = False) -> tuple[list[ScoredPicture], Normalization, list[str]]:
+              keep_maps: bool = False) -> tuple[list[PictureScore], Normalization, list[str]]:
         """Score pictures with a run (loaded on first use).
 
         Returns:
@@ -155,10 +155,10 @@ class ModelCache:
         return future.result(), normalization, warnings
 
     def _score(self, run_dir: Path, images: Sequence[np.ndarray], names: Sequence[str],
-               normalization: Normalization, keep_maps: bool) -> list[ScoredPicture]:
+               normalization: Normalization, keep_maps: bool) -> list[PictureScore]:
         entry = self._get(run_dir)
         with entry.lock:
-            return score_pictures(entry.run.detector, normalization, images, names, keep_maps)
+            return score_arrays(entry.run.detector, normalization, images, names, keep_maps)
 
     def _get(self, run_dir: Path) -> _Entry:
         stamp = (run_dir / WEIGHTS_PATH).stat().st_mtime_ns
