@@ -1,4 +1,5 @@
-"""``hamacho`` command line: ``train`` and ``inference`` (the old tool's options and defaults), and ``demo``."""
+"""``hamacho`` command line: ``train`` and ``inference`` (the old tool's options and defaults), ``demo``,
+``score`` (Ray) and ``serve`` (the REST API)."""
 
 from __future__ import annotations
 
@@ -266,6 +267,38 @@ def score_command(config_path: str, source: str, output: str, engine: str | None
         click.echo(f"{result.pictures_per_second:.1f} pictures/s on {result.n_workers} worker(s), "
                    f"{len(result.node_ids)} node(s)")
     click.echo(f"results in {result.output_dir} (pred_outputs.parquet, pred_outputs.csv)")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Any other than loopback needs HAMACHO_API_KEY.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workspace", default=None, help="The app's workspace folder. Default: $HAMACHO_HOME or ./workspace.")
+@click.option("--accelerator", type=click.Choice(ACCELERATORS), default="auto", show_default=True)
+@click.option("--torch-threads", type=click.IntRange(1, 256), default=None,
+              help="CPU threads for torch (default: torch's choice). 1 on a machine shared with other busy "
+                   "processes: see docs/benchmarks.md.")
+def serve_command(host: str, port: int, workspace: str | None, accelerator: str, torch_threads: int | None) -> None:
+    """Serve the REST API (OpenAPI docs at /docs); key from HAMACHO_API_KEY."""
+    import uvicorn  # imported here: `hamacho --help` stays fast
+
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(torch_threads)
+
+    from hamacho_core.api import ApiLimits, ApiSettings, check_bind_address, create_app
+
+    try:
+        settings = ApiSettings.from_env(workspace)
+        check_bind_address(host, settings.api_key)
+        app = create_app(settings.workspace, settings.api_key, ApiLimits.from_env(), cache_size=settings.cache_size,
+                         accelerator=accelerator)
+    except HamachoError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"serving {settings.workspace} on http://{host}:{port} (docs: /docs; key "
+               f"{'required' if settings.api_key else 'not set: loopback only'})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
 
 
 if __name__ == "__main__":
