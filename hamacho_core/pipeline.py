@@ -1,8 +1,9 @@
 """Train and inference pipelines: what the CLI and the app call.
 
-``train`` loads and checks the data, fits the detector, scores the test images, fits thresholds, saves the run
-(before anything else is written, so a crash while writing pictures loses no model), then writes the old tool's
-output tree and the metrics. ``infer`` runs a saved run on new images.
+``train`` loads and checks the data, fits the detector, scores the test images, fits thresholds, then writes the
+run (model, the old tool's output tree, metrics, evaluation) into a hidden staging folder that is renamed to the run
+folder only when complete (``persistence.staged_run_dir``): a crash at any point leaves no half run.
+``infer`` runs a saved run on new images.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from hamacho_core import plots
+from hamacho_core import faults, plots
 from hamacho_core.backbone import DEFAULT_BACKBONE
 from hamacho_core.data import Dataset, Problem, Sample, list_images, load_dataset, probe_samples
 from hamacho_core.detectors import DETECTORS, Detector, Prediction, create_detector
@@ -29,7 +30,7 @@ from hamacho_core.errors import ConfigError, DataError
 from hamacho_core.evaluation import Evaluation, preview
 from hamacho_core.imageio import read_image, read_mask
 from hamacho_core.metrics import PixelHistograms, cross_validated_estimate, curves, image_metrics
-from hamacho_core.persistence import dump_json, load_run, save_run
+from hamacho_core.persistence import dump_json, load_run, save_run, staged_run_dir
 from hamacho_core.preprocess import InputShape, choose_input_shape
 from hamacho_core.progress import ProgressCallback, report, track
 from hamacho_core.report import REGION_COLUMNS, ImageReport, defect_regions, relative_names, write_image_report
@@ -168,6 +169,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None) -> Trai
         HamachoError: any invalid option or unusable data, with a message saying what to do.
     """
     config.validate()
+    progress = faults.hooked(progress)  # kill/fail points of the reliability tests; unchanged otherwise
     num_workers, warning = check_num_workers(config.num_workers)
     warnings = [warning] if warning else []
     times: dict[str, float] = {}
@@ -187,18 +189,20 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None) -> Trai
     masks = _masks_at(dataset.test, prediction, progress) if use_masks else None
     normalization, pixel_metrics = _fit_normalization(dataset.test, prediction, masks)
     metrics = _metrics(dataset.test, prediction, normalization, pixel_metrics, config.seed)
-    run_dir = config.output_dir()
-    save_run(run_dir, detector, normalization, _settings(config, dataset), _headline(metrics))
     start = time.perf_counter()
-    names = _write_test_outputs(run_dir / TEST_DIR, dataset, prediction, normalization, metrics, config, progress)
-    Evaluation([str(s.path) for s in dataset.test], [s.defect_type for s in dataset.test],
-               np.array([s.label for s in dataset.test]), prediction.scores.astype(np.float64),
-               np.stack([preview(m) for m in prediction.maps]) if len(prediction.maps) else prediction.maps,
-               np.stack([preview(m, nearest=True) > 0.5 for m in masks]) if masks is not None else None,
-               normalization, [n.as_posix() for n in names],
-               [str(s.mask_path) if s.mask_path else None for s in dataset.test]).save(run_dir)
+    with staged_run_dir(config.output_dir()) as run_dir:  # renamed to output_dir only once complete
+        save_run(run_dir, detector, normalization, _settings(config, dataset), _headline(metrics))
+        names = _write_test_outputs(run_dir / TEST_DIR, dataset, prediction, normalization, metrics, config,
+                                    progress)
+        Evaluation([str(s.path) for s in dataset.test], [s.defect_type for s in dataset.test],
+                   np.array([s.label for s in dataset.test]), prediction.scores.astype(np.float64),
+                   np.stack([preview(m) for m in prediction.maps]) if len(prediction.maps) else prediction.maps,
+                   np.stack([preview(m, nearest=True) > 0.5 for m in masks]) if masks is not None else None,
+                   normalization, [n.as_posix() for n in names],
+                   [str(s.mask_path) if s.mask_path else None for s in dataset.test]).save(run_dir)
     times["outputs"] = time.perf_counter() - start
-    return TrainResult(run_dir, metrics, dataset.problems, shape.as_tuple(), shape.reason, times, warnings)
+    return TrainResult(config.output_dir(), metrics, dataset.problems, shape.as_tuple(), shape.reason, times,
+                       warnings)
 
 
 def _load(config: TrainConfig, progress: ProgressCallback | None) -> Dataset:
