@@ -6,9 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from hamacho_core.errors import WorkspaceError
 from ui.i18n import DEFAULT_LANGUAGE, t
 from ui.jobs import JobManager
-from ui.projects import workspace
+from ui.projects import ProjectError, project_folder, workspace
 
 __all__ = ["current_project", "get_manager", "init_state", "open_project", "require_project"]
 
@@ -40,7 +41,11 @@ def current_project() -> Path | None:
     name = st.session_state.get("project")
     if not name:
         return None
-    folder = workspace() / name
+    root = workspace()  # WorkspaceError (unwritable workspace) goes to the page
+    try:
+        folder = project_folder(str(name), root)
+    except (ProjectError, WorkspaceError):  # a hand-edited ?project= that is not a project name, or leaves it
+        return None
     return folder if folder.is_dir() else None
 
 
