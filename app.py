@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from hamacho_core.errors import HamachoError
 from hamacho_core.runtime import tune_allocator
 from ui.i18n import LANGUAGES, t
 from ui.state import current_project, get_manager, init_state
@@ -27,11 +26,7 @@ pages = [
 ]
 navigation = st.navigation(pages)
 
-try:
-    project = current_project()
-except HamachoError as error:  # e.g. an unwritable workspace: say which folder and what to do, on every page
-    st.error(f"{t('error')}: {error}", icon=":material/error:")
-    st.stop()
+project = current_project()
 with st.sidebar:
     st.caption(t("open_project", name=project.name) if project else t("no_project_short"))
 st.query_params["lang"] = st.session_state["lang"]

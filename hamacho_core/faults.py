@@ -62,3 +62,22 @@ def hooked(progress: ProgressCallback | None) -> ProgressCallback | None:
             progress(done, total, stage)
 
     return call
+
+
+def run_training(settings: dict, environ: dict[str, str]) -> None:
+    """Train ``TrainConfig(**settings)`` with ``environ`` added to this process's environment.
+
+    The entry point of the kill-point test's worker processes (started from a pre-loaded fork server, so the
+    imports are paid once); exits with status 3 on a HamachoError, so a SIGKILL (-9) is told apart.
+    """
+    import sys
+
+    from hamacho_core.errors import HamachoError
+    from hamacho_core.pipeline import TrainConfig, train
+
+    os.environ.update(environ)
+    try:
+        train(TrainConfig(**settings))
+    except HamachoError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(3)

@@ -224,12 +224,14 @@ def staged_run_dir(run_dir: str | Path) -> Iterator[Path]:
 
 def _publish(staging: Path, run_dir: Path) -> None:
     """Rename the complete staging folder to ``run_dir`` (replacing an empty folder or an older run)."""
+    faults.checkpoint("publishing run")
     if run_dir.is_dir() and any(run_dir.iterdir()):
         old = run_dir.parent / f".{run_dir.name}.{os.getpid()}.old"
         for entry in run_dir.iterdir():
             if not (staging / entry.name).exists():
                 entry.rename(staging / entry.name)
         os.replace(run_dir, old)
+        faults.checkpoint("replacing run")  # a kill here is repaired by clean_interrupted
         os.replace(staging, run_dir)
         shutil.rmtree(old, ignore_errors=True)
         return
@@ -266,11 +268,22 @@ def interrupted_runs(root: str | Path) -> list[Path]:
 
 
 def clean_interrupted(root: str | Path) -> list[Path]:
-    """Remove what :func:`interrupted_runs` finds; returns the removed folders."""
+    """Remove what :func:`interrupted_runs` finds; returns the removed folders.
+
+    A process killed while replacing an older run (between its two renames) left ``.<name>.<pid>.old`` and no
+    ``<name>``: the complete new run (``.<name>.<pid>.partial``) is put in place then, or else the old one.
+    """
+    leftovers = interrupted_runs(root)
+    for old in [p for p in leftovers if p.name.endswith(".old")]:
+        name, pid = old.name[1:].rsplit(".", 2)[:2]
+        target, staging = old.parent / name, old.parent / f".{name}.{pid}{STAGING_SUFFIX}"
+        if not target.exists():
+            os.replace(staging if staging.is_dir() else old, target)
     removed = []
-    for folder in interrupted_runs(root):
-        shutil.rmtree(folder, ignore_errors=True)
-        removed.append(folder)
+    for folder in leftovers:
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
     return removed
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from hamacho_core.errors import WorkspaceError
+from hamacho_core.errors import HamachoError, WorkspaceError
 from ui.i18n import DEFAULT_LANGUAGE, t
 from ui.jobs import JobManager
 from ui.projects import ProjectError, project_folder, workspace
@@ -37,11 +37,18 @@ def open_project(name: str | None) -> None:
 
 
 def current_project() -> Path | None:
-    """The open project's folder, or None (also when it was deleted meanwhile)."""
+    """The open project's folder, or None (also when it was deleted meanwhile, or its name leaves the workspace).
+
+    An unusable workspace stops the page with an error naming the folder and what to do.
+    """
     name = st.session_state.get("project")
     if not name:
         return None
-    root = workspace()  # WorkspaceError (unwritable workspace) goes to the page
+    try:
+        root = workspace()
+    except HamachoError as error:  # an unwritable workspace: say which folder and what to do, on every page
+        st.error(f"{t('error')}: {error}", icon=":material/error:")
+        st.stop()
     try:
         folder = project_folder(str(name), root)
     except (ProjectError, WorkspaceError):  # a hand-edited ?project= that is not a project name, or leaves it
