@@ -112,7 +112,31 @@ def read_config(path: str | Path) -> dict[str, Any]:
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelFileError(f"{config_path} was written by a newer hamacho (format {version}, this one reads up "
                              f"to {FORMAT_VERSION}): update hamacho to use it")
+    _check_sections(config, config_path)
     return config
+
+
+def _check_sections(config: dict[str, Any], config_path: Path) -> None:
+    """The sections the pages read have the types they expect (a hand-edited or damaged file is refused here)."""
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    normalization = config.get("normalization")
+    needed = [f for f in Normalization.__dataclass_fields__ if f != "method"]
+    problems = []
+    if not isinstance(config["model"], str):
+        problems.append("model is not a name")
+    if not isinstance(normalization, dict) or not isinstance(normalization.get("method"), str):
+        problems.append("normalization is missing")
+    else:
+        problems += [f"normalization.{key} is not a number" for key in needed
+                     if key in normalization or key not in ("image_norm", "pixel_norm")
+                     if not number(normalization.get(key))]
+    problems += [f"{key} is not a mapping" for key in ("detector", "state", "settings", "metrics")
+                 if config.get(key) is not None and not isinstance(config[key], dict)]
+    if problems:
+        raise ModelFileError(f"{config_path} is damaged ({'; '.join(problems)}): train the run again or restore "
+                             "the file")
 
 
 @dataclass

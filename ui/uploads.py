@@ -9,6 +9,7 @@ Plain functions (no streamlit), so they are tested directly.
 
 from __future__ import annotations
 
+import errno
 import io
 import shutil
 import stat
@@ -20,10 +21,10 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from hamacho_core.data import Problem, picture_problem
-from hamacho_core.errors import DataError
+from hamacho_core.errors import DataError, WorkspaceError
 from hamacho_core.imageio import is_image_file
 from hamacho_core.limits import LimitError, Limits, human_count
-from hamacho_core.workspace import check_import_source
+from hamacho_core.workspace import check_import_source, describe_os_error
 
 __all__ = ["KINDS", "ImportReport", "UnsafeArchiveError", "import_folder", "import_zip", "save_uploads", "target_for"]
 
@@ -50,7 +51,23 @@ def _clean_parts(name: str) -> list[str]:
     path = PurePosixPath(text)
     if path.is_absolute() or (len(text) > 1 and text[1] == ":") or ".." in path.parts:
         raise UnsafeArchiveError(f"{name!r} points outside the folder (absolute path or '..'): rejected")
+    if any(ord(c) < 32 for c in text):
+        raise UnsafeArchiveError(f"{name!r} holds control characters: rejected")
     return [p for p in path.parts if p not in ("", ".")]
+
+
+def _store(target: Path, content: bytes, name: str, report: ImportReport) -> None:
+    """Write one file; a name the file system refuses (too long, invalid) is a problem, a full disk an error."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    except OSError as error:
+        if error.errno in (errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ, errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+            report.problems.append(Problem(name, f"the file name cannot be stored: {error.strerror} (a name too "
+                                                 "long, or a file and a folder of the same name; skipped)"))
+            return
+        raise WorkspaceError(describe_os_error(error, target.parent)) from error
+    report.written.append(target)
 
 
 def target_for(kind: str, name: str) -> PurePosixPath:
@@ -122,9 +139,7 @@ def _write_images(files: Iterable[tuple[str, bytes]], target_of: Callable[[str],
         if (problem := door.problem(name, content)) is not None:
             report.problems.append(problem)
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        report.written.append(target)
+        _store(target, content, name, report)
     return report
 
 
@@ -181,6 +196,10 @@ def import_zip(data_dir: Path, source: BinaryIO, packed_size: int, max_unpacked:
     """
     limits = limits or Limits.from_env()
     limits.check_bytes(packed_size, "the ZIP")
+    declared = _declared_members(source)
+    if declared is not None and declared > limits.max_zip_members:  # refused before the directory is parsed
+        raise UnsafeArchiveError(f"the ZIP holds {declared:,} files, above the limit of {limits.max_zip_members:,} "
+                                 "(HAMACHO_MAX_ZIP_MEMBERS): split it or raise the limit")
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as error:
@@ -209,11 +228,32 @@ def import_zip(data_dir: Path, source: BinaryIO, packed_size: int, max_unpacked:
             if (problem := door.problem(member.filename, content)) is not None:
                 report.problems.append(problem)
                 continue
-            target = data_dir.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-            report.written.append(target)
+            _store(data_dir.joinpath(*parts), content, member.filename, report)
     return report
+
+
+def _declared_members(source: BinaryIO) -> int | None:
+    """Entry count from the end-of-central-directory record (None when not found or ZIP64), read in O(1)."""
+    try:
+        source.seek(0, io.SEEK_END)
+        size = source.tell()
+        start = max(0, size - (1 << 16) - 22)
+        source.seek(start)
+        tail = source.read()
+        source.seek(0)
+    except (OSError, ValueError):
+        return None
+    index = tail.rfind(b"PK\x05\x06")
+    if index < 0 or index + 12 > len(tail):
+        return None
+    count = int.from_bytes(tail[index + 10:index + 12], "little")
+    if count == 0xFFFF:  # ZIP64: the count is in the ZIP64 end record (found through its locator, 20 bytes before)
+        locator = tail.rfind(b"PK\x06\x07", 0, index)
+        record = tail.rfind(b"PK\x06\x06", 0, locator if locator >= 0 else index)
+        if record < 0 or record + 40 > len(tail):
+            return None
+        count = int.from_bytes(tail[record + 32:record + 40], "little")
+    return count
 
 
 def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> bytes:
@@ -286,10 +326,7 @@ def import_folder(data_dir: Path, source: Path, limits: Limits | None = None,
             if (problem := door.problem(str(path), content)) is not None:
                 report.problems.append(problem)
                 continue
-            target = data_dir / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-            report.written.append(target)
+            _store(data_dir / relative, content, str(path), report)
     return report
 
 
