@@ -110,11 +110,13 @@ class Evaluation:
                              Normalization.from_dict(config["normalization"]), index.get("output_names"),
                              index.get("mask_paths"))
         except (OSError, ValueError, SafetensorError, KeyError, TypeError, AttributeError, RuntimeError) as error:
-            raise ModelFileError(f"test results of {run_dir} are missing or damaged: {error}") from error
+            raise ModelFileError(f"test results of {run_dir} are missing or damaged: {error} "
+                                 "(train the run again to get them)") from error
         n_images = len(evaluation.labels)
         if not (len(evaluation.paths) == len(evaluation.raw_scores) == len(evaluation.maps) == n_images):
-            raise ModelFileError(f"test results of {run_dir} are damaged: {n_images} labels but "
-                                 f"{len(evaluation.paths)} paths and {len(evaluation.raw_scores)} scores")
+            raise ModelFileError(f"test results of {run_dir} are damaged ({n_images} labels but "
+                                 f"{len(evaluation.paths)} paths and {len(evaluation.raw_scores)} scores): "
+                                 "train the run again")
         return evaluation
 
 
