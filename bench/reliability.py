@@ -134,27 +134,49 @@ def paths(folder: Path) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _kill_row(output: str, passed: bool, seconds: float) -> tuple[str, str, str]:
+    found = re.search(r"kill points survived: (\d+)", output)
+    return ("SIGKILL during training", "first, middle and last checkpoint of every stage (loading, fitting, "
+            "predicting, writing pictures, saving the model, the evaluation, publishing)",
+            f"{found.group(1) if found else '?'} kill points survived: no half run listed, data intact, next "
+            f"training ran ({'passed' if passed else 'FAILED'}, {seconds:.0f} s)")
+
+
+def _fuzz_row(examples: dict[str, int], passed: bool, seconds: float) -> tuple[str, str, str]:
+    detail = ", ".join(f"{k} {v}" for k, v in examples.items())
+    return ("hypothesis fuzzing", "picture and mask bytes, ZIP names and sizes, config.yaml, run-folder tampering",
+            f"{sum(examples.values())} examples ({detail}): {'no traceback' if passed else 'FAILED'} "
+            f"({seconds:.0f} s)")
+
+
 def suites() -> list[tuple[str, str, str]]:
-    rows = []
+    """Run the kill-point and fuzz suites (pytest subprocesses) and read their figures."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
                            "tests/reliability/test_kill_points.py"], cwd=ROOT, env=env, capture_output=True,
                           text=True)
-    found = re.search(r"kill points survived: (\d+)", done.stdout)
-    rows.append(("SIGKILL during training", "first, middle and last checkpoint of every stage",
-                 f"{found.group(1) if found else '?'} kill points survived, no half run listed, data intact, next "
-                 f"training ran ({'passed' if done.returncode == 0 else 'FAILED'}, "
-                 f"{time.perf_counter() - start:.0f} s)"))
+    rows = [_kill_row(done.stdout, done.returncode == 0, time.perf_counter() - start)]
     counts = Path(tempfile.mkdtemp()) / "counts.json"
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/fuzz"], cwd=ROOT,
                           env={**env, "HAMACHO_FUZZ_COUNTS": str(counts)}, capture_output=True, text=True)
     examples = json.loads(counts.read_text()) if counts.is_file() else {}
-    detail = ", ".join(f"{k} {v}" for k, v in examples.items())
-    rows.append(("hypothesis fuzzing", "picture and mask bytes, ZIP names and sizes, config.yaml, run-folder tampering",
-                 f"{sum(examples.values())} examples ({detail}): "
-                 f"{'no traceback' if done.returncode == 0 else 'FAILED'} ({time.perf_counter() - start:.0f} s)"))
+    rows.append(_fuzz_row(examples, done.returncode == 0, time.perf_counter() - start))
+    return rows
+
+
+def suites_from(kill_log: Path, fuzz_log: Path, fuzz_counts: Path) -> list[tuple[str, str, str]]:
+    """The same rows from the saved output of suites run separately (``pytest -s`` logs, the counts file)."""
+    def read(log: Path) -> tuple[str, bool, float]:
+        text = log.read_text(encoding="utf-8")
+        seconds = float(found.group(1)) if (found := re.search(r"in ([\d.]+)s", text)) else 0.0
+        return text, " passed" in text and " failed" not in text, seconds
+
+    text, passed, seconds = read(kill_log)
+    rows = [_kill_row(text, passed, seconds)]
+    _, passed, seconds = read(fuzz_log)
+    rows.append(_fuzz_row(json.loads(fuzz_counts.read_text(encoding="utf-8")), passed, seconds))
     return rows
 
 
@@ -167,6 +189,8 @@ def table(rows: list[tuple[str, str, str]], headers: tuple[str, str, str]) -> st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-suites", action="store_true", help="skip the kill-point and fuzz suites")
+    parser.add_argument("--suite-logs", nargs=3, type=Path, metavar=("KILL_LOG", "FUZZ_LOG", "FUZZ_COUNTS"),
+                        help="read the suites' figures from their saved pytest output instead of running them")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
@@ -174,7 +198,10 @@ def main() -> None:
         picture_rows = pictures(base / "pictures")
         zip_rows = archives(base)
         path_rows = paths(base)
-    suite_rows = [] if options.no_suites else suites()
+    if options.suite_logs:
+        suite_rows = suites_from(*options.suite_logs)
+    else:
+        suite_rows = [] if options.no_suites else suites()
     limits = Limits()
     limit_rows = [(name, value, field) for (name, value), field in zip(limits.describe().items(), [
         "width x height of one picture, read from its header before any decode",
