@@ -205,7 +205,7 @@ def tampered_config(draw: st.DrawFn, original: dict) -> str:
             config.pop(key, None)
         else:
             config[key] = draw(_YAML_VALUES)
-    if isinstance(config.get("normalization"), dict) and draw(st.booleans()):
+    if isinstance(config.get("normalization"), dict) and config["normalization"] and draw(st.booleans()):
         name = draw(st.sampled_from(sorted(config["normalization"])))
         config["normalization"][name] = draw(_YAML_VALUES)
     return yaml.safe_dump(config, allow_unicode=True)
