@@ -214,7 +214,8 @@ def main() -> None:
 
 Written by `bench/reliability.py` (rerun it to refresh; {time.strftime('%Y-%m-%d')}). Every outcome below was
 measured by the script, on this machine: "refused" rows are `HamachoError`s or file problems with the message a
-user sees; a traceback would show as **FAILED**.
+user sees; a traceback would show as **FAILED**. Machine: {os.cpu_count()} CPUs, load average
+{os.getloadavg()[0]:.1f} when the document was written (the times below are wall-clock seconds on it).
 
 ## Limits
 
