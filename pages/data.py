@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hamacho_core.workspace import import_roots
 from ui import uploads
 from ui.dataset_view import counts_table, dataset_of, show_import, thumbnails, upload_box
 from ui.i18n import t
@@ -34,13 +35,16 @@ with tab_zip, show_errors():
     archive = st.file_uploader(t("drop_zip"), type=["zip"], help=t("drop_zip_help"), key=f"zip_{generation}")
     if archive is not None:
         st.session_state["zip_gen"] = generation + 1  # the next run shows an empty drop zone, also after a refusal
-        with flash_errors():
+        with flash_errors(), st.spinner(t("importing")):
             show_import(uploads.import_zip(folder, archive, archive.size))
         st.rerun()
 with tab_server, show_errors():
-    path = st.text_input(t("server_path"), help=t("server_path_help"), key="server_path")
-    if st.button(t("import"), disabled=not path.strip(), key="import_server"):
-        show_import(uploads.import_folder(folder, path.strip()))
+    roots = import_roots()
+    st.caption(t("server_roots", roots=", ".join(str(r) for r in roots)) if roots else t("server_off"))
+    path = st.text_input(t("server_path"), help=t("server_path_help"), key="server_path", disabled=not roots)
+    if st.button(t("import"), disabled=not path.strip() or not roots, key="import_server"):
+        with st.spinner(t("importing")):
+            show_import(uploads.import_folder(folder, path.strip()))
         st.rerun()
 
 st.divider()

@@ -94,6 +94,6 @@ def upload_box(label: str, help_text: str, key: str, save: Callable[[list[tuple[
     files = st.file_uploader(label, accept_multiple_files="directory", help=help_text, key=f"{key}_{generation}")
     if files:
         st.session_state[f"{key}_gen"] = generation + 1  # emptied even when saving fails (no retry loop)
-        with flash_errors():
+        with flash_errors(), st.spinner(t("importing")):
             show_import(save([(f.name, f.getvalue()) for f in files]))
         st.rerun()

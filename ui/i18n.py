@@ -304,6 +304,20 @@ def explain(reason: str) -> str:
     return reason
 
 
+# reliability: imports checked at the door, server-folder roots
+EN.update({
+    "importing": "Checking and saving the pictures…",
+    "server_roots": "Folders allowed for import: {roots}",
+    "server_off": "Importing a folder of the server is off: the administrator sets HAMACHO_IMPORT_ROOTS to the "
+                  "folders it may read. Upload the pictures or a ZIP instead.",
+})
+JA.update({
+    "importing": "画像を確認して保存しています…",
+    "server_roots": "読み込みを許可されたフォルダ: {roots}",
+    "server_off": "サーバー上のフォルダの読み込みは無効です。管理者が HAMACHO_IMPORT_ROOTS に読み込み可能なフォルダを"
+                  "設定します。画像または ZIP をアップロードしてください。",
+})
+
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "ja": JA}
 
 
