@@ -1,4 +1,4 @@
-"""``hamacho`` command line: ``train`` and ``inference``, with the old tool's options and defaults."""
+"""``hamacho`` command line: ``train``, ``inference`` and ``threshold``, with the old tool's options and defaults."""
 
 from __future__ import annotations
 
@@ -203,6 +203,40 @@ def inference_command(image_path: str, config_path: str, save_path: str | None, 
     n_defect = sum(row["pred"] for row in result.rows)
     click.echo(f"{len(result.rows)} image(s): {n_defect} defect, {len(result.rows) - n_defect} good")
     click.echo(f"results in {result.save_dir} (metrics/pred_outputs.csv)")
+
+
+@main.command("threshold")
+@click.option("--config-path", required=True, help="The trained run's config.yaml.")
+@click.option("--cost-miss", type=click.FloatRange(0), default=None, help="Cost of one missed defect.")
+@click.option("--cost-false-alarm", type=click.FloatRange(0), default=None,
+              help="Cost of one false alarm (re-inspection).")
+@click.option("--defect-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Share of defective parts on the line (0.003 = 3 per 1,000 = 3,000 ppm).")
+@click.option("--min-recall", type=click.FloatRange(0, 1), default=None, help="Highest threshold with recall >= R.")
+@click.option("--max-false-alarm-rate", type=click.FloatRange(0, 1), default=None,
+              help="Lowest threshold with false-alarm rate <= F.")
+@click.option("--width", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
+              help="Interval width for 'how many defect pictures would be needed'.")
+@click.option("--save", is_flag=True, help="Save the suggested threshold (and the costs) to the run.")
+def threshold_command(config_path: str, cost_miss: float | None, cost_false_alarm: float | None,
+                      defect_rate: float | None, min_recall: float | None, max_false_alarm_rate: float | None,
+                      width: float, save: bool) -> None:
+    """Intervals, per-type results and a suggested threshold from costs or a constraint (no model call)."""
+    from hamacho_core.decisions import Costs
+    from hamacho_core.threshold_table import advise, format_advice, save_advice
+
+    given = [v is not None for v in (cost_miss, cost_false_alarm, defect_rate)]
+    if any(given) and not all(given):
+        raise click.UsageError("costs need all three: --cost-miss, --cost-false-alarm and --defect-rate")
+
+    def action(_: ProgressCallback) -> None:
+        costs = Costs(cost_miss, cost_false_alarm, defect_rate) if all(given) else None
+        advice = advise(config_path, costs, min_recall, max_false_alarm_rate, width)
+        click.echo(format_advice(advice, advice.decisions.evaluation.normalization.pixel_norm))
+        if save:
+            click.echo(f"saved image threshold {save_advice(advice):g} to {advice.run_dir / 'config.yaml'}")
+
+    _run(action)
 
 
 if __name__ == "__main__":

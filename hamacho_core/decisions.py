@@ -14,6 +14,7 @@ normalized threshold scale of the rest of Hamacho (0.5 = the fitted threshold; `
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from sklearn.metrics import roc_auc_score
 
 from hamacho_core.errors import ConfigError
 from hamacho_core.evaluation import Evaluation
+from hamacho_core.persistence import atomic_write_text
 
 __all__ = [
     "Comparison",
@@ -41,7 +43,9 @@ __all__ = [
     "TypeResult",
     "clopper_pearson",
     "compare_runs",
+    "load_costs",
     "pictures_for_width",
+    "save_costs",
     "snap_inside",
     "stratified_weights",
     "weighted_auroc",
@@ -229,6 +233,13 @@ class Costs:
             raise ConfigError(f"the defect rate must be a fraction between 0 and 1 (got {self.defect_rate}); "
                               "for 3 per 1,000 give 0.003")
 
+    def to_dict(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Costs:
+        return cls(float(data["cost_miss"]), float(data["cost_false_alarm"]), float(data["defect_rate"]))
+
     def per_parts(self, miss_rate: np.ndarray | float, false_alarm_rate: np.ndarray | float) -> np.ndarray:
         """Expected cost per 1,000 parts for the given miss and false-alarm rates (any shape)."""
         return PER_PARTS * (self.defect_rate * np.asarray(miss_rate) * self.cost_miss
@@ -395,40 +406,54 @@ class Decisions:
         low, high = _percentiles(cost_b, self.confidence)
         return CostCurve(lower, upper, cost, low, high)
 
-    def cheapest(self, costs: Costs) -> CostChoice:
-        """The threshold with the lowest expected cost per 1,000 parts (the lowest one on ties: fewer misses)."""
+    def cheapest(self, costs: Costs, min_recall: float | None = None,
+                 max_false_alarm_rate: float | None = None) -> CostChoice | None:
+        """The threshold with the lowest expected cost per 1,000 parts (the lowest one on ties: fewer misses).
+
+        With ``min_recall`` / ``max_false_alarm_rate``, only thresholds meeting them on the test pictures are
+        considered (None when none does). The threshold interval is where the cheapest allowed threshold falls
+        across the bootstrap resamples.
+        """
         lower, upper = self.cuts_
         curve = self.cost_curve(costs)
-        best = int(np.argmin(curve.cost))
+        allowed = self._allowed(min_recall, max_false_alarm_rate)
+        if not allowed.any():
+            return None
+        best = int(np.argmin(np.where(allowed, curve.cost, np.inf)))
         tp_b, fp_b = self._resampled_counts(lower)
         cost_b = costs.per_parts((self.n_defect_ - tp_b) / max(self.n_defect_, 1), fp_b / max(self.n_good_, 1))
         middles = (lower + upper) / 2
-        chosen_b = middles[np.argmin(cost_b, axis=1)]
+        chosen_b = middles[np.argmin(np.where(allowed[None, :], cost_b, np.inf), axis=1)]
         spread = _percentiles(chosen_b, self.confidence)
         threshold = snap_inside(float(lower[best]), float(upper[best]))
         figures = self.at(threshold)
         fa, miss = figures.false_alarm_rate, figures.miss_rate
         good_parts, bad_parts = PER_PARTS * (1 - costs.defect_rate), PER_PARTS * costs.defect_rate
-        cost_b_best = cost_b[:, best]
         return CostChoice(
-            threshold, (float(spread[0]), float(spread[1])), self._interval(cost_b_best, float(curve.cost[best])),
+            threshold, (float(spread[0]), float(spread[1])), self._interval(cost_b[:, best], float(curve.cost[best])),
             Estimate(good_parts * fa.value, good_parts * fa.low, good_parts * fa.high, fa.count, fa.total),
             Estimate(bad_parts * miss.value, bad_parts * miss.low, bad_parts * miss.high, miss.count, miss.total),
             costs)
 
+    def _allowed(self, min_recall: float | None, max_false_alarm_rate: float | None) -> np.ndarray:
+        """(T,) which plateaus meet the constraints on the test pictures."""
+        tp, fp = self._counts(self.cuts_[0])
+        allowed = np.ones(tp.size, bool)
+        if min_recall is not None:
+            allowed &= tp / max(self.n_defect_, 1) >= min_recall - 1e-12
+        if max_false_alarm_rate is not None:
+            allowed &= fp / max(self.n_good_, 1) <= max_false_alarm_rate + 1e-12
+        return allowed
+
     # ------------------------------------------------------------------------------------------- constraints
     def highest_with_recall(self, min_recall: float) -> ConstraintChoice:
         """The highest threshold (fewest false alarms) whose recall on the test pictures is >= ``min_recall``."""
-        lower, upper = self.cuts_
-        tp, _ = self._counts(lower)
-        meets = np.flatnonzero(tp / max(self.n_defect_, 1) >= min_recall - 1e-12)
+        meets = np.flatnonzero(self._allowed(min_recall, None))
         return self._choice("min_recall", min_recall, int(meets[-1]) if meets.size else None)
 
     def lowest_with_false_alarm_rate(self, max_false_alarm_rate: float) -> ConstraintChoice:
         """The lowest threshold (most defects caught) whose false-alarm rate is <= ``max_false_alarm_rate``."""
-        lower, _ = self.cuts_
-        _, fp = self._counts(lower)
-        meets = np.flatnonzero(fp / max(self.n_good_, 1) <= max_false_alarm_rate + 1e-12)
+        meets = np.flatnonzero(self._allowed(None, max_false_alarm_rate))
         return self._choice("max_false_alarm_rate", max_false_alarm_rate, int(meets[0]) if meets.size else None)
 
     def _choice(self, kind: str, target: float, index: int | None) -> ConstraintChoice:
@@ -480,6 +505,27 @@ def _good_folders(evaluation: Evaluation) -> list[str]:
     if evaluation.output_names:
         return [Path(name).parent.as_posix() or "." for name in evaluation.output_names]
     return [Path(path).parent.name for path in evaluation.paths]
+
+
+COSTS_NAME = "costs.json"  # in the run folder: the costs the analyst last saved (the report states them)
+
+
+def save_costs(run_dir: str | Path, costs: Costs | None) -> None:
+    """Keep the analyst's costs with the run (atomically), or forget them with None."""
+    path = Path(run_dir) / COSTS_NAME
+    if costs is None:
+        path.unlink(missing_ok=True)
+        return
+    atomic_write_text(path, json.dumps(costs.to_dict(), indent=1))
+
+
+def load_costs(run_dir: str | Path) -> Costs | None:
+    """The costs saved with a run, or None (also when the file is unreadable: costs are optional)."""
+    path = Path(run_dir) / COSTS_NAME
+    try:
+        return Costs.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 # ------------------------------------------------------------------------------------------ runs side by side
