@@ -259,10 +259,10 @@ class CostCurve:
 
 @dataclass
 class CostChoice:
-    """The cheapest threshold and what it means per 1,000 parts."""
+    """A threshold (the cheapest, or any with :meth:`Decisions.cost_at`) and what it means per 1,000 parts."""
 
     threshold: float  # a value inside the cheapest plateau, snapped for the slider
-    threshold_interval: tuple[float, float]  # where the cheapest threshold falls across bootstrap resamples
+    threshold_interval: tuple[float, float] | None  # where the cheapest threshold falls across resamples
     cost: Estimate  # expected cost per 1,000 parts (bootstrap interval)
     false_alarms: Estimate  # per 1,000 parts (Clopper-Pearson on the false-alarm rate)
     escapes: Estimate  # missed defects per 1,000 parts (Clopper-Pearson on the miss rate)
@@ -331,6 +331,7 @@ class Decisions:
         self.good_below_ = np.hstack([zero, np.cumsum(np.where(sorted_labels, 0, sorted_weights), axis=1,
                                                         dtype=np.int32)])
         self.cuts_ = self._cuts()
+        self._memo: dict[tuple, Any] = {}  # bands: they do not depend on the threshold
 
     # -------------------------------------------------------------------------------------------- helpers
     def _cuts(self) -> tuple[np.ndarray, np.ndarray]:
@@ -369,7 +370,13 @@ class Decisions:
                                   self._interval(f1_b, f1), auroc, tp, fp, tn, fn)
 
     def roc_band(self, n_points: int = 101) -> dict[str, list[float]]:
-        """Pointwise 95 % band of the ROC curve: true-positive rate at fixed false-positive rates."""
+        """Pointwise 95 % band of the ROC curve: true-positive rate at fixed false-positive rates (memoised)."""
+        key = ("roc_band", n_points)
+        if key not in self._memo:
+            self._memo[key] = self._roc_band(n_points)
+        return self._memo[key]
+
+    def _roc_band(self, n_points: int) -> dict[str, list[float]]:
         thresholds = np.append(self.cuts_[0], 1.0)
         tp_b, fp_b = self._resampled_counts(thresholds)
         tpr_b, fpr_b = tp_b / max(self.n_defect_, 1), fp_b / max(self.n_good_, 1)
@@ -382,7 +389,13 @@ class Decisions:
         return {"fpr": grid.tolist(), "low": low.tolist(), "high": high.tolist()}
 
     def pr_band(self, n_points: int = 101) -> dict[str, list[float]]:
-        """Pointwise 95 % band of the PR curve: the best precision reached at or above each recall."""
+        """Pointwise 95 % band of the PR curve: the best precision reached at or above each recall (memoised)."""
+        key = ("pr_band", n_points)
+        if key not in self._memo:
+            self._memo[key] = self._pr_band(n_points)
+        return self._memo[key]
+
+    def _pr_band(self, n_points: int) -> dict[str, list[float]]:
         thresholds = self.cuts_[0]
         tp_b, fp_b = self._resampled_counts(thresholds)
         recall_b = tp_b / max(self.n_defect_, 1)
@@ -396,7 +409,13 @@ class Decisions:
 
     # ------------------------------------------------------------------------------------------------- costs
     def cost_curve(self, costs: Costs) -> CostCurve:
-        """Expected cost per 1,000 parts at every distinct threshold, with its bootstrap band."""
+        """Expected cost per 1,000 parts at every distinct threshold, with its bootstrap band (memoised)."""
+        key = ("cost_curve", costs.cost_miss, costs.cost_false_alarm, costs.defect_rate)
+        if key not in self._memo:
+            self._memo[key] = self._cost_curve(costs)
+        return self._memo[key]
+
+    def _cost_curve(self, costs: Costs) -> CostCurve:
         lower, upper = self.cuts_
         tp, fp = self._counts(lower)
         miss = (self.n_defect_ - tp) / max(self.n_defect_, 1)
@@ -426,11 +445,20 @@ class Decisions:
         chosen_b = middles[np.argmin(np.where(allowed[None, :], cost_b, np.inf), axis=1)]
         spread = _percentiles(chosen_b, self.confidence)
         threshold = snap_inside(float(lower[best]), float(upper[best]))
+        choice = self.cost_at(threshold, costs)
+        choice.threshold_interval = (float(spread[0]), float(spread[1]))
+        return choice
+
+    def cost_at(self, threshold: float, costs: Costs) -> CostChoice:
+        """Expected cost, false alarms and escapes per 1,000 parts at ``threshold`` (no threshold interval)."""
         figures = self.at(threshold)
         fa, miss = figures.false_alarm_rate, figures.miss_rate
+        tp_b, fp_b = (v[:, 0] for v in self._resampled_counts(np.array([threshold])))
+        cost_b = costs.per_parts((self.n_defect_ - tp_b) / max(self.n_defect_, 1), fp_b / max(self.n_good_, 1))
+        cost = float(costs.per_parts(miss.value, fa.value))
         good_parts, bad_parts = PER_PARTS * (1 - costs.defect_rate), PER_PARTS * costs.defect_rate
         return CostChoice(
-            threshold, (float(spread[0]), float(spread[1])), self._interval(cost_b[:, best], float(curve.cost[best])),
+            float(threshold), None, self._interval(cost_b, cost),
             Estimate(good_parts * fa.value, good_parts * fa.low, good_parts * fa.high, fa.count, fa.total),
             Estimate(bad_parts * miss.value, bad_parts * miss.low, bad_parts * miss.high, miss.count, miss.total),
             costs)

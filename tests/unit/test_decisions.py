@@ -217,3 +217,21 @@ def test_compare_runs_on_common_pictures() -> None:
     assert [d.verdicts for d in comparison.disagreements if d.path == "/d/2.png"] == [[False, True]]
     with pytest.raises(ConfigError):
         compare_runs([first], ["only"])
+
+
+def test_cheapest_under_a_constraint_and_costs_kept_with_the_run(tmp_path) -> None:  # noqa: ANN001
+    from hamacho_core.decisions import load_costs, save_costs
+
+    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    raw = np.array([0.9, 0.8, 0.6, 0.3, 0.7, 0.4, 0.2, 0.1])
+    decisions = Decisions(_evaluation(labels, raw), n_resamples=1000)
+    costs = Costs(1.0, 100.0, 0.01)  # false alarms dear: unconstrained, flag only above every good picture
+    free = decisions.cheapest(costs)
+    assert free.escapes.count == 2 and free.false_alarms.count == 0 and 0.7 <= free.threshold < 0.8
+    constrained = decisions.cheapest(costs, min_recall=0.75)
+    assert constrained.escapes.count == 1 and 0.4 <= constrained.threshold < 0.6
+    assert decisions.cheapest(costs, min_recall=1.0, max_false_alarm_rate=0.0) is None
+    save_costs(tmp_path, costs)
+    assert load_costs(tmp_path) == costs
+    save_costs(tmp_path, None)
+    assert load_costs(tmp_path) is None
