@@ -15,6 +15,7 @@ normalized threshold scale of the rest of Hamacho (0.5 = the fitted threshold; `
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -529,10 +530,21 @@ def _pixel_figures(evaluation: Evaluation, members: np.ndarray, pixel_norm: floa
 
 
 def _good_folders(evaluation: Evaluation) -> list[str]:
-    """The folder each picture came from, relative to the test set when output names are known."""
-    if evaluation.output_names:
-        return [Path(name).parent.as_posix() or "." for name in evaluation.output_names]
-    return [Path(path).parent.name for path in evaluation.paths]
+    """The sub-folder each picture came from, named from the folder that holds all the good pictures.
+
+    ``.../good/line1/a.png`` and ``.../good/line2/b.png`` give ``good/line1`` and ``good/line2``; when every good
+    picture sits in one folder, that folder's name (``good``).
+    """
+    parents = [Path(p).parent for p in evaluation.paths]
+    good = [parents[i] for i in np.flatnonzero(np.asarray(evaluation.labels) == 0)]
+    if not good:
+        return [p.name for p in parents]
+    try:
+        root = Path(os.path.commonpath([str(p) for p in good]))
+    except ValueError:  # different drives
+        return [p.name for p in parents]
+    base = root.parent
+    return [p.relative_to(base).as_posix() if p.is_relative_to(base) else p.name for p in parents]
 
 
 COSTS_NAME = "costs.json"  # in the run folder: the costs the analyst last saved (the report states them)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.i18n_decisions import DECISIONS_EN, DECISIONS_JA
+
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "STRINGS", "t", "translate"]
 
 LANGUAGES = {"en": "English", "ja": "日本語"}
@@ -238,6 +240,9 @@ JA: dict[str, str] = {
     "part_settings": "使用した設定 (config.yaml)", "build_zip": "ZIP を作成", "building": "作成中…",
     "zip_ready": "{name} の準備ができました({mb} MB)。", "download": "ZIP をダウンロード",
 }
+
+EN.update(DECISIONS_EN)  # the decision tools' text (ui/i18n_decisions.py)
+JA.update(DECISIONS_JA)
 
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "ja": JA}
 

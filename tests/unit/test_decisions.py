@@ -179,14 +179,14 @@ def test_per_type_recall_pixels_and_folders() -> None:
     labels = np.array([1, 1, 1, 1, 1, 0, 0, 0])
     raw = np.array([0.9, 0.8, 0.3, 0.7, 0.2, 0.6, 0.1, 0.2])
     types = ["scratch", "scratch", "scratch", "spot", "spot", "good", "good", "good"]
-    names = ["scratch/a.png", "scratch/b.png", "scratch/c.png", "spot/d.png", "spot/e.png",
-             "good/line1/f.png", "good/line1/g.png", "good/line2/h.png"]
+    paths = ["/d/bad/scratch/a.png", "/d/bad/scratch/b.png", "/d/bad/scratch/c.png", "/d/bad/spot/d.png",
+             "/d/bad/spot/e.png", "/d/good/line1/f.png", "/d/good/line1/g.png", "/d/good/line2/h.png"]
     masks = np.zeros((8, 4, 4), bool)
     masks[:5, :2, :2] = True  # 4 defect pixels each
     maps = np.zeros((8, 4, 4), np.float16)
     maps[0, :2, :2] = 1.0  # scratch a: all 4 found
     maps[3, :2, :] = 1.0  # spot d: 4 found, 4 extra
-    evaluation = _evaluation(labels, raw, types, masks=masks, maps=maps, names=names)
+    evaluation = _evaluation(labels, raw, types, paths=paths, masks=masks, maps=maps)
     results = {r.defect_type: r for r in Decisions(evaluation, n_resamples=1000).per_type(0.5, pixel_norm=0.5)}
     assert (results["scratch"].recall.count, results["scratch"].recall.total) == (2, 3)
     assert (results["spot"].recall.count, results["spot"].recall.total) == (1, 2)
