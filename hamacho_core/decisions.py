@@ -169,8 +169,17 @@ def weighted_auroc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) 
 
 def _percentiles(values: np.ndarray, confidence: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     alpha = 100 * (1 - confidence) / 2
-    low, high = np.nanpercentile(values, [alpha, 100 - alpha], axis=axis)
+    percentile = np.nanpercentile if np.isnan(values).any() else np.percentile  # the NaN-aware one is ~5x slower
+    low, high = percentile(values, [alpha, 100 - alpha], axis=axis)
     return low, high
+
+
+def _count_at_most(counts: np.ndarray, largest: int) -> np.ndarray:
+    """For (B, T) integer counts in [0, largest]: (B, largest + 1), entry [b, c] = #{j: counts[b, j] <= c}."""
+    rows = counts.shape[0]
+    flat = (np.arange(rows)[:, None] * (largest + 1) + counts).ravel()
+    histogram = np.bincount(flat, minlength=rows * (largest + 1)).reshape(rows, largest + 1)
+    return np.cumsum(histogram, axis=1)
 
 
 def snap_inside(low: float, high: float) -> float:
@@ -379,13 +388,13 @@ class Decisions:
 
     def _roc_band(self, n_points: int) -> dict[str, list[float]]:
         thresholds = np.append(self.cuts_[0], 1.0)
-        tp_b, fp_b = self._resampled_counts(thresholds)
-        tpr_b, fpr_b = tp_b / max(self.n_defect_, 1), fp_b / max(self.n_good_, 1)
+        tp_b, fp_b = self._resampled_counts(thresholds)  # (B, T), non-increasing along T
         grid = np.linspace(0, 1, n_points)
-        # tpr at each fpr: the best tpr among thresholds whose fpr <= grid (curves are monotone in threshold)
-        rows = np.empty((self.n_resamples, n_points))
-        for start in range(0, n_points):
-            rows[:, start] = np.max(np.where(fpr_b <= grid[start] + 1e-12, tpr_b, 0.0), axis=1)
+        limit = np.floor(grid * self.n_good_ + 1e-9).astype(int)  # false alarms allowed at each grid fpr
+        # the best tpr with fp <= limit sits at the first threshold index where fp <= limit
+        first = thresholds.size - _count_at_most(fp_b, self.n_good_)[:, limit]  # (B, G)
+        padded = np.hstack([tp_b, np.zeros((self.n_resamples, 1), tp_b.dtype)])
+        rows = np.take_along_axis(padded, first, axis=1) / max(self.n_defect_, 1)
         low, high = _percentiles(rows, self.confidence)
         return {"fpr": grid.tolist(), "low": low.tolist(), "high": high.tolist()}
 
@@ -398,13 +407,15 @@ class Decisions:
 
     def _pr_band(self, n_points: int) -> dict[str, list[float]]:
         thresholds = self.cuts_[0]
-        tp_b, fp_b = self._resampled_counts(thresholds)
-        recall_b = tp_b / max(self.n_defect_, 1)
+        tp_b, fp_b = self._resampled_counts(thresholds)  # (B, T), non-increasing along T
         precision_b = np.where(tp_b + fp_b > 0, tp_b / np.maximum(tp_b + fp_b, 1), 1.0)
+        best_before = np.hstack([np.zeros((self.n_resamples, 1)), np.maximum.accumulate(precision_b, axis=1)])
         grid = np.linspace(0, 1, n_points)
-        rows = np.empty((self.n_resamples, n_points))
-        for start in range(n_points):
-            rows[:, start] = np.max(np.where(recall_b >= grid[start] - 1e-12, precision_b, 0.0), axis=1)
+        needed = np.ceil(grid * self.n_defect_ - 1e-9).astype(int)  # caught defects for each grid recall
+        at_most = _count_at_most(tp_b, self.n_defect_)
+        # thresholds reaching the recall form a prefix of length (T - #{tp <= needed - 1})
+        reach = thresholds.size - np.where(needed > 0, at_most[:, np.maximum(needed - 1, 0)], 0)
+        rows = np.take_along_axis(best_before, reach, axis=1)
         low, high = _percentiles(rows, self.confidence)
         return {"recall": grid.tolist(), "low": low.tolist(), "high": high.tolist()}
 
@@ -510,13 +521,13 @@ class Decisions:
 
     def false_alarms_by_folder(self, threshold: float) -> list[FolderResult]:
         """False alarms among the good pictures, per sub-folder they came from."""
-        folders = _good_folders(self.evaluation)
+        if "folders" not in self._memo:  # path handling once per run, not per slider move
+            folders = np.asarray(_good_folders(self.evaluation), dtype=object)
+            self._memo["folders"] = {name: np.flatnonzero(~self.labels_ & (folders == name))
+                                     for name in sorted({folders[i] for i in np.flatnonzero(~self.labels_)})}
         flagged = self.scores_ > threshold
-        out = []
-        for folder in sorted({folders[i] for i in np.flatnonzero(~self.labels_)}):
-            members = np.array([i for i in np.flatnonzero(~self.labels_) if folders[i] == folder])
-            out.append(FolderResult(folder, proportion(int(flagged[members].sum()), members.size, self.confidence)))
-        return out
+        return [FolderResult(name, proportion(int(flagged[members].sum()), members.size, self.confidence))
+                for name, members in self._memo["folders"].items()]
 
 
 def _pixel_figures(evaluation: Evaluation, members: np.ndarray, pixel_norm: float) -> tuple[float, float, float]:

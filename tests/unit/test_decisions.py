@@ -235,3 +235,22 @@ def test_cheapest_under_a_constraint_and_costs_kept_with_the_run(tmp_path) -> No
     assert load_costs(tmp_path) == costs
     save_costs(tmp_path, None)
     assert load_costs(tmp_path) is None
+
+
+def test_bands_equal_a_direct_search_per_resample() -> None:
+    rng = np.random.default_rng(5)
+    labels = np.r_[np.ones(12), np.zeros(20)].astype(int)
+    raw = np.clip(np.round(np.r_[rng.normal(0.6, 0.15, 12), rng.normal(0.4, 0.15, 20)], 2), 0, 1)
+    decisions = Decisions(_evaluation(labels, raw), n_resamples=1000)
+    lower = np.append(decisions.cuts_[0], 1.0)
+    tp_b, fp_b = decisions._resampled_counts(lower)
+    grid = np.linspace(0, 1, 11)
+    roc = np.array([[np.max(np.where(fp_b[b] / 20 <= g + 1e-12, tp_b[b] / 12, 0.0)) for g in grid]
+                    for b in range(1000)])
+    precision = np.where(tp_b + fp_b > 0, tp_b / np.maximum(tp_b + fp_b, 1), 1.0)
+    pr = np.array([[np.max(np.where(tp_b[b] / 12 >= g - 1e-12, precision[b], 0.0)) for g in grid]
+                   for b in range(1000)])
+    assert np.allclose(decisions.roc_band(11)["low"], np.percentile(roc, 2.5, axis=0))
+    assert np.allclose(decisions.roc_band(11)["high"], np.percentile(roc, 97.5, axis=0))
+    assert np.allclose(decisions.pr_band(11)["low"], np.percentile(pr, 2.5, axis=0))
+    assert np.allclose(decisions.pr_band(11)["high"], np.percentile(pr, 97.5, axis=0))
