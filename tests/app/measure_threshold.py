@@ -96,7 +96,7 @@ def main() -> None:
     print(f"{N} images, {len(plain)} slider moves")
     print(f"  without the decision tools: {_stats(plain)}")
     print(f"  with the decision tools:    {_stats(with_decisions)}")
-    print(f"  once per run (bootstrap 1,000 resamples, PR/ROC bands, cheapest threshold, folders): {once * 1000:.0f} ms")
+    print(f"  once per run (bootstrap of 1,000 resamples, bands, cheapest threshold): {once * 1000:.0f} ms")
 
 
 if __name__ == "__main__":
