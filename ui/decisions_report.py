@@ -8,6 +8,7 @@ statement when costs were saved with the run (``costs.json``), and the per-type 
 from __future__ import annotations
 
 import html
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +26,12 @@ from hamacho_core.decisions import (  # noqa: E402
     TypeResult,
     load_costs,
 )
+from hamacho_core.errors import HamachoError  # noqa: E402
 from hamacho_core.evaluation import Evaluation  # noqa: E402
 from ui.decision_text import cost_sentence, costs_given, interval, recall_sentence, span, width_sentence  # noqa: E402
 from ui.i18n import translate  # noqa: E402
 
-__all__ = ["DecisionSummary", "decision_summary", "decisions_html", "summary_png"]
+__all__ = ["DecisionSummary", "add_decisions", "decision_summary", "decisions_html", "summary_png"]
 
 WIDTH = 0.1  # interval width the report's "pictures needed" sentence uses
 
@@ -182,3 +184,18 @@ def summary_png(summary: DecisionSummary, path: Path, title: str, language: str 
         figure.savefig(path)
         plt.close(figure)
     return path
+
+
+def add_decisions(run_dir: Path, archive: zipfile.ZipFile, top: str, page: str, title: str, language: str,
+                  scratch: Path) -> str:
+    """Put the decision section into the report page (before ``</body>``) and ``summary.png`` into the ZIP.
+
+    Returns the page unchanged when the run has no readable test results (older runs).
+    """
+    try:
+        summary = decision_summary(run_dir)
+    except HamachoError:
+        return page
+    archive.write(summary_png(summary, scratch / "summary.png", title, language), f"{top}/summary.png")
+    section = decisions_html(summary, language) + '<p><img class="plot" src="summary.png" alt="summary"></p>'
+    return page.replace("</body>", section + "</body>", 1)
