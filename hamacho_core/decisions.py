@@ -453,8 +453,10 @@ class Decisions:
         best = int(np.argmin(np.where(allowed, curve.cost, np.inf)))
         tp_b, fp_b = self._resampled_counts(lower)
         cost_b = costs.per_parts((self.n_defect_ - tp_b) / max(self.n_defect_, 1), fp_b / max(self.n_good_, 1))
-        middles = (lower + upper) / 2
-        chosen_b = middles[np.argmin(np.where(allowed[None, :], cost_b, np.inf), axis=1)]
+        if "snapped" not in self._memo:  # the value offered for each plateau, as for the full sample
+            self._memo["snapped"] = np.array([snap_inside(float(a), float(b)) for a, b in zip(lower, upper,
+                                                                                             strict=True)])
+        chosen_b = self._memo["snapped"][np.argmin(np.where(allowed[None, :], cost_b, np.inf), axis=1)]
         spread = _percentiles(chosen_b, self.confidence)
         threshold = snap_inside(float(lower[best]), float(upper[best]))
         choice = self.cost_at(threshold, costs)

@@ -48,3 +48,17 @@ def test_summary_png_is_one_a4_page(tmp_path: Path) -> None:
     image = cv2.imread(str(path))
     assert image.shape[:2] == (1169, 827)
     assert (image < 128).mean() > 0.01  # text and bars drawn
+
+
+def test_report_zip_carries_the_section_and_the_summary(trained_home: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    from ui.export import build_report_zip
+
+    run_dir = trained_home / "検査A" / "runs" / "20250101-120000"
+    save_costs(run_dir, Costs(500.0, 5.0, 0.003))
+    archive = zipfile.ZipFile(build_report_zip(run_dir, tmp_path / "r.zip", ["settings"], "検査A", language="ja"))
+    top = "検査A_20250101-120000/"
+    page = archive.read(top + "index.html").decode("utf-8")
+    assert "判断のための数値" in page and "1,000 個あたり" in page and "95 % 区間" in page
+    assert top + "summary.png" in archive.namelist()
