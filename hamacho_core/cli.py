@@ -1,5 +1,5 @@
 """``hamacho`` command line: ``train`` and ``inference`` (the old tool's options and defaults), ``demo``,
-``score`` (Ray) and ``serve`` (the REST API)."""
+``score`` (Ray), ``serve`` (the REST API) and ``threshold`` (decision tools)."""
 
 from __future__ import annotations
 
@@ -299,6 +299,40 @@ def serve_command(host: str, port: int, workspace: str | None, accelerator: str,
     click.echo(f"serving {settings.workspace} on http://{host}:{port} (docs: /docs; key "
                f"{'required' if settings.api_key else 'not set: loopback only'})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
+
+
+@main.command("threshold")
+@click.option("--config-path", required=True, help="The trained run's config.yaml.")
+@click.option("--cost-miss", type=click.FloatRange(0), default=None, help="Cost of one missed defect.")
+@click.option("--cost-false-alarm", type=click.FloatRange(0), default=None,
+              help="Cost of one false alarm (re-inspection).")
+@click.option("--defect-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Share of defective parts on the line (0.003 = 3 per 1,000 = 3,000 ppm).")
+@click.option("--min-recall", type=click.FloatRange(0, 1), default=None, help="Highest threshold with recall >= R.")
+@click.option("--max-false-alarm-rate", type=click.FloatRange(0, 1), default=None,
+              help="Lowest threshold with false-alarm rate <= F.")
+@click.option("--width", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
+              help="Interval width for 'how many defect pictures would be needed'.")
+@click.option("--save", is_flag=True, help="Save the suggested threshold (and the costs) to the run.")
+def threshold_command(config_path: str, cost_miss: float | None, cost_false_alarm: float | None,
+                      defect_rate: float | None, min_recall: float | None, max_false_alarm_rate: float | None,
+                      width: float, save: bool) -> None:
+    """Intervals, per-type results and a suggested threshold from costs or a constraint (no model call)."""
+    from hamacho_core.decisions import Costs
+    from hamacho_core.threshold_table import advise, format_advice, save_advice
+
+    given = [v is not None for v in (cost_miss, cost_false_alarm, defect_rate)]
+    if any(given) and not all(given):
+        raise click.UsageError("costs need all three: --cost-miss, --cost-false-alarm and --defect-rate")
+
+    def action(_: ProgressCallback) -> None:
+        costs = Costs(cost_miss, cost_false_alarm, defect_rate) if all(given) else None
+        advice = advise(config_path, costs, min_recall, max_false_alarm_rate, width)
+        click.echo(format_advice(advice, advice.decisions.evaluation.normalization.pixel_norm))
+        if save:
+            click.echo(f"saved image threshold {save_advice(advice):g} to {advice.run_dir / 'config.yaml'}")
+
+    _run(action)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ target = project / EXPORTS / f"{report_name(project.name, run_dir.name)}.zip"
 if st.button(t("build_zip"), type="primary", icon=":material/folder_zip:", key="build_zip"):
     bar = st.progress(0.0, text=t("building"))
     with show_errors():
-        build_report_zip(run_dir, target, parts, project.name, lambda done, total, _: bar.progress(done / total))
+        build_report_zip(run_dir, target, parts, project.name, lambda done, total, _: bar.progress(done / total),
+                         st.session_state.get("lang", "en"))
         st.session_state["report_zip"] = str(target)
     bar.empty()
 ready = st.session_state.get("report_zip")

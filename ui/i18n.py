@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.i18n_decisions import DECISIONS_EN, DECISIONS_JA
+
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "STRINGS", "explain", "t", "translate"]
 
 LANGUAGES = {"en": "English", "ja": "日本語"}
@@ -317,6 +319,10 @@ JA.update({
     "server_off": "サーバー上のフォルダの読み込みは無効です。管理者が HAMACHO_IMPORT_ROOTS に読み込み可能なフォルダを"
                   "設定します。画像または ZIP をアップロードしてください。",
 })
+
+
+EN.update(DECISIONS_EN)  # the decision tools' text (ui/i18n_decisions.py)
+JA.update(DECISIONS_JA)
 
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "ja": JA}
 

@@ -215,7 +215,7 @@ def test_threshold_slider_changes_the_metrics_and_saves(trained_home: Path) -> N
     assert not at.exception
     recall_after = [m.value for m in at.metric if m.label == "Recall"][0]
     assert float(recall_after) < float(recall_before)
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 5  # PR, ROC, histogram, confusion; expected cost (decision tools)
     at.button(key="save_threshold").click().run()
     config = yaml.safe_load((trained_home / "検査A" / "runs" / "20250101-120000" / "config.yaml").read_text("utf-8"))
     assert config["normalization"]["image_norm"] == pytest.approx(0.99)
