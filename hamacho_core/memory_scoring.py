@@ -22,12 +22,13 @@ import cv2
 import numpy as np
 
 from hamacho_core.detectors import Detector
-from hamacho_core.errors import ConfigError, DataError
-from hamacho_core.imageio import IMAGE_EXTENSIONS, to_rgb_uint8
+from hamacho_core.errors import ConfigError
+from hamacho_core.imageio import decode_bytes, to_rgb_uint8
+from hamacho_core.limits import Limits
 from hamacho_core.report import defect_regions
 from hamacho_core.thresholds import Normalization, check_normalized_threshold
 
-__all__ = ["PictureScore", "decode_image", "image_header_size", "score_arrays", "with_thresholds"]
+__all__ = ["PictureScore", "decode_image", "score_arrays", "with_thresholds"]
 
 
 @dataclass
@@ -71,52 +72,29 @@ def with_thresholds(
     return replace(normalization, **changes), warnings
 
 
-def image_header_size(data: bytes) -> tuple[int, int] | None:
-    """(height, width) read from the file header only (no decoding), or None when the header is not understood."""
-    from io import BytesIO
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(BytesIO(data)) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        return None
-    return int(height), int(width)
-
-
 def decode_image(data: bytes, name: str = "picture", max_pixels: int | None = None) -> np.ndarray:
     """Decode an image file's bytes as ``imageio.read_image`` decodes a file: RGB uint8.
+
+    The checks are the core's (``limits.check_picture_bytes`` through ``imageio.decode_bytes``): the pixel count is
+    read from the header before anything is decoded.
 
     Args:
         data: the file's bytes (PNG, JPEG, BMP, TIFF, WebP; 8/16-bit; gray, RGB or RGBA).
         name: shown in error messages.
-        max_pixels: refuse pictures with more pixels than this (checked from the header before decoding).
+        max_pixels: refuse pictures with more pixels than this (default: ``HAMACHO_MAX_IMAGE_PIXELS``).
 
     Returns:
         (H, W, 3) uint8 RGB array.
 
     Raises:
-        DataError: empty, not an image, damaged, or larger than ``max_pixels``.
+        DataError: empty, not an image, damaged, or larger than ``max_pixels`` (``limits.PictureError``).
     """
-    if not data:
-        raise DataError(f"{name} is empty: send the picture's bytes")
+    limits = Limits.from_env()
     if max_pixels is not None:
-        size = image_header_size(data)
-        if size is not None and size[0] * size[1] > max_pixels:
-            raise DataError(_too_many_pixels(name, size, max_pixels))
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        kinds = ", ".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)
-        raise DataError(f"{name} is not an image or is damaged: send one of {kinds}")
-    if max_pixels is not None and image.shape[0] * image.shape[1] > max_pixels:
-        raise DataError(_too_many_pixels(name, image.shape[:2], max_pixels))
+        limits = replace(limits, max_image_pixels=max_pixels)
+    image = decode_bytes(data, name, limits)
+    limits.check_pixels(*image.shape[:2], name)  # formats whose header is not parsed
     return to_rgb_uint8(image)
-
-
-def _too_many_pixels(name: str, size: tuple[int, int], max_pixels: int) -> str:
-    return (f"{name} has {size[0]} x {size[1]} pixels, more than the limit of {max_pixels:,}: send a smaller "
-            "picture or raise HAMACHO_MAX_IMAGE_PIXELS")
 
 
 def score_arrays(
