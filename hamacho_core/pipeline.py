@@ -29,7 +29,7 @@ from hamacho_core.errors import ConfigError, DataError
 from hamacho_core.evaluation import Evaluation, preview
 from hamacho_core.imageio import read_image, read_mask
 from hamacho_core.metrics import PixelHistograms, cross_validated_estimate, curves, image_metrics
-from hamacho_core.persistence import dump_json, load_run, save_run
+from hamacho_core.persistence import dump_json, save_run
 from hamacho_core.preprocess import InputShape, choose_input_shape
 from hamacho_core.progress import ProgressCallback, report, track
 from hamacho_core.report import REGION_COLUMNS, ImageReport, defect_regions, relative_names, write_image_report
@@ -430,6 +430,8 @@ def infer(
     write_csv: bool = True,
     progress: ProgressCallback | None = None,
     keep_maps: bool = False,
+    engine: str = "torch",
+    model_dir: str | Path | None = None,
 ) -> InferenceResult:
     """Run a saved run on new images and write the output tree and ``metrics/pred_outputs.csv``.
 
@@ -439,8 +441,12 @@ def infer(
         save_path: output folder (created if missing); default ``<run>/inference_results``.
         image_norm, pixel_norm: normalized thresholds; default the run's saved ones.
         keep_maps: also return the normalized maps (for the app).
+        engine: "torch", "onnx" or "openvino"; model_dir: an exported model folder (default: the run's own
+            export, made on first use; see ``hamacho_core.export.engines``).
     """
-    run = load_run(config_path, accelerator)
+    from hamacho_core.export.engines import open_run
+
+    run = open_run(config_path, engine, accelerator, model_dir)
     if batch_size:
         run.detector.config.batch_size = batch_size
     warnings = []
