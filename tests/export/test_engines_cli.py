@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -29,25 +30,32 @@ def test_cli_export_writes_a_complete_folder(export_runs, tmp_path):
     assert bad.exit_code != 0 and "no trained run" in bad.output
 
 
-def test_inference_engines_give_the_same_csv(export_runs, test_pictures, tmp_path):
+def test_inference_engines_give_the_same_csv(export_runs, exports, test_pictures, tmp_path):
     run_dir = export_runs["patchcore", "square"]
     folder = test_pictures["square"][0].parent
     rows = {}
-    for engine in ("torch", "onnx", "openvino"):
+    for engine, extra in (("torch", []), ("onnx", []),
+                          ("openvino", ["--model-dir", str(exports["patchcore", "square", "openvino"])])):
         result = CliRunner().invoke(main, ["inference", "--image-path", str(folder), "--config-path",
                                            str(run_dir / "config.yaml"), "--save-path", str(tmp_path / engine),
-                                           "--engine", engine, "--no-csv"])
+                                           "--engine", engine, "--no-csv", *extra])
         assert result.exit_code == 0, result.output
         rows[engine] = pd.read_csv(tmp_path / engine / "metrics" / "pred_outputs.csv", encoding="utf-8-sig")
     for engine in ("onnx", "openvino"):
         assert list(rows[engine]["verdict"]) == list(rows["torch"]["verdict"])
         assert (abs(rows[engine]["raw_score"] - rows["torch"]["raw_score"]) <= 1e-3 * rows["torch"]["raw_score"]).all()
-        assert read_manifest(cache_dir(run_dir, engine))["engine"] == engine  # the run's own export, reused later
+        heat_maps = sorted(p.name for p in (tmp_path / engine / "images" / "predicted_heat_map").iterdir())
+        assert heat_maps == sorted(p.name for p in folder.iterdir())  # the whole output tree, every picture
+    manifest = read_manifest(cache_dir(run_dir, "onnx"))  # no --model-dir: the run's own export, kept for next time
+    assert manifest["engine"] == "onnx"
+    made = (cache_dir(run_dir, "onnx") / "model.onnx").stat().st_mtime_ns
+    open_run(run_dir, "onnx")
+    assert (cache_dir(run_dir, "onnx") / "model.onnx").stat().st_mtime_ns == made  # reused, not exported again
 
 
-def test_model_dir_of_another_run_or_engine_is_refused(export_runs, test_pictures, tmp_path):
+def test_model_dir_of_another_run_or_engine_is_refused(export_runs, exports, test_pictures, tmp_path):
     square, padim = export_runs["patchcore", "square"], export_runs["padim", "square"]
-    CliRunner().invoke(main, ["export", "--config-path", str(padim), "--output", str(tmp_path / "padim")])
+    shutil.copytree(exports["padim", "square", "onnx"], tmp_path / "padim")
     with pytest.raises(ModelFileError, match="export this run again"):
         open_run(square, "onnx", model_dir=tmp_path / "padim")
     with pytest.raises(ConfigError, match="--engine onnx"):
