@@ -1,7 +1,7 @@
 """Exported models against PyTorch on the shared datasets: max relative score error and max map error.
 
     PYTHONPATH=$PWD .venv/bin/python bench/export_check.py [--data-root ../shared/datasets] [--n-train 30]
-        [--n-test 16] [--json OUT]
+        [--n-test 16] [--datasets battery_weld magnetic_tile] [--models patchcore padim] [--json OUT]
 
 For battery_weld (MVTec layout) and magnetic_tile (folder layout), PatchCore and PaDiM are fitted on the first
 ``n_train`` good training pictures in three geometries (square 256, keep-aspect automatic, tiled with 128 px
@@ -65,12 +65,14 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "datasets")
     parser.add_argument("--n-train", type=int, default=30)
     parser.add_argument("--n-test", type=int, default=16)
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--models", nargs="+", default=["patchcore", "padim"], choices=["patchcore", "padim"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as work:
-        for dataset in DATASETS:
-            for model in ("patchcore", "padim"):
+        for dataset in args.datasets:
+            for model in args.models:
                 for geometry in GEOMETRIES:
                     rows.append(check(args.data_root, dataset, model, geometry, args.n_train, args.n_test,
                                       Path(work)))

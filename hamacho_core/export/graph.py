@@ -118,9 +118,8 @@ class PatchCoreGraph(DetectorGraph):
 
     def __init__(self, detector: PatchCore, head: ScoreHead | None = None):
         super().__init__(detector)
-        bank = detector.memory_bank_.detach().float().cpu().contiguous()
-        self.register_buffer("bank", bank)  # (M, D)
-        self.register_buffer("bank_t", bank.T.contiguous())  # (D, M)
+        bank = detector.memory_bank_.detach().float().cpu()
+        self.register_buffer("bank_t", bank.T.contiguous())  # (D, M): the bank is stored once, in the GEMM layout
         self.register_buffer("bank_norms", (bank * bank).sum(dim=1))  # (M,)
         self.n_neighbors = int(detector.config.n_neighbors)
         self.head = head
@@ -128,7 +127,7 @@ class PatchCoreGraph(DetectorGraph):
     def nearest(self, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact nearest bank entry. Args: queries (Q, D). Returns: distances (Q,), bank indices (Q,)."""
         values, indices = [], []
-        size = self.bank.shape[0]
+        size = self.bank_t.shape[1]
         for start in range(0, size, BANK_CHUNK):
             end = min(start + BANK_CHUNK, size)
             partial = torch.mm(queries, self.bank_t[:, start:end]) * -2.0 + self.bank_norms[start:end]
@@ -143,6 +142,10 @@ class PatchCoreGraph(DetectorGraph):
             where = torch.gather(torch.stack(indices, dim=1), 1, chunk.unsqueeze(1))[:, 0]
         distances = (best + (queries * queries).sum(dim=1)).clamp(min=0.0).sqrt()
         return distances, where
+
+    def rows(self, indices: torch.Tensor) -> torch.Tensor:
+        """Bank entries. Args: indices (K,). Returns: (K, D)."""
+        return torch.index_select(self.bank_t, 1, indices).T
 
     def score_tiles(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         embedding = PatchCore.embed(self.backbone(inputs))  # (N, D, h, w)
@@ -163,11 +166,12 @@ class PatchCoreGraph(DetectorGraph):
             return score
         pick = worst.unsqueeze(1)
         test_feature = torch.gather(features, 1, pick.unsqueeze(2).expand(-1, -1, features.shape[2]))[:, 0]
-        nearest = self.bank[torch.gather(locations, 1, pick)[:, 0]]  # m* (N, D)
-        k = min(self.n_neighbors, self.bank.shape[0])
+        nearest = self.rows(torch.gather(locations, 1, pick)[:, 0])  # m* (N, D)
+        k = min(self.n_neighbors, self.bank_t.shape[1])
         partial = torch.mm(nearest, self.bank_t) * -2.0 + self.bank_norms  # (N, M)
-        support = partial.topk(k, dim=1, largest=False).indices  # N_b(m*)
-        support_distances = (test_feature.unsqueeze(1) - self.bank[support]).norm(dim=2)
+        support = partial.topk(k, dim=1, largest=False).indices  # N_b(m*) (N, k)
+        members = self.rows(support.reshape(-1)).reshape(support.shape[0], k, -1)  # (N, k, D)
+        support_distances = (test_feature.unsqueeze(1) - members).norm(dim=2)
         weights = 1.0 - torch.softmax(support_distances, dim=1)[:, 0]
         return weights * score
 
