@@ -1,7 +1,7 @@
 """CPU predict speed of the three inference engines side by side, with the backbone-only floor.
 
     PYTHONPATH=$PWD .venv/bin/python bench/engines.py [--data-root ../shared/datasets] [--n-images 48]
-        [--big-bank 131072] [--json OUT]
+        [--n-train N] [--cases patchcore-256 padim-256 patchcore-keep-aspect] [--big-bank 131072] [--json OUT]
 
 On battery_weld (37 training pictures, test pictures decoded from disk as ``hamacho inference`` does):
 
@@ -95,16 +95,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "datasets")
     parser.add_argument("--n-images", type=int, default=48)
+    parser.add_argument("--n-train", type=int, default=None, help="training pictures (default: all 37)")
+    parser.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     parser.add_argument("--big-bank", type=int, default=131072)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     data = load_dataset(args.data_root / "battery_weld", "mvtec", split=0.2, seed=420)
-    train = [s.path for s in data.train]
+    train = [s.path for s in data.train][: args.n_train]
     paths = [s.path for s in data.test][: args.n_images]
     results = {"dataset": "battery_weld", "n_train": len(train), "n_images": len(paths),
                "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(), "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory() as work:
-        for case, (model, settings) in CASES.items():
+        for case in args.cases:
+            model, settings = CASES[case]
             print(f"== {case}", flush=True)
             detector = create_detector(model, {**settings, "device": "cpu", "seed": 0})
             detector.fit(train)

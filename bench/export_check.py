@@ -1,7 +1,8 @@
 """Exported models against PyTorch on the shared datasets: max relative score error and max map error.
 
     PYTHONPATH=$PWD .venv/bin/python bench/export_check.py [--data-root ../shared/datasets] [--n-train 30]
-        [--n-test 16] [--datasets battery_weld magnetic_tile] [--models patchcore padim] [--json OUT]
+        [--n-test 16] [--datasets battery_weld magnetic_tile] [--models patchcore padim]
+        [--geometries square keep-aspect tiled] [--json OUT]
 
 For battery_weld (MVTec layout) and magnetic_tile (folder layout), PatchCore and PaDiM are fitted on the first
 ``n_train`` good training pictures in three geometries (square 256, keep-aspect automatic, tiled with 128 px
@@ -67,13 +68,14 @@ def main() -> None:
     parser.add_argument("--n-test", type=int, default=16)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
     parser.add_argument("--models", nargs="+", default=["patchcore", "padim"], choices=["patchcore", "padim"])
+    parser.add_argument("--geometries", nargs="+", default=list(GEOMETRIES), choices=list(GEOMETRIES))
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as work:
         for dataset in args.datasets:
             for model in args.models:
-                for geometry in GEOMETRIES:
+                for geometry in args.geometries:
                     rows.append(check(args.data_root, dataset, model, geometry, args.n_train, args.n_test,
                                       Path(work)))
     worst = {key: max(r[key] for r in rows) for key in rows[0] if key.endswith(("_rel", "_abs"))}

@@ -8,9 +8,12 @@ import cv2
 import numpy as np
 import onnxruntime
 import pytest
+import torch
 
-from hamacho_core.export import ExportedModel
+from hamacho_core.errors import ConfigError
+from hamacho_core.export import ExportedModel, ScoreHead, create_graph
 from hamacho_core.persistence import load_run
+from hamacho_core.preprocess import batches
 
 SCORE_RTOL = 1e-3
 MAP_ATOL = 1e-2
@@ -64,3 +67,34 @@ def test_plain_onnxruntime_from_the_json_alone(geometry, export_runs, exports, t
     run = load_run(run_dir, "cpu")
     np.testing.assert_allclose(normalized, run.normalization.image(expected.scores), atol=1e-4)
     assert (spec["tiling"] is not None) == (geometry == "tiled")
+
+
+class _Linear(ScoreHead):
+    """A head over (patch features, distances, score), as a supervised head would be."""
+
+    def __init__(self, depth: int):
+        super().__init__()
+        self.layer = torch.nn.Linear(depth + 2, 1)
+
+    def forward(self, features: torch.Tensor, distances: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        pooled = torch.cat([features.mean(dim=1), distances.amax(dim=1, keepdim=True), scores.unsqueeze(1)], dim=1)
+        return self.layer(pooled)[:, 0]
+
+
+def test_a_score_head_is_one_more_layer(export_runs, test_pictures):
+    run = load_run(export_runs["patchcore", "square"], "cpu")
+    detector = run.detector
+    head = _Linear(detector.memory_bank_.shape[1])
+    with torch.no_grad():
+        head.layer.weight.zero_()
+        head.layer.weight[0, -1] = 2.0  # score * 2 + 1
+        head.layer.bias.fill_(1.0)
+    images, _ = next(batches(test_pictures["square"], detector.input_shape_, detector.extractor.mean,
+                             detector.extractor.std, 8))
+    with torch.no_grad():
+        plain, plain_maps = create_graph(detector)(images)
+        headed, headed_maps = create_graph(detector, head)(images)
+    torch.testing.assert_close(headed, plain * 2 + 1)
+    torch.testing.assert_close(headed_maps, plain_maps)  # the head changes the score only
+    with pytest.raises(ConfigError, match="only supported on PatchCore"):
+        create_graph(load_run(export_runs["padim", "square"], "cpu").detector, head)
