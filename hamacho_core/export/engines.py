@@ -128,9 +128,10 @@ def _ensure_export(run_dir: Path, engine: str, model_dir: str | Path | None) -> 
 
 
 def open_run(
-    config_path: str | Path, engine: str = "torch", accelerator: str = "auto", model_dir: str | Path | None = None
+    config_path: str | Path, engine: str = "torch", accelerator: str = "auto", model_dir: str | Path | None = None,
+    batch_size: int | None = None,
 ) -> LoadedRun:
-    """Load a run for prediction with ``engine`` (see module docstring).
+    """Load a run for prediction with ``engine`` (see module docstring); ``batch_size`` None = the default.
 
     Raises:
         ConfigError: unknown engine, or a model folder of another engine. ModelFileError: unreadable run or
@@ -141,7 +142,7 @@ def open_run(
     if engine == "torch":
         if model_dir is not None:
             raise ConfigError("--model-dir is for --engine onnx or openvino")
-        return load_run(config_path, accelerator)
+        return load_run(config_path, accelerator, batch_size=batch_size)
     config = read_config(config_path)
     path = Path(config_path)
     run_dir = path.parent if path.suffix in (".yaml", ".yml") else path
@@ -150,7 +151,7 @@ def open_run(
         normalization = Normalization.from_dict(config["normalization"])
     except (KeyError, TypeError) as error:
         raise ModelFileError(f"{run_dir / 'config.yaml'} is damaged or incomplete: {error}") from error
-    model = ExportedModel(folder)
+    model = ExportedModel(folder, EngineConfig(batch_size=batch_size or CPU_FORWARD_BATCH))
     return LoadedRun(run_dir, config, model, normalization)  # type: ignore[arg-type]  # same predict contract
 
 
