@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from hamacho_core.synthetic.parts import render_sample
-from hamacho_core.synthetic.strips import render_strip
 from hamacho_core.detectors import create_detector
 from hamacho_core.export import export_run
 from hamacho_core.imageio import write_image
 from hamacho_core.persistence import save_run
+from hamacho_core.synthetic.parts import render_sample
+from hamacho_core.synthetic.strips import render_strip
 from hamacho_core.thresholds import Normalization
 
 GEOMETRIES = ("square", "keep-aspect", "tiled")
