@@ -13,7 +13,8 @@ import numpy as np
 
 from hamacho_core.errors import DataError
 
-__all__ = ["IMAGE_EXTENSIONS", "is_image_file", "read_image", "read_mask", "write_image", "image_size"]
+__all__ = ["IMAGE_EXTENSIONS", "is_image_file", "read_image", "read_mask", "to_rgb_uint8", "write_image",
+           "image_size"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -57,7 +58,12 @@ def read_image(path: str | Path) -> np.ndarray:
     Raises:
         DataError: unreadable or undecodable file.
     """
-    image = _to_uint8(_decode(path))
+    return to_rgb_uint8(_decode(path))
+
+
+def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    """A decoded OpenCV image (8/16-bit or float; gray, BGR or BGRA) as (H, W, 3) uint8 RGB."""
+    image = _to_uint8(image)
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     if image.shape[2] == 4:

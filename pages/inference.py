@@ -7,11 +7,15 @@ from pathlib import Path
 import streamlit as st
 
 from hamacho_core.persistence import read_config
+from ui.cluster_scoring import offer_cluster
 from ui.i18n import t
 from ui.inference_view import ENGINE_LABELS, load_session, results_table, run_inference, save_inputs, show_gallery
 from ui.projects import inference_sessions
+from ui.router import ensure_routed
 from ui.state import require_project
 from ui.widgets import problems_table, run_picker, show_errors, show_flash
+
+ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 project = require_project()
 st.title(t("inference_title"))
@@ -44,6 +48,7 @@ with show_errors():
     with tab_server:
         path = st.text_input(t("server_images"), key="inf_path")
         go = st.button(t("run_inference"), disabled=not path.strip(), key="inf_go")
+        offer_cluster(project, run_dir, path)  # large folders, when HAMACHO_RAY_ADDRESS is set
     st.checkbox(t("opt_csv"), key="inf_csv", help=t("help_csv"))
     st.radio(t("opt_engine"), list(ENGINE_LABELS), format_func=ENGINE_LABELS.get, horizontal=True, key="inf_engine",
              help=t("help_engine"))
