@@ -201,17 +201,34 @@ def train_command(ctx: click.Context, **options: Any) -> None:
 @click.option("--image-norm", type=float, default=None, help="Normalized image threshold (default: the run's, 0.5).")
 @click.option("--pixel-norm", type=float, default=None, help="Normalized pixel threshold (default: the run's, 0.5).")
 @click.option("--no-csv", is_flag=True, help="Skip the per-pixel CSV files.")
+@click.option("--engine", type=click.Choice(["torch", "onnx", "openvino"]), default="torch", show_default=True,
+              help="onnx/openvino: the run's export (made in <run>/exported/ on first use, or --model-dir); CPU.")
+@click.option("--model-dir", default=None, help="Folder written by hamacho export (with --engine onnx|openvino).")
 def inference_command(image_path: str, config_path: str, save_path: str | None, batch_size: int, accelerator: str,
-                      image_norm: float | None, pixel_norm: float | None, no_csv: bool) -> None:
+                      image_norm: float | None, pixel_norm: float | None, no_csv: bool, engine: str,
+                      model_dir: str | None) -> None:
     """Run a trained run on new images."""
     result = _run(lambda progress: infer(config_path, image_path, save_path, image_norm, pixel_norm, batch_size,
-                                         accelerator, not no_csv, progress))
+                                         accelerator, not no_csv, progress, engine=engine, model_dir=model_dir))
     _print_problems(result.problems)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     n_defect = sum(row["pred"] for row in result.rows)
     click.echo(f"{len(result.rows)} image(s): {n_defect} defect, {len(result.rows) - n_defect} good")
     click.echo(f"results in {result.save_dir} (metrics/pred_outputs.csv)")
+
+
+@main.command("export")
+@click.option("--config-path", required=True, help="The trained run's config.yaml.")
+@click.option("--format", "export_format", type=click.Choice(["onnx", "openvino"]), default="onnx",
+              show_default=True, help="onnx: model.onnx; openvino: model.xml + model.bin (OpenVINO IR).")
+@click.option("--output", required=True, help="Folder to write (created if missing).")
+def export_command(config_path: str, export_format: str, output: str) -> None:
+    """Export a trained run to one ONNX or OpenVINO model with hamacho-model.json and a README."""
+    from hamacho_core.export.exporter import export_run
+
+    result = _run(lambda progress: export_run(config_path, output, export_format, progress))
+    click.echo(f"exported {result.model_path} in {result.seconds:.1f} s (see {result.manifest_path} and README.md)")
 
 
 @main.command("demo")

@@ -27,7 +27,7 @@ from hamacho_core.errors import DataError
 from hamacho_core.evaluation import Evaluation, preview
 from hamacho_core.imageio import read_mask
 from hamacho_core.metrics import cross_validated_estimate, curves, image_metrics
-from hamacho_core.persistence import load_run, save_run, staged_run_dir
+from hamacho_core.persistence import save_run, staged_run_dir
 from hamacho_core.planning import CSV_WARNING_BYTES, TrainPlan, estimate_train_seconds, pixel_csv_bytes, plan
 from hamacho_core.progress import ProgressCallback, report, track
 from hamacho_core.report import TEST_DIR, ReportSource, relative_names, write_reports, write_test_outputs
@@ -200,6 +200,8 @@ def infer(
     write_csv: bool = True,
     progress: ProgressCallback | None = None,
     keep_maps: bool = False,
+    engine: str = "torch",
+    model_dir: str | Path | None = None,
 ) -> InferenceResult:
     """Run a saved run on new images and write the output tree and ``metrics/pred_outputs.csv``.
 
@@ -209,8 +211,12 @@ def infer(
         save_path: output folder (created if missing); default ``<run>/inference_results``.
         image_norm, pixel_norm: normalized thresholds; default the run's saved ones.
         keep_maps: also return the normalized maps (for the app).
+        engine: "torch", "onnx" or "openvino"; model_dir: an exported model folder (default: the run's own
+            export, made on first use; see ``hamacho_core.export.engines``).
     """
-    run = load_run(config_path, accelerator, batch_size=batch_size)
+    from hamacho_core.export.engines import open_run
+
+    run = open_run(config_path, engine, accelerator, model_dir, batch_size=batch_size)
     warnings = []
     normalization = run.normalization
     for name in ("image_norm", "pixel_norm"):

@@ -336,3 +336,10 @@ def translate(language: str, key: str, **values: object) -> str:
 def t(key: str, **values: object) -> str:
     """The text of ``key`` in the session's language."""
     return translate(st.session_state.get("lang", DEFAULT_LANGUAGE), key, **values)
+
+# inference engines (hamacho_core.export)
+EN.update({"opt_engine": "Engine", "help_engine": "PyTorch runs the run itself; ONNX Runtime and OpenVINO run its "
+           "exported model on the CPU (exported into the run folder on first use, same scores within 1e-3)."})
+JA.update({"opt_engine": "推論エンジン", "help_engine": "PyTorch は学習済みモデルをそのまま実行します。ONNX Runtime と "
+           "OpenVINO はエクスポートしたモデルを CPU で実行します"
+           "(初回にモデルフォルダへエクスポート、スコアの差は 1e-3 以内)。"})
