@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -37,6 +38,7 @@ __all__ = [
     "PictureError",
     "check_picture_bytes",
     "check_picture_file",
+    "env_count",
     "human_count",
     "picture_header_size",
 ]
@@ -81,6 +83,16 @@ def _parse_count(name: str, text: str) -> int:
     return value
 
 
+def env_count(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
+    """A positive whole number from environment variable ``name`` (``K``/``M``/``G`` suffixes), else ``default``.
+
+    Raises:
+        ConfigError: a value that is not a positive whole number.
+    """
+    text = (os.environ if environ is None else environ).get(name, "").strip()
+    return _parse_count(name, text) if text else default
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds checked at every door (upload, import, CLI load, API), before decoding or unpacking."""
@@ -92,19 +104,15 @@ class Limits:
     max_project_images: int = 50_000  # pictures in one dataset
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
         """The limits set by ``HAMACHO_MAX_*`` variables (see the module docstring), defaults elsewhere.
 
         Raises:
             ConfigError: a variable that is not a positive whole number.
         """
-        environ = os.environ if environ is None else environ
-        values = {}
-        for item in fields(cls):
-            name = ENV_PREFIX + item.name.upper()
-            if environ.get(name, "").strip():
-                values[item.name] = _parse_count(name, environ[name])
-        return cls(**values)
+        defaults = cls()
+        return cls(**{item.name: env_count(ENV_PREFIX + item.name.upper(), getattr(defaults, item.name), environ)
+                      for item in fields(cls)})
 
     def describe(self) -> dict[str, str]:
         """Variable name -> readable value, for documentation and error pages."""

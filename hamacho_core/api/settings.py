@@ -1,8 +1,7 @@
 """Settings of the API server: workspace, key and input limits, from arguments or the environment.
 
-The limits use the same environment variables as the rest of the project (``HAMACHO_MAX_UPLOAD_BYTES``,
-``HAMACHO_MAX_IMAGE_PIXELS``); :class:`ApiLimits` is a small dataclass so it can be folded into a core-wide limits
-module later without changing the API code that reads it.
+The pixel and upload limits are the core's (:mod:`hamacho_core.limits`, the same variables as the app and the
+CLI); the API adds its own bounds on one request (bytes held in memory, pictures per request).
 """
 
 from __future__ import annotations
@@ -13,42 +12,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hamacho_core.errors import ConfigError
+from hamacho_core.limits import Limits, env_count
 
 __all__ = ["ApiLimits", "ApiSettings", "check_bind_address", "default_workspace"]
 
-DEFAULT_MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # one request, all pictures together
-DEFAULT_MAX_IMAGE_PIXELS = 64_000_000  # one picture (a 16,000 x 4,000 line-scan photo)
+DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024  # one request, all pictures together (held in memory)
 DEFAULT_MAX_FILES = 64  # pictures per predict request
 DEFAULT_CACHE_SIZE = 4  # loaded runs kept in memory
-
-
-def _env_int(name: str, default: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text.replace("_", ""))
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a whole number: set it to e.g. {default}") from None
-    if value < 1:
-        raise ConfigError(f"{name} must be at least 1, got {value}")
-    return value
 
 
 @dataclass(frozen=True)
 class ApiLimits:
     """Input limits enforced at the door, before any decoding."""
 
-    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES  # request body size
-    max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS  # height x width of one picture
+    max_upload_bytes: int = DEFAULT_MAX_REQUEST_BYTES  # request body size
+    max_image_pixels: int = Limits().max_image_pixels  # height x width of one picture (the core's limit)
     max_files: int = DEFAULT_MAX_FILES  # pictures in one predict request
 
     @classmethod
     def from_env(cls) -> ApiLimits:
-        """Limits from ``HAMACHO_MAX_UPLOAD_BYTES``, ``HAMACHO_MAX_IMAGE_PIXELS`` and ``HAMACHO_MAX_FILES``."""
-        return cls(_env_int("HAMACHO_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES),
-                   _env_int("HAMACHO_MAX_IMAGE_PIXELS", DEFAULT_MAX_IMAGE_PIXELS),
-                   _env_int("HAMACHO_MAX_FILES", DEFAULT_MAX_FILES))
+        """The core's limits (``hamacho_core.limits``: ``HAMACHO_MAX_IMAGE_PIXELS``; ``HAMACHO_MAX_UPLOAD_BYTES`` caps a
+        request too), ``HAMACHO_API_MAX_REQUEST_BYTES`` (a request is held in memory: 100 MB by default) and
+        ``HAMACHO_MAX_FILES`` (pictures per request)."""
+        core = Limits.from_env()
+        request_bytes = env_count("HAMACHO_API_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES)
+        return cls(min(request_bytes, core.max_upload_bytes), core.max_image_pixels,
+                   env_count("HAMACHO_MAX_FILES", DEFAULT_MAX_FILES))
 
 
 def default_workspace() -> Path:
@@ -69,7 +58,7 @@ class ApiSettings:
     def from_env(cls, workspace: str | Path | None = None) -> ApiSettings:
         key = os.environ.get("HAMACHO_API_KEY") or None
         return cls(Path(workspace).expanduser().resolve() if workspace else default_workspace(), key,
-                   _env_int("HAMACHO_API_CACHE_SIZE", DEFAULT_CACHE_SIZE))
+                   env_count("HAMACHO_API_CACHE_SIZE", DEFAULT_CACHE_SIZE))
 
 
 def is_loopback(host: str) -> bool:

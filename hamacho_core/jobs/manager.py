@@ -28,6 +28,7 @@ from pathlib import Path
 from hamacho_core.errors import ConfigError
 from hamacho_core.jobs.records import ACTIVE, DEFAULT_TRAINER, JOBS_DIR, Job, load_job, load_jobs
 from hamacho_core.jobs.worker import remove_run
+from hamacho_core.limits import env_count
 
 __all__ = ["JobManager", "QueueSlot", "default_workers"]
 
@@ -36,15 +37,12 @@ CANCEL_GRACE_SECONDS = 10.0  # a cancelled worker that has not stopped by then i
 
 
 def default_workers() -> int:
-    """Worker processes from ``HAMACHO_WORKERS`` (default 1: one training at a time uses every core)."""
-    text = os.environ.get("HAMACHO_WORKERS", "1").strip() or "1"
-    try:
-        workers = int(text)
-    except ValueError:
-        raise ConfigError(f"HAMACHO_WORKERS must be a whole number of processes, not {text!r}") from None
-    if workers < 1:
-        raise ConfigError(f"HAMACHO_WORKERS must be at least 1, not {workers}")
-    return workers
+    """Worker processes from ``HAMACHO_WORKERS`` (default 1: one training at a time uses every core).
+
+    Raises:
+        ConfigError: a value that is not a positive whole number.
+    """
+    return env_count("HAMACHO_WORKERS", 1)
 
 
 @dataclass(frozen=True)
