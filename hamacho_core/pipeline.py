@@ -33,6 +33,7 @@ from hamacho_core.persistence import dump_json, load_run, save_run
 from hamacho_core.preprocess import InputShape, choose_input_shape
 from hamacho_core.progress import ProgressCallback, report, track
 from hamacho_core.report import REGION_COLUMNS, ImageReport, defect_regions, relative_names, write_image_report
+from hamacho_core.supervision import DEFAULT_MIN_DEFECTS, plan_supervision, supervise
 from hamacho_core.thresholds import (
     Normalization,
     adaptive_threshold,
@@ -96,6 +97,8 @@ class TrainConfig:
     n_features: int = 100  # PaDiM channels
     write_csv: bool = True  # per-pixel CSV files (large)
     run_dir: str | None = None  # explicit output folder; default <result_path>/<category>/<model>
+    supervised: str = "auto"  # "auto" | "on" | "off": supervised head on the defect pictures (cross-fitted figures)
+    supervised_min_defects: int = DEFAULT_MIN_DEFECTS  # auto: on from this many defect test pictures
 
     def validate(self) -> None:
         if self.model.lower() not in DETECTORS:
@@ -113,6 +116,10 @@ class TrainConfig:
         if self.image_size is not None and (self.image_size < 64 or self.image_size > 2048):
             raise ConfigError(f"--image-size must be between 64 and 2048, got {self.image_size}")
         check_tiling_options(self.tiling, self.max_tiles, self.tile_overlap)
+        if self.supervised not in ("auto", "on", "off"):
+            raise ConfigError(f"--supervised must be auto, on or off, got {self.supervised!r}")
+        if self.supervised_min_defects < 2:
+            raise ConfigError(f"--supervised-min-defects must be at least 2, got {self.supervised_min_defects}")
 
     @property
     def resize_mode(self) -> str:
@@ -180,13 +187,22 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None) -> Trai
     detector.fit([s.path for s in dataset.train], progress)
     detector.input_shape_ = shape  # same size, with the reason it was chosen
     times["fit"] = time.perf_counter() - start
+    plan = plan_supervision(config.supervised, detector, dataset.test, config.supervised_min_defects,
+                            config.no_bad_mode)
     start = time.perf_counter()
-    prediction = detector.predict([s.path for s in dataset.test], progress)
+    prediction = detector.predict([s.path for s in dataset.test], progress, keep_patch_inputs=plan.enabled)
     times["predict"] = time.perf_counter() - start
+    boost = None
+    if plan.enabled:  # from here on every figure is cross-fitted; the detector carries the head fitted on all
+        start = time.perf_counter()
+        boost = supervise(detector, dataset.test, prediction, config.seed, progress)
+        prediction = boost.prediction
+        times["supervised"] = time.perf_counter() - start
     use_masks = config.task_type == "segmentation" and dataset.has_masks
     masks = _masks_at(dataset.test, prediction, progress) if use_masks else None
     normalization, pixel_metrics = _fit_normalization(dataset.test, prediction, masks)
     metrics = _metrics(dataset.test, prediction, normalization, pixel_metrics, config.seed)
+    metrics["supervised"] = {"enabled": plan.enabled, "reason": plan.reason, **(boost.summary() if boost else {})}
     run_dir = config.output_dir()
     save_run(run_dir, detector, normalization, _settings(config, dataset), _headline(metrics))
     start = time.perf_counter()
@@ -281,7 +297,8 @@ def _metrics(samples: Sequence[Sample], prediction: Prediction, normalization: N
 def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
     image, pixel, honest = metrics["image"], metrics["pixel"] or {}, metrics["image_cross_validated"] or {}
     return {"image_auroc": image["auroc"], "image_f1": image["f1"], "pixel_auroc": pixel.get("auroc"),
-            "pixel_aupro": pixel.get("aupro"), "honest_f1": honest.get("f1")}
+            "pixel_aupro": pixel.get("aupro"), "honest_f1": honest.get("f1"),
+            "supervised": bool((metrics.get("supervised") or {}).get("enabled"))}
 
 
 def _settings(config: TrainConfig, dataset: Dataset) -> dict[str, Any]:
