@@ -151,3 +151,35 @@ def test_modes_and_folds() -> None:
         held = [s for s, f in zip(strata, folds, strict=True) if f == fold]
         assert held.count("good") == 4 and held.count("a") == 2 and held.count("b") == 1
     np.testing.assert_array_equal(fold_indices(strata, 5, seed=1)[0], folds)
+
+
+@pytest.mark.parametrize("name", ["patchcore", "padim"])
+def test_detector_with_head_predicts_saves_and_loads(name: str, tmp_path) -> None:
+    from hamacho_core.detectors import create_detector
+    from hamacho_core.persistence import load_run, save_run
+    from hamacho_core.thresholds import Normalization
+
+    rng = np.random.default_rng(0)
+    good = [rng.integers(100, 140, (64, 64, 3), dtype=np.uint8) for _ in range(8)]
+    bad = [image.copy() for image in good[:4]]
+    for image in bad:
+        image[20:36, 20:36] = 255
+    detector = create_detector(name, {"input_shape": (64, 64), "device": "cpu", "batch_size": 4}).fit(good[4:])
+    plain = detector.predict(good[:4] + bad, keep_patch_inputs=True)
+    n_inputs = plain.patch_inputs[0].shape[1]
+    assert plain.patch_inputs[0].shape[0] == 1 and plain.patch_inputs[0].dtype == torch.float16
+    mask = torch.zeros(1, 64, 64, dtype=torch.bool)
+    mask[0, 20:36, 20:36] = True
+    targets = [patch_targets(x, int(i >= 4), mask if i >= 4 else None, HeadConfig()) for i, x in
+               enumerate(plain.patch_inputs)]
+    detector.head_ = SupervisedHead().fit(plain.patch_inputs, targets)
+    boosted = detector.predict(good[:4] + bad)
+    assert boosted.patch_inputs is None and boosted.maps.shape == (8, 64, 64)
+    np.testing.assert_allclose(boosted.scores, boosted.maps.reshape(8, -1).max(axis=1), rtol=1e-5)
+    assert boosted.scores[4:].min() > boosted.scores[:4].max()
+    save_run(tmp_path, detector, Normalization("adaptive", 1.0, 0.0, 2.0, 1.0, 0.0, 2.0), {"category": "x"})
+    loaded = load_run(tmp_path, accelerator="cpu").detector
+    assert loaded.head_ is not None and loaded.head_.weight_.numel() == n_inputs
+    np.testing.assert_allclose(loaded.predict(good[:4] + bad).scores, boosted.scores, rtol=1e-5)
+    detector.head_ = None  # an old run without a head: the plain scores, unchanged
+    np.testing.assert_allclose(detector.predict(good[:4] + bad).scores, plain.scores, rtol=1e-6)
