@@ -206,6 +206,20 @@ class SupervisedHead:
         weight = self.weight_.to(patch_inputs.device).view(1, -1, 1, 1)
         return F.conv2d(patch_inputs.float(), weight, bias=torch.tensor([self.bias_], device=patch_inputs.device))
 
+    def as_conv(self) -> torch.nn.Conv2d:
+        """The head as one layer for exporters: Conv2d(D + 1 -> 1, kernel 1) over ``[embedding, distance]``.
+
+        ``as_conv()(x)`` equals :meth:`raw_map` ``(x)``; the detector then upsamples, blurs, stitches and takes the
+        maximum as for its plain distance map (``Detector.finish_maps``).
+        """
+        if self.weight_ is None:
+            raise NotFittedError("SupervisedHead is not fitted: call fit() or load a saved run")
+        layer = torch.nn.Conv2d(self.weight_.numel(), 1, kernel_size=1)
+        with torch.no_grad():
+            layer.weight.copy_(self.weight_.view(1, -1, 1, 1))
+            layer.bias.fill_(self.bias_)
+        return layer.eval()
+
     # ------------------------------------------------------------------------------------- persistence
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """``head.weight`` (D + 1,) and ``head.bias`` (1,) for safetensors."""

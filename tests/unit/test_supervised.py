@@ -131,6 +131,8 @@ def test_head_round_trips_and_combinations_are_one_linear_layer() -> None:
         assert coef.shape == (N_CHANNELS + 1,)
         again = SupervisedHead.from_state(head.state_tensors(), head.state_settings())
         torch.testing.assert_close(again.raw_map(x), head.raw_map(x))
+        with torch.no_grad():  # the exporter's layer
+            torch.testing.assert_close(head.as_conv()(x), head.raw_map(x))
     with pytest.raises(ConfigError, match=f"expects {N_CHANNELS + 1} features"):
         head.raw_map(torch.zeros(1, 7, 2, 2))
     with pytest.raises(ConfigError, match="good pictures"):
