@@ -13,6 +13,7 @@ their good pictures), to show how much more defect pictures would help.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -114,8 +115,6 @@ def fold_indices(strata: Sequence[str], n_folds: int, seed: int) -> tuple[np.nda
         raise ConfigError("cross-fitting needs at least 2 pictures of one kind in the test pictures")
     folds = np.zeros(len(strata), dtype=np.int64)
     splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a type with fewer pictures than folds is spread over fewer folds
         for fold, (_, held) in enumerate(splitter.split(np.zeros(len(strata)), strata)):
