@@ -12,13 +12,20 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 export HAMACHO_HOME
 
-.PHONY: run test venv demo browser lint clean
+.PHONY: run test test-fast venv demo browser lint clean
 
 run: demo
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
+# Everything CI runs: lint, then all test layers (the browser tests need the apt-get step of `browser`).
 test: venv browser
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -ra tests
+
+# The quick layers (unit + app, no browser install, no sudo): what a developer runs while working.
+test-fast: venv
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -ra tests/unit tests/app tests/test_delivery.py
 
 venv: $(STAMP)
 

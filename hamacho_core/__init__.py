@@ -20,6 +20,7 @@ _EXPORTS = {
     "list_runs": "persistence", "load_run": "persistence", "update_thresholds": "persistence",
     "InferenceResult": "pipeline", "TrainConfig": "pipeline", "TrainResult": "pipeline", "infer": "pipeline",
     "train": "pipeline",
+    "TrainPlan": "planning", "plan": "planning", "rethreshold": "report",
 }
 
 
@@ -50,12 +51,15 @@ __all__ = [
     "Problem",
     "Sample",
     "TrainConfig",
+    "TrainPlan",
     "TrainResult",
     "create_detector",
     "infer",
     "list_runs",
     "load_dataset",
     "load_run",
+    "plan",
+    "rethreshold",
     "train",
     "update_thresholds",
 ]

@@ -1,4 +1,4 @@
-"""``hamacho`` command line: ``train`` and ``inference``, with the old tool's options and defaults."""
+"""``hamacho`` command line: ``train`` and ``inference`` (the old tool's options and defaults), and ``demo``."""
 
 from __future__ import annotations
 
@@ -13,9 +13,13 @@ from typing import Any
 import click
 import yaml
 
-from hamacho_core.data import Problem
+from hamacho_core.config import ACCELERATORS, SPLIT_RANGE, SUPERVISED_MODES, TASK_TYPES
+from hamacho_core.data import DATA_FORMATS, Problem
+from hamacho_core.detectors import DETECTORS
 from hamacho_core.errors import ConfigError, HamachoError
 from hamacho_core.pipeline import TrainConfig, infer, train
+from hamacho_core.planning import TrainPlan
+from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
 from hamacho_core.progress import ProgressCallback
 from hamacho_core.runtime import tune_allocator
 from hamacho_core.tiling import TILING_MODES
@@ -112,19 +116,19 @@ def main() -> None:
 
 
 @main.command("train")
-@click.option("--model", type=click.Choice(["patchcore", "padim"], case_sensitive=False), default="patchcore",
+@click.option("--model", type=click.Choice(list(DETECTORS), case_sensitive=False), default="patchcore",
               show_default=True)
 @click.option("--dataset-root", default="data", show_default=True, help="Folder holding the category folder.")
 @click.option("--category", default="", help="Dataset folder name below --dataset-root (required unless filelist).")
 @click.option("--result-path", default="./results", show_default=True)
-@click.option("--data-format", type=click.Choice(["folder", "mvtec", "filelist"]), default="folder", show_default=True)
-@click.option("--task-type", type=click.Choice(["segmentation", "classification"]), default="segmentation",
+@click.option("--data-format", type=click.Choice(DATA_FORMATS), default="folder", show_default=True)
+@click.option("--task-type", type=click.Choice(TASK_TYPES), default="segmentation",
               show_default=True)
 @click.option("--with-mask-label", is_flag=True, help="Masks are used whenever present; warns if none is found.")
-@click.option("--accelerator", type=click.Choice(["cpu", "gpu", "cuda", "auto"]), default="auto", show_default=True)
-@click.option("--image-size", type=click.IntRange(64, 2048), default=None,
+@click.option("--accelerator", type=click.Choice(ACCELERATORS), default="auto", show_default=True)
+@click.option("--image-size", type=click.IntRange(MIN_SIDE, MAX_SIDE), default=None,
               help="Square side (old behaviour), or the long side with --resize keep-aspect. Default: automatic.")
-@click.option("--resize", type=click.Choice(["keep-aspect", "square"]), default=None,
+@click.option("--resize", type=click.Choice(RESIZE_MODES), default=None,
               help="Default: square when --image-size is given, else keep-aspect.")
 @click.option("--tiling", type=click.Choice(TILING_MODES), default=None,
               help="Cut images far larger than the model input into overlapping tiles. auto (default): with "
@@ -132,7 +136,7 @@ def main() -> None:
 @click.option("--max-tiles", type=click.IntRange(1, 256), default=None,
               help="Most tiles per image when tiling (default 16): bounds the time per image.")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=8, show_default=True)
-@click.option("--split", type=click.FloatRange(0.01, 0.99), default=0.2, show_default=True,
+@click.option("--split", type=click.FloatRange(*SPLIT_RANGE), default=0.2, show_default=True,
               help="Share of good images held out for testing.")
 @click.option("--num-workers", type=NumWorkers(), default=0, show_default=True, hidden=not _ON_LINUX,
               help="Extra image-decoding workers (Linux only; capped at CPU count - 2).")
@@ -148,7 +152,7 @@ def main() -> None:
 @click.option("--max-bank-size", type=click.IntRange(0), default=None,
               help="PatchCore memory-bank budget in entries (default 131072; 0 = no cap).")
 @click.option("--no-csv", is_flag=True, help="Skip the per-pixel CSV files.")
-@click.option("--supervised", type=click.Choice(["auto", "on", "off"]), default=None,
+@click.option("--supervised", type=click.Choice(SUPERVISED_MODES), default=None,
               help="Also learn from the defect pictures (a head on the frozen features; every figure then "
                    "cross-fitted). auto (default): on from --supervised-min-defects defect pictures.")
 @click.option("--supervised-min-defects", type=click.IntRange(2), default=None,
@@ -168,7 +172,10 @@ def train_command(ctx: click.Context, **options: Any) -> None:
         config = TrainConfig(**{k: v for k, v in values.items() if k in {f.name for f in fields(TrainConfig)}})
     except TypeError as error:
         raise click.ClickException(str(ConfigError(str(error)))) from None
-    result = _run(lambda progress: train(config, progress))
+    def show_plan(plan: TrainPlan) -> None:
+        click.echo(plan.describe())
+
+    result = _run(lambda progress: train(config, progress, show_plan))
     _print_problems(result.problems)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -210,7 +217,7 @@ def _print_supervised(supervised: dict[str, Any]) -> None:
 @click.option("--config-path", required=True, help="The trained run's config.yaml.")
 @click.option("--save-path", default=None, help="Output folder (created if missing). Default: <run>/inference_results")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=1, show_default=True)
-@click.option("--accelerator", type=click.Choice(["cpu", "gpu", "cuda", "auto"]), default="auto", show_default=True)
+@click.option("--accelerator", type=click.Choice(ACCELERATORS), default="auto", show_default=True)
 @click.option("--image-norm", type=float, default=None, help="Normalized image threshold (default: the run's, 0.5).")
 @click.option("--pixel-norm", type=float, default=None, help="Normalized pixel threshold (default: the run's, 0.5).")
 @click.option("--no-csv", is_flag=True, help="Skip the per-pixel CSV files.")
@@ -225,6 +232,22 @@ def inference_command(image_path: str, config_path: str, save_path: str | None, 
     n_defect = sum(row["pred"] for row in result.rows)
     click.echo(f"{len(result.rows)} image(s): {n_defect} defect, {len(result.rows) - n_defect} good")
     click.echo(f"results in {result.save_dir} (metrics/pred_outputs.csv)")
+
+
+@main.command("demo")
+@click.argument("root", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed always gives the same files.")
+@click.option("--n-good", type=click.IntRange(1), default=60, show_default=True, help="Good pictures.")
+@click.option("--n-bad-per-type", type=click.IntRange(0), default=6, show_default=True,
+              help="Defective pictures of each kind (scratch, spot, crack, missing_piece).")
+@click.option("--size", type=click.IntRange(64), default=256, show_default=True, help="Picture side in pixels.")
+def demo_command(root: Path, seed: int, n_good: int, n_bad_per_type: int, size: int) -> None:
+    """Write the synthetic demo dataset (folder layout: good/, bad/<type>/, mask/<type>/) to ROOT."""
+    from hamacho_core.synthetic.parts import DEFECT_TYPES, make_demo_dataset
+
+    written = _run(lambda progress: make_demo_dataset(root, n_good, n_bad_per_type, size, seed, progress))
+    n_bad = n_bad_per_type * len(DEFECT_TYPES)
+    click.echo(f"Demo dataset written to {written} ({n_good} good, {n_bad} bad with masks).")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from hamacho_core.config import SUPERVISED_MODES
 from hamacho_core.detectors.supervised import COMBINATIONS, HeadConfig, SupervisedHead, patch_targets
 from hamacho_core.errors import ConfigError
 from hamacho_core.metrics import cross_validated_estimate
@@ -32,7 +33,6 @@ from hamacho_core.tiling import TileGrid, split_tiles
 __all__ = ["CrossFitConfig", "CrossFitResult", "LearningPoint", "cross_fit", "fold_indices", "supervised_enabled"]
 
 LEARNING_CURVE_SIZES = (5, 10, 20, 50)
-SUPERVISED_MODES = ("auto", "on", "off")
 
 # raw maps (n_images * T, 1, h, w) and a number of images -> scores (n_images,), maps (n_images, H, W)
 FinishMaps = Callable[[torch.Tensor, int], tuple[torch.Tensor, torch.Tensor]]

@@ -104,12 +104,17 @@ class Evaluation:
             tensors = load_file(str(run_dir / _TENSORS))
             index = json.loads((run_dir / _INDEX).read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise ModelFileError(f"test results of {run_dir} are missing or damaged: {error}") from error
-        masks = tensors["masks"].numpy().astype(bool) if "masks" in tensors else None
-        return cls(index["paths"], index["defect_types"], tensors["labels"].numpy(),
-                   tensors["raw_scores"].numpy(), tensors["maps"].numpy(), masks,
-                   Normalization.from_dict(config["normalization"]), index.get("output_names"),
-                   index.get("mask_paths"))
+            raise ModelFileError(f"test results of {run_dir} are missing or damaged: {error} "
+                                 "(train the run again to get them)") from error
+        try:
+            masks = tensors["masks"].numpy().astype(bool) if "masks" in tensors else None
+            return cls(index["paths"], index["defect_types"], tensors["labels"].numpy(),
+                       tensors["raw_scores"].numpy(), tensors["maps"].numpy(), masks,
+                       Normalization.from_dict(config["normalization"]), index.get("output_names"),
+                       index.get("mask_paths"))
+        except (KeyError, TypeError, AttributeError) as error:
+            raise ModelFileError(f"test results of {run_dir} are incomplete (no {error}): train the run again "
+                                 "to get them") from error
 
 
 def _stack(arrays: np.ndarray | list[np.ndarray], shape: tuple[int, int], dtype: type) -> np.ndarray:

@@ -24,7 +24,11 @@ __all__ = [
     "confusion_at",
     "cross_validated_estimate",
     "image_metrics",
+    "outcome",
+    "outcomes",
 ]
+
+_OUTCOME = {(1, 1): "TP", (0, 1): "FP", (0, 0): "TN", (1, 0): "FN"}  # (truth, predicted) -> name
 
 
 @dataclass
@@ -61,6 +65,21 @@ def confusion_at(labels: np.ndarray, scores: np.ndarray, threshold: float) -> di
     accuracy = (tp + tn) / max(len(labels), 1)
     return {"tp": tp, "fp": fp, "tn": tn, "fn": fn, "precision": precision, "recall": recall, "f1": f1,
             "accuracy": accuracy}
+
+
+def outcomes(labels: np.ndarray, scores: np.ndarray, threshold: float) -> list[str]:
+    """TP / FP / TN / FN of each image when ``scores > threshold`` means defect.
+
+    Args:
+        labels: (N,) 1 = defect. scores: (N,) on the threshold's scale.
+    """
+    predicted = (np.asarray(scores) > threshold).astype(int)
+    return [_OUTCOME[(int(label), int(p))] for label, p in zip(np.asarray(labels), predicted, strict=True)]
+
+
+def outcome(label: int, score: float, threshold: float) -> str:
+    """TP / FP / TN / FN of one image (see :func:`outcomes`)."""
+    return _OUTCOME[(int(label), int(score > threshold))]
 
 
 def image_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> ImageMetrics:

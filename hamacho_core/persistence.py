@@ -142,8 +142,8 @@ def update_thresholds(path: str | Path, image_norm: float | None = None, pixel_n
     atomic_write_text(_run_dir(path) / CONFIG_NAME, yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
 
 
-def load_run(path: str | Path, accelerator: str = "auto") -> LoadedRun:
-    """Load a run for prediction (``path`` = config.yaml or its folder).
+def load_run(path: str | Path, accelerator: str = "auto", batch_size: int | None = None) -> LoadedRun:
+    """Load a run for prediction (``path`` = config.yaml or its folder; ``batch_size`` None = the run's).
 
     Raises:
         ModelFileError: missing, damaged or newer-format files.
@@ -156,7 +156,8 @@ def load_run(path: str | Path, accelerator: str = "auto") -> LoadedRun:
     except (OSError, SafetensorError, ValueError) as error:
         raise ModelFileError(f"cannot read model weights {weights}: {error}") from error
     try:
-        detector = create_detector(config["model"], {**config["detector"], "device": accelerator})
+        overrides = {"device": accelerator, **({"batch_size": int(batch_size)} if batch_size else {})}
+        detector = create_detector(config["model"], {**config["detector"], **overrides})
         detector.load_state_settings(config["state"])
         detector.load_state_tensors(tensors)
         detector.load_head(tensors)

@@ -1,4 +1,4 @@
-"""Report outputs in the old tool's tree, and the static plots.
+"""The output writer: the old tool's picture tree, the per-pixel CSVs, the metrics files and plots.
 
 For each image (sub-folder of its source kept)::
 
@@ -11,30 +11,57 @@ For each image (sub-folder of its source kept)::
 
 and, for all images together, ``metrics/defect_regions.csv``: each connected region above the pixel threshold with
 its bounding box and peak in original-image pixel coordinates. Every picture is in the original image's geometry.
+
+A training run's ``test_predictions/metrics/`` also holds ``test_outputs.csv`` (one row per test image),
+``metrics.json`` and the static plots. :func:`rethreshold` redraws the pictures and plots of a run at moved
+thresholds from its saved :class:`~hamacho_core.evaluation.Evaluation` (no model call).
+
+Writers run in a small thread pool and use only NumPy/OpenCV/matplotlib: no torch call in a second thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+import pandas as pd
 
-from hamacho_core.imageio import write_image
+from hamacho_core import plots
+from hamacho_core.evaluation import Evaluation
+from hamacho_core.imageio import read_image, read_mask, write_image
+from hamacho_core.metrics import curves, image_metrics, outcomes
+from hamacho_core.persistence import dump_json
+from hamacho_core.progress import ProgressCallback, track
+from hamacho_core.thresholds import Normalization
+
+if TYPE_CHECKING:
+    from hamacho_core.data import Problem, Sample
+    from hamacho_core.detectors.base import Prediction
 
 __all__ = [
     "ImageReport",
     "REGION_COLUMNS",
+    "ReportSource",
+    "TEST_DIR",
     "combined_picture",
     "defect_regions",
     "gray_map",
     "heat_map",
     "outline",
+    "rethreshold",
     "write_image_report",
     "write_pixel_csv",
+    "write_plots",
+    "write_reports",
+    "write_test_outputs",
 ]
+
+TEST_DIR = "test_predictions"  # a training run's output tree, below the run folder
 
 GOOD_COLOR, DEFECT_COLOR, OUTLINE_COLOR = (40, 160, 60), (220, 40, 40), (255, 40, 40)
 REGION_COLUMNS = ["output_name", "region", "x", "y", "width", "height", "area_px", "peak_score", "peak_x", "peak_y"]
@@ -168,3 +195,189 @@ def relative_names(paths: Sequence[Path], groups: Sequence[str]) -> list[Path]:
         seen[name] = count + 1
         names.append(name if count == 0 else name.with_name(f"{name.stem}_{count}{name.suffix}"))
     return names
+
+
+# ------------------------------------------------------------------------------------------ whole runs
+@dataclass
+class ReportSource:
+    """One image whose picture set is written: where it comes from, where it goes, and its truth when known."""
+
+    path: Path  # the source image
+    name: Path  # output name below images/<kind>/ (sub-folder kept), e.g. scratch/001.png
+    label: int | None = None  # 1 defect / 0 good, when known
+    mask_path: Path | None = None  # ground-truth mask file, when known
+
+
+def _report_for(source: ReportSource, anomaly_map: np.ndarray, raw_score: float,
+                normalization: Normalization) -> ImageReport:
+    """One picture set's content: the raw (h, w) map brought to the image's geometry and normalized."""
+    image = read_image(source.path)
+    height, width = image.shape[:2]
+    full_map = cv2.resize(anomaly_map, (width, height), interpolation=cv2.INTER_LINEAR)
+    ground_truth = read_mask(source.mask_path) if source.mask_path is not None else (
+        np.zeros((height, width), bool) if source.label == 0 else None)
+    score = float(normalization.image(raw_score))
+    return ImageReport(image, normalization.pixel(full_map), score, score > normalization.image_norm,
+                       normalization.pixel_norm, ground_truth, source.label, normalization.image_norm)
+
+
+def write_reports(
+    out_dir: Path, sources: Sequence[ReportSource], prediction: Prediction, normalization: Normalization,
+    write_csv: bool = True, progress: ProgressCallback | None = None, keep_maps: bool = False,
+) -> list[np.ndarray]:
+    """Write every picture set in a small thread pool (OpenCV releases the GIL), and ``metrics/defect_regions.csv``.
+
+    Args:
+        sources: the images, in the order of ``prediction`` (scores (N,), raw maps (N, h, w)).
+
+    Returns:
+        The normalized maps at original geometry if ``keep_maps``, else an empty list.
+    """
+    def one(index: int) -> tuple[np.ndarray | None, list[dict]]:
+        source = sources[index]
+        item = _report_for(source, prediction.maps[index], prediction.scores[index], normalization)
+        write_image_report(out_dir, source.name, item, write_csv)
+        regions = defect_regions(item.normalized_map, normalization.pixel_norm, source.name.as_posix())
+        return (item.normalized_map if keep_maps else None), regions
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(track(pool.map(one, range(len(sources))), len(sources), "writing outputs", progress))
+    (out_dir / "metrics").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([r for _, regions in results for r in regions], columns=REGION_COLUMNS).to_csv(
+        out_dir / "metrics" / "defect_regions.csv", index=False, encoding="utf-8-sig")
+    return [m for m, _ in results if m is not None]
+
+
+def write_test_outputs(
+    out_dir: Path, samples: Sequence[Sample], prediction: Prediction, normalization: Normalization,
+    metrics: dict[str, Any], problems: Sequence[Problem] = (), write_csv: bool = True,
+    progress: ProgressCallback | None = None,
+) -> list[Path]:
+    """A training run's ``test_predictions`` tree: pictures, CSVs, ``test_outputs.csv``, ``metrics.json``, plots.
+
+    Returns:
+        Each test image's output name.
+    """
+    names = relative_names([s.path for s in samples], [s.defect_type for s in samples])
+    sources = [ReportSource(s.path, n, s.label, s.mask_path) for s, n in zip(samples, names, strict=True)]
+    write_reports(out_dir, sources, prediction, normalization, write_csv, progress)
+    metrics_dir = out_dir / "metrics"
+    labels = np.array([s.label for s in samples])
+    normalized = normalization.image(prediction.scores)
+    results = outcomes(labels, normalized, normalization.image_norm)
+    rows = [{"filepath": str(sample.path), "output_name": name.as_posix(), "defect_type": sample.defect_type,
+             "gt": sample.label, "pred": int(norm > normalization.image_norm), "raw_score": float(raw),
+             "norm_score": float(norm), "image_threshold": normalization.image_threshold,
+             "image_norm": normalization.image_norm, "pixel_threshold": normalization.pixel_threshold,
+             "pixel_norm": normalization.pixel_norm, "result": result}
+            for sample, name, raw, norm, result in zip(samples, names, prediction.scores, normalized, results,
+                                                       strict=True)]
+    pd.DataFrame(rows).to_csv(metrics_dir / "test_outputs.csv", index=False, encoding="utf-8-sig")
+    write_plots(metrics_dir, labels, normalized, metrics)
+    dump_json(metrics_dir / "metrics.json", {**metrics, "problems": [asdict(p) for p in problems]})
+    return names
+
+
+PLOT_FILES = {"confusion": "confusion_matrix.png", "histogram": "image-level-scores-histogram.png",
+              "roc": "image-level-roc.png", "pr": "image-level-pr.png", "pixel_roc": "pixel-level-roc.png"}
+
+
+def write_plots(metrics_dir: Path, labels: np.ndarray, normalized: np.ndarray,
+                metrics: dict[str, Any]) -> dict[str, Path]:
+    """The static plots of ``metrics`` (as in metrics.json) at ``metrics["image"]["threshold"]``.
+
+    Args:
+        labels: (N,) 1 = defect. normalized: (N,) normalized image scores.
+
+    Returns:
+        The files written, by kind (keys of :data:`PLOT_FILES`).
+    """
+    image = metrics["image"]
+    out = {kind: metrics_dir / name for kind, name in PLOT_FILES.items()}
+    plots.plot_confusion_matrix(out["confusion"], image["tp"], image["fp"], image["tn"], image["fn"])
+    plots.plot_histogram(out["histogram"], labels, normalized, image["threshold"])
+    found = metrics["curves"]
+    if found:
+        recall = image["recall"]
+        fpr_at = image["fp"] / max(image["fp"] + image["tn"], 1)
+        plots.plot_curve(out["roc"], found["fpr"], found["tpr"], f"Image ROC (AUROC {image['auroc']:.3f})",
+                         "false positive rate", "true positive rate", (fpr_at, recall), diagonal=True)
+        plots.plot_curve(out["pr"], found["recall"], found["precision"],
+                         f"Image precision-recall (AP {image['average_precision']:.3f})", "recall", "precision",
+                         (recall, image["precision"]))
+    else:
+        del out["roc"], out["pr"]
+    if metrics.get("pixel"):
+        pixel = metrics["pixel"]
+        plots.plot_curve(out["pixel_roc"], pixel["roc_fpr"], pixel["roc_tpr"],
+                         f"Pixel ROC (AUROC {pixel['auroc']:.3f}, AUPRO {pixel['aupro']:.3f})",
+                         "false positive rate", "true positive rate", diagonal=True)
+    else:
+        del out["pixel_roc"]
+    return out
+
+
+def rethreshold(run_dir: Path, normalization: Normalization, out_dir: Path, write_pictures: bool = True,
+                progress: ProgressCallback | None = None) -> dict[str, Path]:
+    """Redraw a run's report at moved thresholds from its saved test results (no model call, no 8-bit PNG read).
+
+    The raw maps kept in ``evaluation.safetensors`` are brought to each image's geometry and normalized with
+    ``normalization`` (its ``image_norm``/``pixel_norm`` are the moved thresholds); ground truth comes from the mask
+    files (or the saved preview masks when the files are gone).
+
+    Args:
+        run_dir: the trained run.
+        out_dir: where ``images/<kind>/...`` and ``metrics/`` (plots, ``metrics.json`` at the new thresholds) go.
+        write_pictures: False = plots and metrics only.
+
+    Returns:
+        The plot files written, by kind (keys of :data:`PLOT_FILES`).
+
+    Raises:
+        ModelFileError: the run has no (readable) test results; retrain it to get them.
+    """
+    evaluation = Evaluation.load(run_dir)
+    names = [Path(n) for n in evaluation.output_names] if evaluation.output_names else relative_names(
+        [Path(p) for p in evaluation.paths], evaluation.defect_types)
+    input_dir = Path(run_dir) / TEST_DIR / "images" / "input_image"
+    normalized = normalization.image(evaluation.raw_scores)
+    if write_pictures:
+        def one(index: int) -> None:
+            name = names[index]
+            source = Path(evaluation.paths[index])
+            image = read_image(source if source.is_file() else input_dir / name.with_suffix(".png"))
+            height, width = image.shape[:2]
+            full_map = cv2.resize(evaluation.maps[index].astype(np.float32), (width, height),
+                                  interpolation=cv2.INTER_LINEAR)
+            truth = _truth(evaluation, index, (height, width))
+            score = float(normalized[index])
+            item = ImageReport(image, normalization.pixel(full_map), score, score > normalization.image_norm,
+                               normalization.pixel_norm, truth, int(evaluation.labels[index]), normalization.image_norm)
+            write_image_report(out_dir, name, item, write_csv=False)
+
+        with ThreadPoolExecutor(2) as pool:
+            list(track(pool.map(one, range(len(names))), len(names), "redrawing pictures", progress))
+    metrics = {"image": image_metrics(evaluation.labels, normalized, normalization.image_norm).to_dict(),
+               "curves": curves(evaluation.labels, normalized), "pixel": None,
+               "normalization": normalization.to_dict()}
+    metrics_dir = out_dir / "metrics"
+    files = write_plots(metrics_dir, evaluation.labels, normalized, metrics)
+    dump_json(metrics_dir / "metrics.json", metrics)
+    return files
+
+
+def _truth(evaluation: Evaluation, index: int, shape: tuple[int, int]) -> np.ndarray | None:
+    """Ground truth of image ``index`` at (height, width): the mask file, else the saved preview, else None."""
+    height, width = shape
+    mask_path = evaluation.mask_paths[index] if evaluation.mask_paths else None
+    if mask_path and Path(mask_path).is_file():
+        mask = read_mask(mask_path)
+        if mask.shape[:2] != (height, width):
+            mask = cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+        return mask
+    if int(evaluation.labels[index]) == 0:
+        return np.zeros((height, width), bool)
+    if evaluation.masks is not None:
+        return cv2.resize(evaluation.masks[index].astype(np.uint8), (width, height),
+                          interpolation=cv2.INTER_NEAREST) > 0
+    return None

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from hamacho_core.config import DEFAULT_MIN_DEFECTS
 from hamacho_core.crossfit import CrossFitConfig, CrossFitResult, cross_fit, supervised_enabled
 from hamacho_core.data import Sample
 from hamacho_core.detectors import Detector, Prediction
@@ -27,7 +28,6 @@ from hamacho_core.progress import ProgressCallback
 __all__ = ["DEFAULT_MIN_DEFECTS", "MAX_HEAD_INPUT_BYTES", "SupervisedPlan", "SupervisedRun", "head_input_bytes",
            "plan_supervision", "supervise"]
 
-DEFAULT_MIN_DEFECTS = 10  # --supervised auto turns the head on from this many defect test pictures
 MAX_HEAD_INPUT_BYTES = 4 * 2**30  # the test pictures' head inputs are held in memory (float16) while cross-fitting
 
 

@@ -50,9 +50,10 @@ class TileGrid:
 
     def __post_init__(self) -> None:
         if self.tile[0] > self.canvas[0] or self.tile[1] > self.canvas[1]:
-            raise ValueError(f"tile {self.tile} larger than canvas {self.canvas}")
+            raise ConfigError(f"tile {self.tile} larger than canvas {self.canvas}: use a smaller --image-size or "
+                              "--tiling off")
         if self.rows < 1 or self.cols < 1:
-            raise ValueError("a tile grid needs at least one row and one column")
+            raise ConfigError("a tile grid needs at least one row and one column: use --max-tiles 1 or more")
 
     @property
     def count(self) -> int:

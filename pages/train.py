@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hamacho_core.config import SPLIT_RANGE
+from hamacho_core.detectors import DETECTORS
 from hamacho_core.detectors.patchcore import DEFAULT_MAX_BANK_SIZE
-from hamacho_core.pipeline import pixel_csv_bytes
+from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
+from hamacho_core.tiling import TILING_MODES
 from ui.dataset_view import dataset_of
 from ui.i18n import t
 from ui.job_view import jobs_panel
@@ -21,15 +24,15 @@ show_flash()
 
 left, right = st.columns([3, 2])
 with left:
-    model = st.selectbox(t("opt_model"), ["patchcore", "padim"], help=t("help_model"), key="opt_model")
+    model = st.selectbox(t("opt_model"), list(DETECTORS), help=t("help_model"), key="opt_model")
     backbone = st.selectbox(t("opt_backbone"), BACKBONES, help=t("help_backbone"), key="opt_backbone")
     c1, c2 = st.columns(2)
-    resize = c1.radio(t("opt_resize"), ["keep-aspect", "square"], help=t("help_resize"), key="opt_resize",
+    resize = c1.radio(t("opt_resize"), RESIZE_MODES, help=t("help_resize"), key="opt_resize",
                       format_func=lambda v: t(f"resize_{v}"))
-    tiling = c1.radio(t("opt_tiling"), ["auto", "on", "off"], help=t("help_tiling"), key="opt_tiling",
+    tiling = c1.radio(t("opt_tiling"), TILING_MODES, help=t("help_tiling"), key="opt_tiling",
                       format_func=lambda v: t(f"tiling_{v}"), horizontal=True)
     auto = c2.checkbox(t("opt_auto_size"), value=True, help=t("help_auto_size"), key="opt_auto")
-    size = c2.number_input(t("opt_image_size"), 64, 2048, 256, 32, disabled=auto, help=t("help_image_size"),
+    size = c2.number_input(t("opt_image_size"), MIN_SIDE, MAX_SIDE, 256, 32, disabled=auto, help=t("help_image_size"),
                            key="opt_size")
     c1, c2, c3 = st.columns(3)
     coreset = c1.number_input(t("opt_coreset"), 0.001, 1.0, 0.1, 0.01, format="%.3f", help=t("help_coreset"),
@@ -38,7 +41,8 @@ with left:
                            disabled=model != "patchcore", key="opt_bank")
     batch = c3.number_input(t("opt_batch"), 1, 256, 8, help=t("help_batch"), key="opt_batch")
     c1, c2, c3 = st.columns(3)
-    split = c1.number_input(t("opt_split"), 0.05, 0.9, 0.2, 0.05, help=t("help_split"), key="opt_split")
+    split = c1.number_input(t("opt_split"), max(0.05, SPLIT_RANGE[0]), min(0.9, SPLIT_RANGE[1]), 0.2, 0.05,
+                            help=t("help_split"), key="opt_split")
     seed = c2.number_input(t("opt_seed"), 0, 2**31 - 1, 420, help=t("help_seed"), key="opt_seed")
     good_only = c3.checkbox(t("opt_good_only"), help=t("help_good_only"), key="opt_good_only")
     write_csv = st.checkbox(t("opt_csv"), value=True, help=t("help_csv"), key="opt_csv")
@@ -50,7 +54,8 @@ with right, show_errors():
         counts = dataset.counts()
         st.markdown(t("split_counts", train=counts.pop("train/good"),
                       test=", ".join(f"{k.removeprefix('test/')} {v}" for k, v in counts.items())))
-        found = estimate(dataset, model, None if auto else int(size), resize, float(coreset), int(bank), tiling)
+        found = estimate(dataset, model, None if auto else int(size), resize, float(coreset), int(bank), tiling,
+                         write_csv=write_csv)
         st.info(t("shape_info", h=found.shape.height, w=found.shape.width, reason=found.shape.reason))
         grid = found.shape.tiles
         if grid is not None:
@@ -58,9 +63,8 @@ with right, show_errors():
         st.info(t("bank_info" if model == "patchcore" else "padim_info", bank=f"{found.bank:,}",
                   candidates=f"{found.candidates:,}"))
         st.caption(t("time_info", minutes=f"{max(found.seconds / 60, 0.1):.1f}"))
-        csv_bytes = pixel_csv_bytes([s.size for s in dataset.test]) if write_csv else 0
-        if csv_bytes > 100_000_000:
-            st.caption(t("csv_size", gb=f"{csv_bytes / 1e9:.1f}"))
+        if found.csv_bytes > 100_000_000:
+            st.caption(t("csv_size", gb=f"{found.csv_bytes / 1e9:.1f}"))
         if dataset.problems:
             st.warning(t("n_problems", n=len(dataset.problems)))
         if st.button(t("start"), type="primary", icon=":material/play_arrow:", key="start"):

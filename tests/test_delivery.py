@@ -142,6 +142,9 @@ def test_make_targets_run_the_expected_commands(tmp_path: Path) -> None:
     assert "apt-get install -y" in test and "chromium chromium-driver" in test
     last = test.strip().splitlines()[-1]
     assert last.startswith(".venv/bin/python -m pytest") and last.split()[-1] == "tests"
+    assert ".venv/bin/ruff check ." in test  # lint is part of the one full command
+    fast = dry_run("test-fast")
+    assert ".venv/bin/ruff check ." in fast and "apt-get" not in fast and "tests/unit tests/app" in fast
     assert not re.search(r"^\t-|\|\| true", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M), (
         "a Makefile recipe ignores failures, which would hide pytest's exit status"
     )

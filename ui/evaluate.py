@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from hamacho_core.evaluation import Evaluation
-from hamacho_core.metrics import ImageMetrics
+from hamacho_core.metrics import ImageMetrics, outcome
 from ui.charts import confusion_figure, histogram_figure, pr_figure, roc_figure
 
 __all__ = ["ThresholdView", "gallery_order", "outcome", "threshold_view"]
@@ -20,12 +20,6 @@ class ThresholdView:
     metrics: ImageMetrics
     figures: dict[str, go.Figure]
     order: list[int]  # image indices for the gallery
-
-
-def outcome(label: int, score: float, threshold: float) -> str:
-    """TP / FP / TN / FN of one image."""
-    predicted = int(score > threshold)
-    return {(1, 1): "TP", (0, 1): "FP", (0, 0): "TN", (1, 0): "FN"}[(int(label), predicted)]
 
 
 def gallery_order(labels: np.ndarray, scores: np.ndarray, threshold: float, limit: int = 12) -> list[int]:

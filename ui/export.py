@@ -1,9 +1,10 @@
 """The report ZIP and its offline ``index.html`` (plain functions: no streamlit, tested directly).
 
 The ZIP holds the parts the analyst chose from the run's ``test_predictions`` tree (the core's writers made them),
-the settings, and ``index.html``: metrics, the core's plots and a table of every test image with a thumbnail, score
-and verdict. When the run's saved thresholds were moved after training, the pictures are redrawn at the saved
-thresholds with the core's ``write_image_report``, so pictures, table and metrics agree.
+the settings, and ``index.html`` (template and style in ``assets/``): metrics, the core's plots and a table of
+every test image with a thumbnail, score and verdict. When the run's saved thresholds were moved after training,
+the core's :func:`hamacho_core.report.rethreshold` redraws the pictures from the run's saved maps, so pictures, table
+and metrics agree.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import base64
 import html
 import json
+import string
 import tempfile
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,15 +24,14 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from hamacho_core import plots
-from hamacho_core.evaluation import Evaluation
+from hamacho_core.errors import ConfigError
 from hamacho_core.imageio import read_image
-from hamacho_core.metrics import image_metrics
+from hamacho_core.metrics import image_metrics, outcomes
 from hamacho_core.persistence import read_config
-from hamacho_core.pipeline import TEST_DIR
-from hamacho_core.report import ImageReport, write_image_report
+from hamacho_core.progress import ProgressCallback
+from hamacho_core.report import TEST_DIR, rethreshold
 from hamacho_core.thresholds import Normalization
-from ui.images import fit, gray_to_map
+from ui.images import fit
 
 __all__ = ["PARTS", "ReportRow", "build_report_zip", "index_html", "report_name", "report_rows"]
 
@@ -43,7 +44,8 @@ PARTS = {  # part -> folders of test_predictions it takes
     "metrics": ["metrics"],
     "settings": [],
 }
-_REDRAWN = ("combined", "heat_maps", "masks")
+_REDRAWN = ("combined", "masks")  # parts that depend on the thresholds (heat maps do not)
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 _FORBIDDEN = set('/\\:*?"<>|')
 
 
@@ -68,69 +70,16 @@ def report_name(project: str, run: str) -> str:
 def report_rows(run_dir: Path, image_norm: float) -> list[ReportRow]:
     """Rows of the run's ``test_outputs.csv`` with verdicts at ``image_norm``."""
     frame = pd.read_csv(run_dir / TEST_DIR / "metrics" / "test_outputs.csv", encoding="utf-8-sig")
-    rows = []
-    for item in frame.itertuples():
-        defect = float(item.norm_score) > image_norm
-        label = int(item.gt)
-        result = {(1, True): "TP", (0, True): "FP", (0, False): "TN", (1, False): "FN"}[(label, defect)]
-        rows.append(ReportRow(str(item.output_name), str(item.defect_type), label, float(item.raw_score),
-                              float(item.norm_score), "defect" if defect else "good", result))
-    return rows
+    results = outcomes(frame["gt"].to_numpy(), frame["norm_score"].to_numpy(), image_norm)
+    return [ReportRow(str(item.output_name), str(item.defect_type), int(item.gt), float(item.raw_score),
+                      float(item.norm_score), "defect" if float(item.norm_score) > image_norm else "good", result)
+            for item, result in zip(frame.itertuples(), results, strict=True)]
 
 
 def _drawn_at(run_dir: Path) -> tuple[float, float]:
     """(image_norm, pixel_norm) the pictures of test_predictions were drawn at."""
     frame = pd.read_csv(run_dir / TEST_DIR / "metrics" / "test_outputs.csv", encoding="utf-8-sig", nrows=1)
     return float(frame["image_norm"].iloc[0]), float(frame["pixel_norm"].iloc[0])
-
-
-def _redraw(run_dir: Path, out_dir: Path, rows: Sequence[ReportRow], normalization: Normalization,
-            masks: dict[str, np.ndarray]) -> None:
-    """Redraw the pictures at the saved thresholds with the core's writer (maps read back from grayscale/)."""
-    images = run_dir / TEST_DIR / "images"
-    for row in rows:
-        name = Path(row.name).with_suffix(".png")
-        image = read_image(images / "input_image" / name)
-        normalized_map = cv2.resize(gray_to_map(images / "grayscale" / name), (image.shape[1], image.shape[0]))
-        truth = masks.get(row.name)
-        if truth is not None:
-            truth = cv2.resize(truth.astype(np.uint8), (image.shape[1], image.shape[0]),
-                               interpolation=cv2.INTER_NEAREST) > 0
-        item = ImageReport(image, normalized_map, row.norm_score, row.verdict == "defect", normalization.pixel_norm,
-                           truth, row.label, normalization.image_norm)
-        write_image_report(out_dir, Path(row.name), item, write_csv=False)
-
-
-def _truth_masks(run_dir: Path, rows: Sequence[ReportRow]) -> dict[str, np.ndarray]:
-    """Ground truth at preview size from the run's evaluation file, by output name (empty when unknown)."""
-    try:
-        evaluation = Evaluation.load(run_dir)
-    except Exception:  # noqa: BLE001 - pictures are then drawn without ground truth
-        return {}
-    if evaluation.masks is None or len(evaluation.masks) != len(rows):
-        return {}
-    return {row.name: evaluation.masks[i] for i, row in enumerate(rows)}
-
-
-def _plots(folder: Path, rows: Sequence[ReportRow], image_norm: float, metrics: dict[str, Any]) -> dict[str, Path]:
-    """The core's static plots at the saved threshold."""
-    labels = np.array([r.label for r in rows])
-    scores = np.array([r.norm_score for r in rows])
-    counts = {k: sum(r.result == k.upper() for r in rows) for k in ("tp", "fp", "tn", "fn")}
-    out = {"histogram": folder / "histogram.png", "confusion": folder / "confusion.png"}
-    plots.plot_histogram(out["histogram"], labels, scores, image_norm)
-    plots.plot_confusion_matrix(out["confusion"], counts["tp"], counts["fp"], counts["tn"], counts["fn"])
-    curves = metrics.get("curves") or {}
-    if curves:
-        recall = counts["tp"] / max(counts["tp"] + counts["fn"], 1)
-        precision = counts["tp"] / max(counts["tp"] + counts["fp"], 1)
-        fpr = counts["fp"] / max(counts["fp"] + counts["tn"], 1)
-        out["roc"], out["pr"] = folder / "roc.png", folder / "pr.png"
-        plots.plot_curve(out["roc"], curves["fpr"], curves["tpr"], "Image ROC", "false positive rate",
-                         "true positive rate", (fpr, recall), diagonal=True)
-        plots.plot_curve(out["pr"], curves["recall"], curves["precision"], "Image precision-recall", "recall",
-                         "precision", (recall, precision))
-    return out
 
 
 def _data_uri(path: Path, side: int | None = None) -> str:
@@ -176,21 +125,9 @@ def index_html(title: str, config: dict[str, Any], summary: dict[str, Any], rows
         f'<tr class="{r.result}"><td><img class="thumb" src="{thumb}" alt=""></td><td>{esc(r.name)}</td>'
         f"<td>{esc(r.defect_type)}</td><td>{r.raw_score:.4f}</td><td>{r.norm_score:.4f}</td>"
         f"<td>{esc(r.verdict)}</td><td>{r.result}</td></tr>" for r, thumb in zip(rows, thumbnails, strict=True))
-    return f"""<!DOCTYPE html>
-<html lang="ja"><head><meta charset="utf-8"><title>{esc(title)}</title>
-<style>
-body{{font-family:"Noto Sans CJK JP","Hiragino Sans","Yu Gothic",sans-serif;margin:24px;color:#222}}
-table{{border-collapse:collapse;margin:12px 0}} th,td{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
-img.plot{{height:300px;margin:4px}} img.thumb{{height:96px}} tr.FP td,tr.FN td{{background:#fde8e8}}
-</style></head><body>
-<h1>{esc(title)}</h1>
-<h2>Metrics</h2><table>{table}</table>
-<h2>Curves</h2><div>{figures}</div>
-<h2>Images ({len(rows)})</h2>
-<table><tr><th></th><th>file</th><th>type</th><th>raw score</th><th>normalized score</th><th>verdict</th>
-<th>result</th></tr>{body}</table>
-</body></html>
-"""
+    template = string.Template((ASSETS / "report.html").read_text(encoding="utf-8"))
+    return template.substitute(title=esc(title), css=(ASSETS / "report.css").read_text(encoding="utf-8"),
+                               table=table, figures=figures, count=len(rows), body=body)
 
 
 def _summary(run_dir: Path, rows: Sequence[ReportRow], image_norm: float) -> dict[str, Any]:
@@ -204,17 +141,20 @@ def _summary(run_dir: Path, rows: Sequence[ReportRow], image_norm: float) -> dic
 
 
 def build_report_zip(run_dir: Path, out_path: Path, parts: Sequence[str], project: str,
-                     progress: Callable[[int, int, str], None] | None = None) -> Path:
+                     progress: ProgressCallback | None = None) -> Path:
     """Write the report ZIP of a run to ``out_path`` and return it.
 
     Args:
         run_dir: the trained run.
         parts: keys of PARTS to include (index.html is always included).
         project: project name (the ZIP's top folder is ``<project>_<run>``).
+
+    Raises:
+        ConfigError: an unknown part. ModelFileError: the run's files are missing or damaged.
     """
     unknown = set(parts) - set(PARTS)
     if unknown:
-        raise ValueError(f"unknown report parts: {sorted(unknown)}")
+        raise ConfigError(f"unknown report parts: {sorted(unknown)}: choose among {', '.join(PARTS)}")
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     normalization = Normalization.from_dict(config["normalization"])
@@ -225,11 +165,13 @@ def build_report_zip(run_dir: Path, out_path: Path, parts: Sequence[str], projec
     with tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
         pictures = source
-        if set(parts) & set(_REDRAWN) and _drawn_at(run_dir) != (normalization.image_norm, normalization.pixel_norm):
+        redraw = bool(set(parts) & set(_REDRAWN)) and _drawn_at(run_dir) != (normalization.image_norm,
+                                                                            normalization.pixel_norm)
+        if redraw:
             pictures = scratch_dir / "redrawn"
-            _redraw(run_dir, pictures, rows, normalization, _truth_masks(run_dir, rows))
+        plot_files = rethreshold(run_dir, normalization, pictures if redraw else scratch_dir / "plots", redraw)
+        plot_files.pop("pixel_roc", None)
         summary = _summary(run_dir, rows, normalization.image_norm)
-        plot_files = _plots(scratch_dir / "plots", rows, normalization.image_norm, summary)
         files: list[tuple[Path, str]] = []
         for part in parts:
             base = pictures if part in _REDRAWN else source

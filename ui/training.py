@@ -1,33 +1,19 @@
-"""What the train page shows before starting: the dataset, the input shape the core will choose, the bank size."""
+"""What the train page shows before starting: the core's plan for the chosen options (``hamacho_core.planning``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from hamacho_core.data import Dataset, load_dataset
-from hamacho_core.detectors.patchcore import DEFAULT_MAX_CANDIDATES, candidate_count
-from hamacho_core.pipeline import TrainConfig, estimate_train_seconds
-from hamacho_core.preprocess import InputShape, choose_input_shape
-from hamacho_core.sampling import coreset_size
+from hamacho_core.pipeline import TrainConfig
+from hamacho_core.planning import TrainPlan, plan
+from hamacho_core.tiling import DEFAULT_MAX_TILES
 from ui.projects import RUNS, data_dir, new_stamp
 
 __all__ = ["BACKBONES", "Estimate", "estimate", "load_project_dataset", "make_config"]
 
 BACKBONES = ("tf_efficientnet_lite0", "resnet18", "wide_resnet50_2")  # the first works offline
-STRIDE = 32
-PATCH_STRIDE = {"patchcore": 8, "padim": 4}
-
-
-@dataclass
-class Estimate:
-    """Input shape and memory figures for the chosen options."""
-
-    shape: InputShape
-    n_train: int
-    candidates: int  # patches seen in training
-    bank: int  # PatchCore memory-bank entries (PaDiM: patch positions modelled)
-    seconds: float  # rough training time on a 2-core CPU
+Estimate = TrainPlan  # the page's older name for the plan
 
 
 def load_project_dataset(project: Path, split: float = 0.2, seed: int = 420, no_bad: bool = False) -> Dataset:
@@ -36,14 +22,14 @@ def load_project_dataset(project: Path, split: float = 0.2, seed: int = 420, no_
 
 
 def estimate(dataset: Dataset, model: str, image_size: int | None, resize: str, coreset_ratio: float,
-             max_bank_size: int | None, tiling: str = "auto") -> Estimate:
-    """The input shape ``hamacho_core.preprocess.choose_input_shape`` will pick, and the bank size it implies."""
-    shape = choose_input_shape([s.size for s in dataset.train], image_size, resize, STRIDE, tiling)
-    per_image = shape.patches(PATCH_STRIDE.get(model, 8))
-    candidates = candidate_count(per_image * len(dataset.train), DEFAULT_MAX_CANDIDATES)
-    bank = coreset_size(candidates, coreset_ratio, max_bank_size) if model == "patchcore" else per_image
-    seconds = estimate_train_seconds(len(dataset.train), len(dataset.test), shape, bank)
-    return Estimate(shape, len(dataset.train), candidates, bank, seconds)
+             max_bank_size: int | None, tiling: str = "auto", max_tiles: int = DEFAULT_MAX_TILES,
+             write_csv: bool = True) -> TrainPlan:
+    """The core's plan for these options: the input shape training will use, bank size, time and CSV size."""
+    config = TrainConfig(category="project", model=model, image_size=image_size, resize=resize,
+                         coreset_ratio=coreset_ratio, max_bank_size=max_bank_size, tiling=tiling,
+                         max_tiles=max_tiles, write_csv=write_csv)
+    config.validate()
+    return plan(config, dataset)
 
 
 def make_config(project: Path, **options: object) -> TrainConfig:

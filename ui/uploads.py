@@ -54,7 +54,7 @@ def target_for(kind: str, name: str) -> PurePosixPath:
     * bad / mask: sub-folders are defect types; files directly in the chosen folder take its name as their type.
     """
     if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}")
+        raise DataError(f"unknown upload kind {kind!r}: use one of {', '.join(KINDS)}")
     parts = _clean_parts(name)
     if not parts:
         raise UnsafeArchiveError(f"empty file name {name!r}")

@@ -110,12 +110,15 @@ class Detector(ABC):
         self._head_settings: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------------------- public API
-    def fit(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None) -> Self:
+    def fit(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None,
+            input_shape: InputShape | None = None) -> Self:
         """Learn what good looks like.
 
         Args:
             images: good training images (paths or RGB uint8 arrays).
             progress: callback (done, total, stage).
+            input_shape: the shape chosen beforehand (``hamacho_core.planning.plan``, from probed sizes, so no
+                image is decoded twice); None = ``config.input_shape``, else chosen from the images.
 
         Returns:
             self.
@@ -124,7 +127,7 @@ class Detector(ABC):
             raise ConfigError("fit needs at least one good image")
         torch.manual_seed(self.config.seed)
         extractor = self.extractor
-        self.input_shape_ = self._choose_shape(images, extractor.max_stride)
+        self.input_shape_ = input_shape if input_shape is not None else self._choose_shape(images, extractor.max_stride)
         features = (extractor(part) for inputs, _ in self._inputs(images, progress, "extracting features")
                     for part in self._forward_parts(inputs))
         self._fit_features(features, len(images), progress)

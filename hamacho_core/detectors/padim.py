@@ -42,7 +42,6 @@ class PaDiM(Detector):
         self.channels_: torch.Tensor | None = None
         self.mean_: torch.Tensor | None = None
         self.inverse_covariance_: torch.Tensor | None = None
-        self.grid_: tuple[int, int] | None = None
 
     def embed(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Concatenate all stages at the finest grid and keep the chosen channels.
@@ -64,7 +63,6 @@ class PaDiM(Detector):
         count, total, outer = 0, None, None
         for batch in features:
             embedding = self.embed(batch).double()  # (B, d, h, w)
-            self.grid_ = tuple(embedding.shape[-2:])
             flat = embedding.flatten(2).permute(2, 0, 1)  # (P, B, d)
             total = flat.sum(1) if total is None else total + flat.sum(1)
             products = torch.einsum("pbi,pbj->pij", flat, flat)

@@ -8,7 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from hamacho_core.demo import DEFECT_TYPES, make_demo_dataset, render_sample
+from hamacho_core.errors import ConfigError
+from hamacho_core.synthetic import DEFECT_TYPES, make_demo_dataset, render_sample
 
 N_GOOD, N_BAD = 5, 2
 
@@ -119,9 +120,9 @@ def test_interrupted_run_leaves_nothing_behind(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="n_good"):
         make_demo_dataset(tmp_path / "x", n_good=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="scratch"):
         render_sample("dent", 0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="64"):
         render_sample(None, 0, size=32)

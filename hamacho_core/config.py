@@ -1,0 +1,143 @@
+"""Training options (``TrainConfig``) and their one validation: what the CLI, the app and the API fill in.
+
+Range checks live here, once: the CLI's option types and the Train page's widgets take their choices and bounds
+from the constants below and from :data:`hamacho_core.detectors.DETECTORS`, :data:`hamacho_core.data.DATA_FORMATS`,
+:data:`hamacho_core.preprocess.RESIZE_MODES` and :data:`hamacho_core.tiling.TILING_MODES`.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hamacho_core.backbone import DEFAULT_BACKBONE
+from hamacho_core.data import DATA_FORMATS
+from hamacho_core.detectors import DETECTORS
+from hamacho_core.detectors.patchcore import DEFAULT_MAX_BANK_SIZE
+from hamacho_core.errors import ConfigError
+from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
+from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, check_tiling_options
+
+__all__ = ["ACCELERATORS", "DEFAULT_MIN_DEFECTS", "SPLIT_RANGE", "SUPERVISED_MODES", "TASK_TYPES", "TrainConfig",
+           "check_num_workers", "max_num_workers"]
+
+TASK_TYPES = ("segmentation", "classification")
+ACCELERATORS = ("cpu", "gpu", "cuda", "auto")
+SPLIT_RANGE = (0.01, 0.99)  # share of good images held out for testing
+SUPERVISED_MODES = ("auto", "on", "off")  # --supervised
+DEFAULT_MIN_DEFECTS = 10  # --supervised auto turns the head on from this many defect test pictures
+
+
+def max_num_workers() -> int:
+    """The old tool's cap on --num-workers: CPU count - 2 (at least 0)."""
+    return max(0, (os.cpu_count() or 1) - 2)
+
+
+def check_num_workers(num_workers: int) -> tuple[int, str | None]:
+    """Validate --num-workers: Linux only; capped at CPU count - 2. Returns (value, warning)."""
+    if num_workers < 0:
+        raise ConfigError("--num-workers must be 0 or more")
+    if num_workers and platform.system().lower() != "linux":
+        raise ConfigError("No such option: --num-workers (data-loading workers are supported on Linux only)")
+    cap = max_num_workers()
+    if num_workers > cap:
+        return cap, f"--num-workers {num_workers} is above CPU count - 2 = {cap}: using {cap}"
+    return num_workers, None
+
+
+@dataclass
+class TrainConfig:
+    """Training options; names and defaults follow the old ``hamacho train``."""
+
+    category: str = ""  # dataset folder name below dataset_root
+    dataset_root: str = "data"
+    model: str = "patchcore"  # one of DETECTORS
+    data_format: str = "folder"  # one of DATA_FORMATS
+    result_path: str = "./results"
+    task_type: str = "segmentation"  # one of TASK_TYPES
+    with_mask_label: bool = False  # kept for old command lines: masks are used whenever present
+    accelerator: str = "auto"  # one of ACCELERATORS
+    image_size: int | None = None  # None = automatic
+    resize: str | None = None  # one of RESIZE_MODES; None = square if image_size is given, else keep-aspect
+    tiling: str = "auto"  # one of TILING_MODES: tiles for images far larger than the model input
+    max_tiles: int = DEFAULT_MAX_TILES  # most tiles per image (cost bound)
+    tile_overlap: float = DEFAULT_TILE_OVERLAP  # least share of a tile overlapping its neighbour
+    batch_size: int = 8
+    split: float = 0.2  # share of good images held out for testing
+    seed: int = 420
+    num_workers: int = 0  # extra image-decoding workers (Linux only)
+    no_bad_mode: bool = False  # train and evaluate with good images only (sigma6 threshold)
+    good_file_list: str | None = None
+    bad_file_list: str | None = None
+    mask_file_list: str | None = None
+    backbone: str = DEFAULT_BACKBONE
+    backbone_weights: str | None = None
+    coreset_ratio: float = 0.1
+    max_bank_size: int | None = DEFAULT_MAX_BANK_SIZE
+    n_neighbors: int = 9
+    n_features: int = 100  # PaDiM channels
+    write_csv: bool = True  # per-pixel CSV files (large)
+    run_dir: str | None = None  # explicit output folder; default <result_path>/<category>/<model>
+    supervised: str = "auto"  # one of SUPERVISED_MODES: a supervised head on the defect pictures (cross-fitted figures)
+    supervised_min_defects: int = DEFAULT_MIN_DEFECTS  # auto: on from this many defect test pictures
+
+    def validate(self) -> None:
+        """Check every option once (the CLI and the app rely on this).
+
+        Raises:
+            ConfigError: the first option out of range, naming the option and the accepted values.
+        """
+        if self.model.lower() not in DETECTORS:
+            raise ConfigError(f"unknown --model {self.model!r}: use one of {', '.join(DETECTORS)}")
+        if self.data_format not in DATA_FORMATS:
+            raise ConfigError(f"unknown --data-format {self.data_format!r}: use one of {', '.join(DATA_FORMATS)}")
+        if self.data_format != "filelist" and not self.category:
+            raise ConfigError("--category is required: the dataset folder name below --dataset-root")
+        if not SPLIT_RANGE[0] <= self.split <= SPLIT_RANGE[1]:
+            raise ConfigError(f"--split must be between {SPLIT_RANGE[0]} and {SPLIT_RANGE[1]}, got {self.split}")
+        if self.task_type not in TASK_TYPES:
+            raise ConfigError(f"--task-type must be one of {', '.join(TASK_TYPES)}, got {self.task_type!r}")
+        if (self.accelerator or "auto").lower() not in ACCELERATORS:
+            raise ConfigError(f"--accelerator must be one of {', '.join(ACCELERATORS)}, got {self.accelerator!r}")
+        if self.batch_size < 1:
+            raise ConfigError("--batch-size must be at least 1")
+        if not 0.0 < self.coreset_ratio <= 1.0:
+            raise ConfigError(f"--coreset-ratio must be in (0, 1], got {self.coreset_ratio}")
+        if self.max_bank_size is not None and self.max_bank_size < 1:
+            raise ConfigError(f"--max-bank-size must be at least 1 (or 0 on the command line for no cap), "
+                              f"got {self.max_bank_size}")
+        if self.num_workers < 0:
+            raise ConfigError("--num-workers must be 0 or more")
+        if self.image_size is not None and not MIN_SIDE <= self.image_size <= MAX_SIDE:
+            raise ConfigError(f"--image-size must be between {MIN_SIDE} and {MAX_SIDE}, got {self.image_size}")
+        if self.resize is not None and self.resize not in RESIZE_MODES:
+            raise ConfigError(f"--resize must be one of {', '.join(RESIZE_MODES)}, got {self.resize!r}")
+        check_tiling_options(self.tiling, self.max_tiles, self.tile_overlap)
+        if self.supervised not in SUPERVISED_MODES:
+            raise ConfigError(f"--supervised must be one of {', '.join(SUPERVISED_MODES)}, got {self.supervised!r}")
+        if self.supervised_min_defects < 2:
+            raise ConfigError(f"--supervised-min-defects must be at least 2, got {self.supervised_min_defects}")
+
+    @property
+    def resize_mode(self) -> str:
+        return self.resize or ("square" if self.image_size else "keep-aspect")
+
+    @property
+    def dataset_dir(self) -> Path:
+        return Path(self.dataset_root) / self.category
+
+    def output_dir(self) -> Path:
+        if self.run_dir:
+            return Path(self.run_dir)
+        return Path(self.result_path) / (self.category or "filelist") / self.model.lower()
+
+    def detector_settings(self, input_shape: tuple[int, int] | None, n_threads: int) -> dict[str, Any]:
+        return {"backbone": self.backbone, "backbone_weights": self.backbone_weights,
+                "image_size": self.image_size, "resize": self.resize_mode, "input_shape": input_shape,
+                "tiling": self.tiling, "max_tiles": self.max_tiles, "tile_overlap": self.tile_overlap,
+                "batch_size": self.batch_size, "device": self.accelerator, "n_threads": n_threads,
+                "seed": self.seed, "coreset_ratio": self.coreset_ratio, "max_bank_size": self.max_bank_size,
+                "n_neighbors": self.n_neighbors, "n_features": self.n_features}
