@@ -8,8 +8,11 @@ from ui import uploads
 from ui.dataset_view import counts_table, dataset_of, show_import, thumbnails, upload_box
 from ui.i18n import t
 from ui.projects import data_dir
+from ui.router import ensure_routed
 from ui.state import require_project
-from ui.widgets import problems_table, show_errors, show_flash
+from ui.widgets import flash_errors, problems_table, show_errors, show_flash
+
+ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 project = require_project()
 folder = data_dir(project)
@@ -30,8 +33,9 @@ with tab_zip, show_errors():
     generation = st.session_state.setdefault("zip_gen", 0)
     archive = st.file_uploader(t("drop_zip"), type=["zip"], help=t("drop_zip_help"), key=f"zip_{generation}")
     if archive is not None:
-        st.session_state["zip_gen"] = generation + 1
-        show_import(uploads.import_zip(folder, archive, archive.size))
+        st.session_state["zip_gen"] = generation + 1  # the next run shows an empty drop zone, also after a refusal
+        with flash_errors():
+            show_import(uploads.import_zip(folder, archive, archive.size))
         st.rerun()
 with tab_server, show_errors():
     path = st.text_input(t("server_path"), help=t("server_path_help"), key="server_path")

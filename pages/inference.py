@@ -10,8 +10,11 @@ from hamacho_core.persistence import read_config
 from ui.i18n import t
 from ui.inference_view import load_session, results_table, run_inference, save_inputs, show_gallery
 from ui.projects import inference_sessions
+from ui.router import ensure_routed
 from ui.state import require_project
 from ui.widgets import problems_table, run_picker, show_errors, show_flash
+
+ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 project = require_project()
 st.title(t("inference_title"))

@@ -9,8 +9,11 @@ import streamlit as st
 from ui.export import PARTS, build_report_zip, report_name
 from ui.i18n import t
 from ui.projects import EXPORTS
+from ui.router import ensure_routed
 from ui.state import require_project
 from ui.widgets import run_picker, show_errors
+
+ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 DEFAULT_PARTS = ("combined", "heat_maps", "masks", "metrics", "settings")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "STRINGS", "t", "translate"]
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "STRINGS", "explain", "t", "translate"]
 
 LANGUAGES = {"en": "English", "ja": "日本語"}
 DEFAULT_LANGUAGE = "en"
@@ -259,6 +259,7 @@ EN.update({
                   "from this many defect pictures. A curve still rising at the right: more defect pictures help.",
     "curve_title": "Learning curve", "curve_x": "defect pictures the head learned from",
     "curve_auroc": "image AUROC", "curve_recall": "recall at the threshold",
+    "stage_supervised_head_(cross-fitting)": "supervised head (cross-fitting)",
 })
 JA.update({
     "opt_supervised": "不良画像からも学習(教師あり)",
@@ -279,7 +280,59 @@ JA.update({
                   "(閾値は他の画像で決定)。右端でまだ上がっていれば、不良画像を増やす効果があります。",
     "curve_title": "学習曲線", "curve_x": "ヘッドが学習した不良画像の枚数",
     "curve_auroc": "画像 AUROC", "curve_recall": "閾値での再現率",
+    "stage_supervised_head_(cross-fitting)": "教師ありヘッドを学習中(クロスフィット)",
 })
+
+# ---- jobs in worker processes, login and access (issue 11, app side)
+EN.update({
+    "starting_worker": "starting the worker process…", "eta_total": "· about {s} s left",
+    "queue_slot": "Waiting: position {n} in the queue, starts in about {s} s.",
+    "stage_checking_images": "checking images", "stage_extracting_features": "extracting features",
+    "stage_coreset": "choosing the memory bank", "stage_predicting": "scoring the test images",
+    "stage_reading_masks": "reading masks", "stage_writing_outputs": "writing outputs", "stage_done": "done",
+    "login_title": "Sign in", "login_password": "Password", "login_button": "Sign in",
+    "login_wrong": "Wrong password.", "login_oidc": "Sign in with your organisation's account",
+    "signed_in_as": "Signed in as {name}", "logout": "Sign out",
+    "open_to_network": "This app is reachable from other machines and has no login: anyone on the network can see "
+                       "and change every project. Configure a login (README, Access) or listen on 127.0.0.1 only.",
+})
+JA.update({
+    "starting_worker": "ワーカープロセスを起動中…", "eta_total": "· 残り約 {s} 秒",
+    "queue_slot": "待機中: 順番 {n} 番目、開始まで約 {s} 秒。",
+    "stage_checking_images": "画像を確認中", "stage_extracting_features": "特徴を抽出中",
+    "stage_coreset": "メモリバンクを選択中", "stage_predicting": "テスト画像を評価中",
+    "stage_reading_masks": "マスクを読み込み中", "stage_writing_outputs": "結果を書き出し中", "stage_done": "完了",
+    "login_title": "ログイン", "login_password": "パスワード", "login_button": "ログイン",
+    "login_wrong": "パスワードが違います。", "login_oidc": "組織のアカウントでログイン",
+    "signed_in_as": "{name} としてログイン中", "logout": "ログアウト",
+    "open_to_network": "このアプリは他のマシンから接続でき、ログインがありません。"
+                       "ネットワーク上の誰でも全プロジェクトを閲覧・変更できます。"
+                       "ログインを設定する(README の Access)か、127.0.0.1 だけで待ち受けてください。",
+})
+
+# The core explains its input-shape choice in English (hamacho_core.preprocess); phrases in Japanese, longest first.
+_REASON_JA = (
+    ("the shape keep-aspect would give", "縦横比維持で得られるサイズ"),
+    ("median native long side", "元画像の長辺の中央値"), ("median native size", "元画像サイズの中央値"),
+    ("never upsampled", "拡大なし"), ("median aspect h/w", "縦横比(高さ/幅)の中央値"),
+    ("sides rounded to multiples of", "各辺を次の倍数に丸め:"), ("across the middle 80% of the pictures",
+                                                                "(中央 80% の画像)"),
+    ("mixed aspect ratios", "縦横比がまちまち"), ("a square with the pixels of", "同じ画素数の正方形:"),
+    ("overlapping tiles of", "重なりのあるタイル、各"), ("at most", "最大"), ("auto tiling", "自動タイル分割"),
+    ("tiling on", "タイル分割オン"), ("scaled to a", "→ キャンバス"), ("canvas", ""), ("cut into", "を分割:"),
+    ("auto: up to", "自動: 最大"), ("requested", "指定"), ("long side", "長辺"), ("square", "正方形"),
+    ("(default)", "(既定)"), ("tiles", "タイル"), ("apart", "の開き"), ("over", "超"),
+)
+
+
+def explain(reason: str) -> str:
+    """The core's input-shape reason in the session's language (numbers kept)."""
+    if st.session_state.get("lang", DEFAULT_LANGUAGE) != "ja":
+        return reason
+    for english, japanese in _REASON_JA:
+        reason = reason.replace(english, japanese)
+    return reason
+
 
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "ja": JA}
 

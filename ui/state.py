@@ -6,9 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from hamacho_core.jobs import JobManager
 from ui.i18n import DEFAULT_LANGUAGE, t
-from ui.jobs import JobManager
-from ui.projects import workspace
+from ui.projects import list_projects, workspace
 
 __all__ = ["current_project", "get_manager", "init_state", "open_project", "require_project"]
 
@@ -25,8 +25,16 @@ def init_state() -> None:
 
 @st.cache_resource
 def get_manager() -> JobManager:
-    """The one training-job manager of this server process (shared by every session and tab)."""
-    return JobManager()
+    """The one job manager of this server process (shared by every session and tab); jobs run in worker processes.
+
+    At start-up, jobs a stopped server left queued or running are marked interrupted in their records.
+    """
+    manager = JobManager()
+    try:
+        manager.recover([workspace() / name for name in list_projects()])
+    except OSError:  # an unreadable workspace is reported by the pages themselves
+        pass
+    return manager
 
 
 def open_project(name: str | None) -> None:

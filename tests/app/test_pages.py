@@ -136,6 +136,8 @@ def test_data_page_rejects_an_unsafe_zip_with_a_message(home: Path) -> None:
     assert not at.exception
     assert "outside the folder" in at.error[0].value
     assert not (home / "p" / "data" / "good").exists()
+    uploaders = [u.key for u in at.get("file_uploader")]
+    assert "zip_1" in uploaders and "zip_0" not in uploaders  # the refused ZIP does not stay next to its error
 
 
 def test_data_page_imports_a_zip_and_reports_non_images(home: Path) -> None:
@@ -194,6 +196,14 @@ def test_train_page_shows_the_input_shape_and_runs_a_job(home: Path) -> None:
     at.run()
     assert "Saved. Image F1" in _texts(at)
     assert (Path(finished.run_dir) / "config.yaml").is_file()
+
+
+def test_train_page_in_japanese_leaves_no_english_summary(home: Path) -> None:
+    make_project(home, "p")
+    at = _page("train", "p", lang="ja")
+    texts = _texts(at)
+    assert "テスト: 良品 " in texts and "good" not in texts.split("テスト:")[1].split("\n")[0]
+    assert "長辺 128 px" in texts and "long side" not in texts and "never upsampled" not in texts
 
 
 # ------------------------------------------------------------------------------------------------ threshold
