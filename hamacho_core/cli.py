@@ -30,9 +30,10 @@ _ON_LINUX = platform.system().lower() == "linux"
 class TqdmProgress:
     """A progress callback drawing one tqdm bar per stage."""
 
-    def __init__(self) -> None:
+    def __init__(self, unit: str = "it") -> None:
         self._bar: Any = None
         self._stage = ""
+        self._unit = unit
 
     def __call__(self, done: int, total: int, stage: str) -> None:
         from tqdm import tqdm
@@ -41,7 +42,7 @@ class TqdmProgress:
             self.close()
             self._stage = stage
             self._bar = tqdm(total=total, desc=stage, leave=True, dynamic_ncols=True, file=sys.stderr,
-                             mininterval=0.5)
+                             mininterval=0.5, unit=self._unit)
         self._bar.update(done - self._bar.n)  # tqdm throttles the redraws
 
     def close(self) -> None:
@@ -50,8 +51,8 @@ class TqdmProgress:
             self._bar = None
 
 
-def _run(action: Callable[[ProgressCallback], Any]) -> Any:
-    progress = TqdmProgress()
+def _run(action: Callable[[ProgressCallback], Any], unit: str = "it") -> Any:
+    progress = TqdmProgress(unit)
     try:
         return action(progress)
     except HamachoError as error:
@@ -248,6 +249,45 @@ def demo_command(root: Path, seed: int, n_good: int, n_bad_per_type: int, size: 
     written = _run(lambda progress: make_demo_dataset(root, n_good, n_bad_per_type, size, seed, progress))
     n_bad = n_bad_per_type * len(DEFECT_TYPES)
     click.echo(f"Demo dataset written to {written} ({n_good} good, {n_bad} bad with masks).")
+
+
+@main.command("score")
+@click.option("--config-path", required=True, help="The trained run's config.yaml.")
+@click.option("--input", "source", required=True,
+              help="A folder (recursive), a glob pattern (quoted) or a text file listing paths, one per line; "
+                   "paths every worker can read.")
+@click.option("--output", required=True, help="Output folder; re-running with the same folder resumes.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default=None,
+              help="local: a Ray runtime started for this run (default without --address); ray: join a cluster.")
+@click.option("--address", default=None, help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (implies --engine ray).")
+@click.option("--workers", type=click.IntRange(1, 4096), default=None,
+              help="Actors, each holding the model (default: local 1; cluster one per node, or one per GPU).")
+@click.option("--cpus-per-worker", type=click.FloatRange(0.1, 1024), default=None,
+              help="CPUs (torch threads) per actor (default: local all CPUs / workers; cluster a whole node).")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=8, show_default=True,
+              help="Pictures per batch (one model call, one result part).")
+@click.option("--maps", is_flag=True, help="Also write the picture tree of `hamacho inference` (by the workers).")
+@click.option("--no-csv", is_flag=True, help="With --maps: skip the per-pixel CSV files.")
+@click.option("--accelerator", type=click.Choice(ACCELERATORS), default="auto", show_default=True)
+@click.option("--image-norm", type=float, default=None, help="Normalized image threshold (default: the run's).")
+@click.option("--pixel-norm", type=float, default=None, help="Normalized pixel threshold (default: the run's).")
+def score_command(config_path: str, source: str, output: str, engine: str | None, address: str | None,
+                  workers: int | None, cpus_per_worker: float | None, batch_size: int, maps: bool, no_csv: bool,
+                  accelerator: str, image_norm: float | None, pixel_norm: float | None) -> None:
+    """Score many pictures on Ray (this machine or a cluster); results in OUT/pred_outputs.parquet and .csv."""
+    from hamacho_core.scale import ScoreConfig, score  # Ray itself is imported only when the run starts
+
+    config = ScoreConfig(config_path, source, output, engine or ("ray" if address else "local"), address, workers,
+                         cpus_per_worker, batch_size, maps, not no_csv, image_norm, pixel_norm, accelerator)
+    result = _run(lambda progress: score(config, progress), unit="picture")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{result.n_pictures} picture(s): {result.n_scored} scored now, {result.n_resumed} already scored "
+               f"(resumed), {result.n_problems} with a problem")
+    if result.n_scored:
+        click.echo(f"{result.pictures_per_second:.1f} pictures/s on {result.n_workers} worker(s), "
+                   f"{len(result.node_ids)} node(s)")
+    click.echo(f"results in {result.output_dir} (pred_outputs.parquet, pred_outputs.csv)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from hamacho_core.persistence import read_config
+from ui.cluster_scoring import offer_cluster
 from ui.i18n import t
 from ui.inference_view import load_session, results_table, run_inference, save_inputs, show_gallery
 from ui.projects import inference_sessions
@@ -46,6 +47,7 @@ with show_errors():
     with tab_server:
         path = st.text_input(t("server_images"), key="inf_path")
         go = st.button(t("run_inference"), disabled=not path.strip(), key="inf_go")
+        offer_cluster(project, run_dir, path)  # large folders, when HAMACHO_RAY_ADDRESS is set
     st.checkbox(t("opt_csv"), key="inf_csv", help=t("help_csv"))
     dropped = files or folder_files
     if dropped:
