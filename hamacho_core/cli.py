@@ -14,7 +14,7 @@ from typing import Any
 import click
 import yaml
 
-from hamacho_core.config import ACCELERATORS, SPLIT_RANGE, TASK_TYPES
+from hamacho_core.config import ACCELERATORS, SPLIT_RANGE, SUPERVISED_MODES, TASK_TYPES
 from hamacho_core.data import DATA_FORMATS, Problem
 from hamacho_core.detectors import DETECTORS
 from hamacho_core.errors import ConfigError, HamachoError
@@ -154,6 +154,11 @@ def main() -> None:
 @click.option("--max-bank-size", type=click.IntRange(0), default=None,
               help="PatchCore memory-bank budget in entries (default 131072; 0 = no cap).")
 @click.option("--no-csv", is_flag=True, help="Skip the per-pixel CSV files.")
+@click.option("--supervised", type=click.Choice(SUPERVISED_MODES), default=None,
+              help="Also learn from the defect pictures (a head on the frozen features; every figure then "
+                   "cross-fitted). auto (default): on from --supervised-min-defects defect pictures.")
+@click.option("--supervised-min-defects", type=click.IntRange(2), default=None,
+              help="Defect pictures from which --supervised auto turns the head on (default 10).")
 @click.pass_context
 def train_command(ctx: click.Context, **options: Any) -> None:
     """Train a detector and write the report tree."""
@@ -187,9 +192,26 @@ def train_command(ctx: click.Context, **options: Any) -> None:
     click.echo(line)
     if pixel:
         click.echo(f"pixel AUROC {pixel['auroc']:.4f}  AUPRO {pixel['aupro']:.4f}  F1 {pixel['f1']:.4f}")
+    _print_supervised(result.metrics.get("supervised") or {})
     click.echo(f"fit {result.seconds['fit']:.1f} s, predict {result.seconds['predict']:.1f} s, "
-               f"outputs {result.seconds['outputs']:.1f} s")
+               f"outputs {result.seconds['outputs']:.1f} s"
+               + (f", supervised head {result.seconds['supervised']:.1f} s" if "supervised" in result.seconds else ""))
     click.echo(f"run saved to {result.run_dir} (config: {result.run_dir / 'config.yaml'})")
+
+
+def _print_supervised(supervised: dict[str, Any]) -> None:
+    """One line on the supervised head; with it, the plain detector's figures and the learning curve."""
+    if not supervised.get("enabled"):
+        click.echo(f"supervised head: off ({supervised.get('reason', 'not run')})")
+        return
+    plain = supervised.get("plain") or {}
+    click.echo(f"supervised head: on ({supervised['reason']}); the figures above are cross-fitted over "
+               f"{supervised['n_folds']} folds (plain detector: image AUROC {plain.get('image_auroc', 0):.4f}"
+               + (f", pixel AUROC {plain['pixel_auroc']:.4f}" if "pixel_auroc" in plain else "") + ")")
+    points = [f"{p['n_defect_pictures']}{' (all)' if p['is_all'] else ''}: "
+              f"{'n/a' if p['image_auroc'] is None else format(p['image_auroc'], '.3f')}"
+              for p in supervised.get("learning_curve", [])]
+    click.echo(f"learning curve (defect pictures per head: cross-fitted image AUROC) {', '.join(points)}")
 
 
 @main.command("inference")

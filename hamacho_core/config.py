@@ -21,11 +21,14 @@ from hamacho_core.errors import ConfigError
 from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
 from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, check_tiling_options
 
-__all__ = ["ACCELERATORS", "SPLIT_RANGE", "TASK_TYPES", "TrainConfig", "check_num_workers", "max_num_workers"]
+__all__ = ["ACCELERATORS", "DEFAULT_MIN_DEFECTS", "SPLIT_RANGE", "SUPERVISED_MODES", "TASK_TYPES", "TrainConfig",
+           "check_num_workers", "max_num_workers"]
 
 TASK_TYPES = ("segmentation", "classification")
 ACCELERATORS = ("cpu", "gpu", "cuda", "auto")
 SPLIT_RANGE = (0.01, 0.99)  # share of good images held out for testing
+SUPERVISED_MODES = ("auto", "on", "off")  # --supervised
+DEFAULT_MIN_DEFECTS = 10  # --supervised auto turns the head on from this many defect test pictures
 
 
 def max_num_workers() -> int:
@@ -78,6 +81,8 @@ class TrainConfig:
     n_features: int = 100  # PaDiM channels
     write_csv: bool = True  # per-pixel CSV files (large)
     run_dir: str | None = None  # explicit output folder; default <result_path>/<category>/<model>
+    supervised: str = "auto"  # one of SUPERVISED_MODES: a supervised head on the defect pictures (cross-fitted figures)
+    supervised_min_defects: int = DEFAULT_MIN_DEFECTS  # auto: on from this many defect test pictures
 
     def validate(self) -> None:
         """Check every option once (the CLI and the app rely on this).
@@ -111,6 +116,10 @@ class TrainConfig:
         if self.resize is not None and self.resize not in RESIZE_MODES:
             raise ConfigError(f"--resize must be one of {', '.join(RESIZE_MODES)}, got {self.resize!r}")
         check_tiling_options(self.tiling, self.max_tiles, self.tile_overlap)
+        if self.supervised not in SUPERVISED_MODES:
+            raise ConfigError(f"--supervised must be one of {', '.join(SUPERVISED_MODES)}, got {self.supervised!r}")
+        if self.supervised_min_defects < 2:
+            raise ConfigError(f"--supervised-min-defects must be at least 2, got {self.supervised_min_defects}")
 
     @property
     def resize_mode(self) -> str:

@@ -158,7 +158,7 @@ def save_run(
 ) -> Path:
     """Save a fitted detector and its thresholds; returns the config.yaml path."""
     run_dir = Path(run_dir)
-    tensors = detector.state_tensors()
+    tensors = {**detector.state_tensors(), **detector.head_tensors()}
     metadata = {"format_version": str(FORMAT_VERSION), "model": detector.name}
     atomic_write_bytes(run_dir / WEIGHTS_PATH, save(tensors, metadata=metadata))
     config = {
@@ -205,6 +205,7 @@ def load_run(path: str | Path, accelerator: str = "auto", batch_size: int | None
         detector = create_detector(config["model"], {**config["detector"], **overrides})
         detector.load_state_settings(config["state"])
         detector.load_state_tensors(tensors)
+        detector.load_head(tensors)
         normalization = Normalization.from_dict(config["normalization"])
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
         raise ModelFileError(f"{run_dir / CONFIG_NAME} is damaged or incomplete: {error}") from error

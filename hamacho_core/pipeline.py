@@ -31,6 +31,7 @@ from hamacho_core.persistence import save_run, staged_run_dir
 from hamacho_core.planning import CSV_WARNING_BYTES, TrainPlan, estimate_train_seconds, pixel_csv_bytes, plan
 from hamacho_core.progress import ProgressCallback, report, track
 from hamacho_core.report import TEST_DIR, ReportSource, relative_names, write_reports, write_test_outputs
+from hamacho_core.supervision import plan_supervision, supervise
 from hamacho_core.thresholds import Normalization, check_normalized_threshold, fit_normalization
 
 __all__ = ["InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
@@ -88,15 +89,24 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
         on_plan(found)
     detector.fit([s.path for s in dataset.train], progress, input_shape=found.shape)
     times["fit"] = time.perf_counter() - start
+    plan = plan_supervision(config.supervised, detector, dataset.test, config.supervised_min_defects,
+                            config.no_bad_mode)
     start = time.perf_counter()
-    prediction = detector.predict([s.path for s in dataset.test], progress)
+    prediction = detector.predict([s.path for s in dataset.test], progress, keep_patch_inputs=plan.enabled)
     times["predict"] = time.perf_counter() - start
+    boost = None
+    if plan.enabled:  # from here on every figure is cross-fitted; the detector carries the head fitted on all
+        start = time.perf_counter()
+        boost = supervise(detector, dataset.test, prediction, config.seed, progress)
+        prediction = boost.prediction
+        times["supervised"] = time.perf_counter() - start
     use_masks = config.task_type == "segmentation" and dataset.has_masks
     masks = _masks_at(dataset.test, prediction, progress) if use_masks else None
     labels = np.array([s.label for s in dataset.test])
     normalization, pixel = fit_normalization(labels, prediction.scores.astype(np.float64), prediction.maps, masks,
                                              [s.label == 0 or s.mask_path is not None for s in dataset.test])
     metrics = _metrics(labels, prediction, normalization, None if pixel is None else pixel.to_dict(), config.seed)
+    metrics["supervised"] = {"enabled": plan.enabled, "reason": plan.reason, **(boost.summary() if boost else {})}
     start = time.perf_counter()
     with staged_run_dir(config.output_dir()) as run_dir:  # renamed to output_dir only once complete
         save_run(run_dir, detector, normalization, _settings(config, dataset), _headline(metrics))
@@ -160,7 +170,8 @@ def _metrics(labels: np.ndarray, prediction: Prediction, normalization: Normaliz
 def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
     image, pixel, honest = metrics["image"], metrics["pixel"] or {}, metrics["image_cross_validated"] or {}
     return {"image_auroc": image["auroc"], "image_f1": image["f1"], "pixel_auroc": pixel.get("auroc"),
-            "pixel_aupro": pixel.get("aupro"), "honest_f1": honest.get("f1")}
+            "pixel_aupro": pixel.get("aupro"), "honest_f1": honest.get("f1"),
+            "supervised": bool((metrics.get("supervised") or {}).get("enabled"))}
 
 
 def _settings(config: TrainConfig, dataset: Dataset) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import streamlit as st
 from ui.i18n import t
 from ui.router import ensure_routed
 from ui.state import require_project
+from ui.supervised_view import supervised_panel
 from ui.threshold_panel import load, threshold_panel
 from ui.widgets import run_picker, show_errors
 
@@ -20,6 +21,7 @@ if run_dir is not None:
         loaded = load(run_dir)
         st.caption(t("threshold_intro", n=len(loaded.scores), good=int((loaded.evaluation.labels == 0).sum()),
                      bad=int(loaded.evaluation.labels.sum())))
+        supervised_panel(run_dir)
         threshold_panel(run_dir, loaded)
         st.page_link("pages/inference.py", label=t("go_inference"), icon=":material/search:")
         st.page_link("pages/report.py", label=t("go_report"), icon=":material/download:")

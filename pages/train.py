@@ -14,6 +14,7 @@ from ui.i18n import explain, t
 from ui.job_view import jobs_panel
 from ui.router import ensure_routed
 from ui.state import get_manager, require_project
+from ui.supervised_view import supervised_switch
 from ui.training import BACKBONES, estimate, make_config
 from ui.widgets import flash, show_errors, show_flash
 
@@ -51,6 +52,7 @@ with left:
 
 with right, show_errors():
     dataset = dataset_of(project, float(split), int(seed), good_only)
+    supervised = supervised_switch(dataset, left, good_only)
     if dataset is not None:
         counts = dataset.counts()
         st.markdown(t("split_counts", train=counts.pop("train/good"),
@@ -73,7 +75,7 @@ with right, show_errors():
             config = make_config(project, model=model, backbone=backbone, resize=resize, tiling=tiling,
                                  image_size=None if auto else int(size), coreset_ratio=float(coreset),
                                  max_bank_size=int(bank), batch_size=int(batch), split=float(split), seed=int(seed),
-                                 no_bad_mode=good_only, write_csv=write_csv)
+                                 no_bad_mode=good_only, write_csv=write_csv, supervised=supervised)
             job = manager.submit(project, config, estimated_seconds=found.seconds)
             flash(t("queued", id=job.id))
             st.rerun()

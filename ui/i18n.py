@@ -241,6 +241,50 @@ JA: dict[str, str] = {
     "zip_ready": "{name} の準備ができました({mb} MB)。", "download": "ZIP をダウンロード",
 }
 
+# supervised boost (issue 15)
+EN.update({
+    "opt_supervised": "Learn from the defect pictures (supervised)",
+    "help_supervised": "A light head on the frozen features learns from the defect pictures (and their masks) "
+                       "on top of the good-only model. auto: on from 10 defect pictures. Every figure of such a "
+                       "run is cross-fitted: each picture is judged by a head that never saw it.",
+    "supervised_auto": "auto", "supervised_on": "on", "supervised_off": "off",
+    "supervised_inactive": "Supervised head off: {n} defect picture(s), auto needs {need}.",
+    "supervised_active": "Supervised head on: learns from {n} defect pictures and their masks.",
+    "supervised_no_masks": "{n} defect picture(s) have no mask: their highest-scoring patches are taken as the "
+                           "defect. Masks would help the supervised head.",
+    "supervised_run": "Supervised run: every figure on this page is cross-fitted over {folds} folds (each picture "
+                      "scored by a head that never saw it). Image AUROC: good-only model {plain}, with the head "
+                      "{boosted}.",
+    "supervised_no_masks_run": "This run had no masks: masks would help the supervised head.",
+    "curve_expander": "How much would more defect pictures help?",
+    "curve_help": "Cross-fitted image AUROC and recall (threshold chosen on other pictures) of heads that learned "
+                  "from this many defect pictures. A curve still rising at the right: more defect pictures help.",
+    "curve_title": "Learning curve", "curve_x": "defect pictures the head learned from",
+    "curve_auroc": "image AUROC", "curve_recall": "recall at the threshold",
+    "stage_supervised_head_(cross-fitting)": "supervised head (cross-fitting)",
+})
+JA.update({
+    "opt_supervised": "不良画像からも学習(教師あり)",
+    "help_supervised": "良品だけのモデルに加え、固定した特徴量の上の軽いヘッドが不良画像(とマスク)から学習します。"
+                       "auto: 不良画像が 10 枚以上で有効。この場合の評価値はすべてクロスフィット"
+                       "(各画像をその画像を見ていないヘッドで判定)です。",
+    "supervised_auto": "自動", "supervised_on": "オン", "supervised_off": "オフ",
+    "supervised_inactive": "教師ありヘッドはオフ: 不良画像 {n} 枚(自動は {need} 枚以上で有効)。",
+    "supervised_active": "教師ありヘッドはオン: 不良画像 {n} 枚とマスクから学習します。",
+    "supervised_no_masks": "マスクのない不良画像が {n} 枚あります: スコアの最も高いパッチを不良とみなします。"
+                           "マスクがあると教師ありヘッドの精度が上がります。",
+    "supervised_run": "教師ありの学習結果: このページの値はすべて {folds} 分割のクロスフィットです"
+                      "(各画像をその画像を見ていないヘッドで判定)。画像 AUROC: 良品のみのモデル {plain}、"
+                      "ヘッドあり {boosted}。",
+    "supervised_no_masks_run": "この学習にはマスクがありませんでした: マスクがあると教師ありヘッドの精度が上がります。",
+    "curve_expander": "不良画像を増やすとどれだけ良くなるか",
+    "curve_help": "この枚数の不良画像から学習したヘッドの、クロスフィットした画像 AUROC と再現率"
+                  "(閾値は他の画像で決定)。右端でまだ上がっていれば、不良画像を増やす効果があります。",
+    "curve_title": "学習曲線", "curve_x": "ヘッドが学習した不良画像の枚数",
+    "curve_auroc": "画像 AUROC", "curve_recall": "閾値での再現率",
+    "stage_supervised_head_(cross-fitting)": "教師ありヘッドを学習中(クロスフィット)",
+})
+
 # Inference page: large folders on the Ray cluster (ui/cluster_scoring.py)
 EN.update({
     "cluster_offer": "{n} pictures: this folder can be scored on the Ray cluster at {address}.",

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from hamacho_core.backbone import DEFAULT_BACKBONE, FeatureExtractor, create_feature_extractor, resolve_device
+from hamacho_core.detectors.supervised import SupervisedHead
 from hamacho_core.errors import ConfigError, NotFittedError
 from hamacho_core.imageio import image_size
 from hamacho_core.preprocess import ImageSource, InputShape, batches, choose_input_shape
@@ -74,6 +75,7 @@ class Prediction:
     scores: np.ndarray
     maps: np.ndarray
     original_sizes: list[tuple[int, int]] = field(default_factory=list)  # (height, width) of each input image
+    patch_inputs: list[torch.Tensor] | None = None  # per image (T, D + 1, h, w) float16, when asked for
 
 
 def gaussian_blur(maps: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -104,6 +106,8 @@ class Detector(ABC):
         self.config = config if config is not None else self.config_class()
         self.input_shape_: InputShape | None = None
         self._extractor: FeatureExtractor | None = None
+        self.head_: SupervisedHead | None = None  # optional supervised head (see detectors/supervised.py)
+        self._head_settings: dict[str, Any] = {}
 
     # ----------------------------------------------------------------------------------------- public API
     def fit(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None,
@@ -129,29 +133,62 @@ class Detector(ABC):
         self._fit_features(features, len(images), progress)
         return self
 
-    def predict(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None) -> Prediction:
-        """Score images.
+    def predict(
+        self, images: Sequence[ImageSource], progress: ProgressCallback | None = None, keep_patch_inputs: bool = False
+    ) -> Prediction:
+        """Score images (with the supervised head when one is attached: ``head_``).
+
+        Args:
+            images: paths or RGB uint8 arrays.
+            progress: callback (done, total, stage).
+            keep_patch_inputs: also return each image's head inputs (T, D + 1, h, w) float16 (for cross-fitting).
 
         Returns:
             :class:`Prediction` with scores (N,) and maps (N, H, W) at the input shape (tiles stitched together).
         """
         self._check_fitted()
         grid = self.input_shape_.tiles
-        scores, maps, sizes = [], [], []
+        with_patches = keep_patch_inputs or self.head_ is not None
+        scores, maps, sizes, kept = [], [], [], []
         for inputs, batch_sizes in self._inputs(images, progress, "predicting"):
-            parts = [self._score_features(self.extractor(part)) for part in self._forward_parts(inputs)]
-            batch_scores = torch.cat([s for s, _ in parts])
-            batch_maps = self._smooth(torch.cat([m for _, m in parts]))
-            if grid is not None:  # tile scores and maps -> image scores and canvas maps
-                batch_scores = batch_scores.view(len(batch_sizes), grid.count).amax(dim=1)
-                batch_maps = stitch_tiles(batch_maps[:, 0], grid).unsqueeze(1)
-            scores.append(batch_scores.float().cpu())
-            maps.append(batch_maps.float().cpu())
+            parts = [self._score_patches(self.extractor(part)) if with_patches
+                     else (*self._score_features(self.extractor(part)), None) for part in self._forward_parts(inputs)]
+            raw = torch.cat([m for _, m, _ in parts])
+            if self.head_ is not None:
+                raw = self.head_.raw_map(torch.cat([x for _, _, x in parts]))
+            batch_scores, batch_maps = self.finish_maps(raw, len(batch_sizes))
+            if self.head_ is None:  # the detector's own image score
+                batch_scores = torch.cat([s for s, _, _ in parts]).float().cpu()
+                if grid is not None:  # tile scores -> image scores
+                    batch_scores = batch_scores.view(len(batch_sizes), grid.count).amax(dim=1)
+            if keep_patch_inputs:
+                patch_inputs = torch.cat([x for _, _, x in parts]).half().cpu()
+                kept += list(patch_inputs.view(len(batch_sizes), -1, *patch_inputs.shape[1:]).unbind(0))
+            scores.append(batch_scores)
+            maps.append(batch_maps)
             sizes += batch_sizes
         if not scores:
             shape = self.input_shape_.as_tuple()
             return Prediction(np.zeros(0, np.float32), np.zeros((0, *shape), np.float32), [])
-        return Prediction(torch.cat(scores).numpy(), torch.cat(maps)[:, 0].numpy(), sizes)
+        return Prediction(torch.cat(scores).numpy(), torch.cat(maps).numpy(), sizes,
+                          kept if keep_patch_inputs else None)
+
+    def finish_maps(self, raw: torch.Tensor, n_images: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Raw patch maps -> image maps and their maxima (what the supervised head's scores are).
+
+        Args:
+            raw: (n_images * T, 1, h, w) raw maps of the images' model inputs (T tiles per image, 1 without tiling).
+            n_images: number of images.
+
+        Returns:
+            scores (n_images,) float32 = each map's maximum, maps (n_images, H, W) float32 on the CPU, tiles stitched.
+        """
+        grid = self.input_shape_.tiles
+        smoothed = self._smooth(raw.float())
+        if grid is not None:
+            smoothed = stitch_tiles(smoothed[:, 0], grid).unsqueeze(1)
+        maps = smoothed[:, 0].float().cpu()
+        return maps.flatten(1).amax(dim=1), maps
 
     @property
     def extractor(self) -> FeatureExtractor:
@@ -179,14 +216,26 @@ class Detector(ABC):
         """Learned non-tensor state (JSON-able)."""
         self._check_fitted()
         shape = self.input_shape_
-        return {"input_shape": list(shape.as_tuple()), "input_shape_reason": shape.reason,
-                "tile_grid": shape.tiles.to_dict() if shape.tiles else None}
+        settings = {"input_shape": list(shape.as_tuple()), "input_shape_reason": shape.reason,
+                    "tile_grid": shape.tiles.to_dict() if shape.tiles else None}
+        if self.head_ is not None:
+            settings["head"] = self.head_.state_settings()
+        return settings
 
     def load_state_settings(self, settings: dict[str, Any]) -> None:
         height, width = settings["input_shape"]
         grid = settings.get("tile_grid")
         self.input_shape_ = InputShape(int(height), int(width), settings.get("input_shape_reason", ""),
                                        TileGrid.from_dict(grid) if grid else None)
+        self._head_settings = settings.get("head") or {}
+
+    def head_tensors(self) -> dict[str, torch.Tensor]:
+        """The supervised head's tensors (``head.*``), saved beside the detector's; empty without a head."""
+        return self.head_.state_tensors() if self.head_ is not None else {}
+
+    def load_head(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Attach the saved supervised head when the weights have one (runs without a head load unchanged)."""
+        self.head_ = SupervisedHead.from_state(tensors, self._head_settings) if "head.weight" in tensors else None
 
     # ------------------------------------------------------------------------------- subclass hooks
     @abstractmethod
@@ -198,6 +247,10 @@ class Detector(ABC):
     @abstractmethod
     def _score_features(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Return image scores (B,) and raw anomaly maps (B, 1, h, w) for a batch of model inputs (images or tiles)."""
+
+    def _score_patches(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Like ``_score_features``, plus the supervised head's inputs (B, D + 1, h, w): embedding, then distance."""
+        raise NotImplementedError(f"{type(self).__name__} has no supervised mode")
 
     # ------------------------------------------------------------------------------------------ helpers
     def _choose_shape(self, images: Sequence[ImageSource], stride: int) -> InputShape:

@@ -75,13 +75,18 @@ class PaDiM(Detector):
         self.inverse_covariance_ = torch.linalg.inv(covariance).float()
 
     def _score_features(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        scores, maps, _ = self._score_patches(features)
+        return scores, maps
+
+    def _score_patches(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Image scores (B,), Mahalanobis maps (B, 1, h, w) and head inputs (B, d + 1, h, w) = [embedding, distance]."""
         embedding = self.embed(features)
         batch, _, height, width = embedding.shape
         delta = embedding.flatten(2).permute(2, 0, 1) - self.mean_.unsqueeze(1)  # (P, B, d)
         squared = torch.einsum("pbi,pij,pbj->pb", delta, self.inverse_covariance_, delta).clamp_(min=0)
         maps = squared.sqrt().T.reshape(batch, 1, height, width)
         smoothed = self._smooth(maps)
-        return smoothed.flatten(1).amax(dim=1), maps
+        return smoothed.flatten(1).amax(dim=1), maps, torch.cat([embedding, maps], dim=1)
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         if self.mean_ is None:

@@ -109,13 +109,19 @@ class PatchCore(Detector):
 
     # ----------------------------------------------------------------------------------------- predict
     def _score_features(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        scores, maps, _ = self._score_patches(features)
+        return scores, maps
+
+    def _score_patches(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Image scores (B,), distance maps (B, 1, h, w) and head inputs (B, D + 1, h, w) = [embedding, distance]."""
         embedding = self.embed(features)
         batch, _, height, width = embedding.shape
         flat = self._flatten(embedding)
         distances, locations = self._search.kneighbors(flat, k=1)
         patch_scores = distances.view(batch, height * width)
         scores = self._reweighted_scores(patch_scores, locations.view(batch, -1), flat.view(batch, height * width, -1))
-        return scores, patch_scores.view(batch, 1, height, width)
+        maps = patch_scores.view(batch, 1, height, width)
+        return scores, maps, torch.cat([embedding, maps.to(embedding.dtype)], dim=1)
 
     def _reweighted_scores(
         self, patch_scores: torch.Tensor, locations: torch.Tensor, embedding: torch.Tensor
