@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hamacho_core.export.engines import ENGINES, ExportedModel, open_run
 from hamacho_core.export.exporter import EXPORT_FORMATS, MANIFEST_NAME, ExportResult, export_run, read_manifest
-from hamacho_core.export.graph import DetectorGraph, ScoreHead, create_graph
+from hamacho_core.export.graph import DetectorGraph, create_graph
 
 __all__ = ["ENGINES", "EXPORT_FORMATS", "MANIFEST_NAME", "DetectorGraph", "ExportResult", "ExportedModel",
-           "ScoreHead", "create_graph", "export_run", "open_run", "read_manifest"]
+           "create_graph", "export_run", "open_run", "read_manifest"]

@@ -10,8 +10,9 @@ plus the paper's re-weighting of the image score) or PaDiM's Mahalanobis distanc
 blur of the maps, and, for a tiled run, the split of the canvas into tiles and the feathered stitch back. These
 modules trace to ONNX with fixed input height and width and a free batch size.
 
-A supervised head (a later addition on top of PatchCore's score) plugs in as ``PatchCoreGraph.head``: any module
-``head(features (B, P, D), distances (B, P), scores (B,)) -> scores (B,)`` becomes one more layer of the graph.
+A run with a supervised head (``detector.head_``, issue 15) carries it as one more layer: a 1x1 convolution over
+``[embedding, plain distance]`` gives the raw map, which is upsampled, blurred and stitched as a plain map, and the
+picture score is that map's maximum (``Detector.finish_maps``; see docs/architecture.md, "Supervised head").
 """
 
 from __future__ import annotations
@@ -25,17 +26,9 @@ from hamacho_core.detectors.base import gaussian_blur
 from hamacho_core.errors import ConfigError
 from hamacho_core.tiling import TileGrid
 
-__all__ = ["BANK_CHUNK", "DetectorGraph", "PaDiMGraph", "PatchCoreGraph", "ScoreHead", "create_graph"]
+__all__ = ["BANK_CHUNK", "DetectorGraph", "PaDiMGraph", "PatchCoreGraph", "create_graph"]
 
 BANK_CHUNK = 8192  # memory-bank entries compared at once: (B * P, BANK_CHUNK) distances in memory
-
-
-class ScoreHead(nn.Module):
-    """Interface of an optional layer on top of PatchCore's image score (e.g. a supervised linear head)."""
-
-    def forward(self, features: torch.Tensor, distances: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        """Args: features (B, P, D), distances (B, P) to the nearest bank entry, scores (B,). Returns: (B,)."""
-        raise NotImplementedError
 
 
 class Backbone(nn.Module):
@@ -64,6 +57,8 @@ class DetectorGraph(nn.Module):
         self.grid: TileGrid | None = shape.tiles
         self.blur_sigma = float(detector.config.blur_sigma)
         self.backbone = Backbone(detector).cpu().eval()
+        head = getattr(detector, "head_", None)
+        self.head = head.as_conv().cpu() if head is not None else None  # Conv2d(D + 1 -> 1, 1x1) or None
         if self.grid is not None:
             weights = torch.from_numpy(self.grid.weights())
             norm = torch.zeros(self.grid.canvas)
@@ -72,8 +67,12 @@ class DetectorGraph(nn.Module):
             self.register_buffer("tile_weights", weights)
             self.register_buffer("tile_norm", norm)
 
-    def score_tiles(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Args: model inputs (N, 3, th, tw). Returns: scores (N,) and raw maps (N, 1, h, w)."""
+    def score_tiles(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Args: model inputs (N, 3, th, tw).
+
+        Returns:
+            plain scores (N,), raw distance maps (N, 1, h, w) and the embedding the head reads (N, D, h, w).
+        """
         raise NotImplementedError
 
     def smooth(self, maps: torch.Tensor) -> torch.Tensor:
@@ -87,14 +86,17 @@ class DetectorGraph(nn.Module):
         Returns:
             scores (B,) raw image anomaly scores, maps (B, H, W) raw anomaly maps.
         """
-        if self.grid is None:
-            scores, maps = self.score_tiles(images)
-            return scores, self.smooth(maps)[:, 0]
-        tiles = self._split(images)
-        scores, maps = self.score_tiles(tiles)
-        count = self.grid.count
-        scores = scores.reshape(-1, count).amax(dim=1)
-        return scores, self._stitch(self.smooth(maps)[:, 0].reshape(-1, count, *self.grid.tile))
+        inputs = images if self.grid is None else self._split(images)
+        scores, maps, embedding = self.score_tiles(inputs)
+        if self.head is not None:  # the supervised head's raw map replaces the distance map
+            maps = self.head(torch.cat([embedding, maps], dim=1))
+        smoothed = self.smooth(maps)[:, 0]
+        if self.grid is not None:
+            smoothed = self._stitch(smoothed.reshape(-1, self.grid.count, *self.grid.tile))
+            scores = scores.reshape(-1, self.grid.count).amax(dim=1)
+        if self.head is not None:
+            scores = smoothed.flatten(1).amax(dim=1)
+        return scores, smoothed
 
     def _split(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) -> (B * count, 3, th, tw), image by image, row by row (as tiling.split_tiles)."""
@@ -116,13 +118,12 @@ class DetectorGraph(nn.Module):
 class PatchCoreGraph(DetectorGraph):
     """PatchCore: embedding, exact nearest bank entry per patch, re-weighted image score (PatchCore eq. 7)."""
 
-    def __init__(self, detector: PatchCore, head: ScoreHead | None = None):
+    def __init__(self, detector: PatchCore):
         super().__init__(detector)
         bank = detector.memory_bank_.detach().float().cpu()
         self.register_buffer("bank_t", bank.T.contiguous())  # (D, M): the bank is stored once, in the GEMM layout
         self.register_buffer("bank_norms", (bank * bank).sum(dim=1))  # (M,)
         self.n_neighbors = int(detector.config.n_neighbors)
-        self.head = head
 
     def nearest(self, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Exact nearest bank entry. Args: queries (Q, D). Returns: distances (Q,), bank indices (Q,)."""
@@ -147,7 +148,7 @@ class PatchCoreGraph(DetectorGraph):
         """Bank entries. Args: indices (K,). Returns: (K, D)."""
         return torch.index_select(self.bank_t, 1, indices).T
 
-    def score_tiles(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def score_tiles(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         embedding = PatchCore.embed(self.backbone(inputs))  # (N, D, h, w)
         batch, depth, height, width = embedding.shape
         flat = embedding.permute(0, 2, 3, 1).reshape(-1, depth)  # (N * P, D)
@@ -155,9 +156,7 @@ class PatchCoreGraph(DetectorGraph):
         patch_scores = distances.reshape(batch, height * width)
         features = flat.reshape(batch, height * width, depth)
         scores = self.reweighted(patch_scores, locations.reshape(batch, height * width), features)
-        if self.head is not None:
-            scores = self.head(features, patch_scores, scores)
-        return scores, patch_scores.reshape(batch, 1, height, width)
+        return scores, patch_scores.reshape(batch, 1, height, width), embedding
 
     def reweighted(self, patch_scores: torch.Tensor, locations: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """As PatchCore._reweighted_scores. Args: (N, P), (N, P), (N, P, D). Returns: (N,)."""
@@ -185,7 +184,7 @@ class PaDiMGraph(DetectorGraph):
         self.register_buffer("mean", detector.mean_.float().cpu())  # (P, d)
         self.register_buffer("inverse_covariance", detector.inverse_covariance_.float().cpu())  # (P, d, d)
 
-    def score_tiles(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def score_tiles(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         features = self.backbone(inputs)
         size = features[0].shape[-2:]
         stacked = torch.cat([features[0]] + [F.interpolate(f, size=size, mode="nearest") for f in features[1:]], 1)
@@ -194,20 +193,18 @@ class PaDiMGraph(DetectorGraph):
         delta = embedding.flatten(2).permute(2, 0, 1) - self.mean.unsqueeze(1)  # (P, N, d)
         squared = (torch.bmm(delta, self.inverse_covariance) * delta).sum(dim=2).clamp(min=0)  # (P, N)
         maps = squared.sqrt().T.reshape(batch, 1, height, width)
-        return self.smooth(maps).flatten(1).amax(dim=1), maps
+        return self.smooth(maps).flatten(1).amax(dim=1), maps, embedding
 
 
-def create_graph(detector: Detector, head: ScoreHead | None = None) -> DetectorGraph:
-    """The export graph of a fitted detector (on the CPU, in eval mode).
+def create_graph(detector: Detector) -> DetectorGraph:
+    """The export graph of a fitted detector (on the CPU, in eval mode), its supervised head included.
 
     Raises:
         ConfigError: a detector this exporter does not know.
     """
     if isinstance(detector, PatchCore):
-        graph: DetectorGraph = PatchCoreGraph(detector, head)
+        graph: DetectorGraph = PatchCoreGraph(detector)
     elif isinstance(detector, PaDiM):
-        if head is not None:
-            raise ConfigError("a score head is only supported on PatchCore")
         graph = PaDiMGraph(detector)
     else:
         raise ConfigError(f"cannot export a {type(detector).__name__} model: only patchcore and padim")

@@ -10,10 +10,9 @@ import onnxruntime
 import pytest
 import torch
 
-from hamacho_core.errors import ConfigError
-from hamacho_core.export import ExportedModel, ScoreHead, create_graph
-from hamacho_core.persistence import load_run
-from hamacho_core.preprocess import batches
+from hamacho_core.detectors.supervised import SupervisedHead
+from hamacho_core.export import ExportedModel, export_run
+from hamacho_core.persistence import load_run, save_run
 
 SCORE_RTOL = 1e-3
 MAP_ATOL = 1e-2
@@ -69,32 +68,21 @@ def test_plain_onnxruntime_from_the_json_alone(geometry, export_runs, exports, t
     assert (spec["tiling"] is not None) == (geometry == "tiled")
 
 
-class _Linear(ScoreHead):
-    """A head over (patch features, distances, score), as a supervised head would be."""
-
-    def __init__(self, depth: int):
-        super().__init__()
-        self.layer = torch.nn.Linear(depth + 2, 1)
-
-    def forward(self, features: torch.Tensor, distances: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        pooled = torch.cat([features.mean(dim=1), distances.amax(dim=1, keepdim=True), scores.unsqueeze(1)], dim=1)
-        return self.layer(pooled)[:, 0]
-
-
-def test_a_score_head_is_one_more_layer(export_runs, test_pictures):
-    run = load_run(export_runs["patchcore", "square"], "cpu")
-    detector = run.detector
-    head = _Linear(detector.memory_bank_.shape[1])
-    with torch.no_grad():
-        head.layer.weight.zero_()
-        head.layer.weight[0, -1] = 2.0  # score * 2 + 1
-        head.layer.bias.fill_(1.0)
-    images, _ = next(batches(test_pictures["square"], detector.input_shape_, detector.extractor.mean,
-                             detector.extractor.std, 8))
-    with torch.no_grad():
-        plain, plain_maps = create_graph(detector)(images)
-        headed, headed_maps = create_graph(detector, head)(images)
-    torch.testing.assert_close(headed, plain * 2 + 1)
-    torch.testing.assert_close(headed_maps, plain_maps)  # the head changes the score only
-    with pytest.raises(ConfigError, match="only supported on PatchCore"):
-        create_graph(load_run(export_runs["padim", "square"], "cpu").detector, head)
+@pytest.mark.parametrize("model", ["patchcore", "padim"])
+def test_a_supervised_head_is_carried_by_the_exported_model(model, export_runs, test_pictures, tmp_path):
+    """A run saved with a head (issue 15): ONNX and OpenVINO give the headed scores and maps, not the plain ones."""
+    run = load_run(export_runs[model, "tiled"], "cpu")
+    detector, paths = run.detector, test_pictures["tiled"]
+    plain = detector.predict(paths)
+    depth = detector.memory_bank_.shape[1] if model == "patchcore" else detector.channels_.numel()
+    weight = torch.randn(depth + 1, generator=torch.Generator().manual_seed(0)) * 0.05
+    weight[-1] = 1.0  # mostly the distance, as a fitted head is
+    detector.head_ = SupervisedHead.from_state({"head.weight": weight, "head.bias": torch.tensor([0.25])}, {})
+    expected = detector.predict(paths)
+    assert np.abs(expected.scores - plain.scores).max() > 1e-2  # the head really changes the outcome
+    save_run(tmp_path / "headed", detector, run.normalization, {"category": "headed"}, {})
+    for engine in ("onnx", "openvino"):
+        exported = export_run(tmp_path / "headed", tmp_path / engine, engine).output_dir
+        got = ExportedModel(exported).predict(paths)
+        np.testing.assert_allclose(got.scores, expected.scores, rtol=SCORE_RTOL, err_msg=engine)
+        assert np.abs(got.maps - expected.maps).max() <= MAP_ATOL, engine
