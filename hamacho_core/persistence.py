@@ -195,11 +195,11 @@ def load_run(path: str | Path, accelerator: str = "auto", batch_size: int | None
     """
     run_dir = _run_dir(path)
     config = read_config(run_dir)
+    name = str(config.get("weights", WEIGHTS_PATH.as_posix()))
     try:
-        weights = inside(run_dir, str(config.get("weights", WEIGHTS_PATH.as_posix())))
-        tensors = load_file(str(weights))
+        tensors = load_file(str(inside(run_dir, name)))
     except (OSError, SafetensorError, ValueError, WorkspaceError) as error:
-        raise ModelFileError(f"cannot read model weights in {run_dir}: {error}") from error
+        raise ModelFileError(f"cannot read model weights {name} in {run_dir}: {error}") from error
     try:
         overrides = {"device": accelerator, **({"batch_size": int(batch_size)} if batch_size else {})}
         detector = create_detector(config["model"], {**config["detector"], **overrides})
