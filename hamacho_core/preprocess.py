@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import torch
 
+from hamacho_core.choices import MAX_SIDE, MIN_SIDE, RESIZE_MODES
 from hamacho_core.errors import ConfigError
 from hamacho_core.imageio import read_image
 from hamacho_core.tiling import (
@@ -44,11 +45,8 @@ __all__ = [
     "normalized_array",
 ]
 
-RESIZE_MODES = ("keep-aspect", "square")
 AUTO_MAX_SIDE = 512  # automatic target for the long side
-MIN_SIDE = 64
 MIXED_ASPECT_SPREAD = 2.0  # keep-aspect gives way to a square when the 10th-90th percentile aspects differ more
-MAX_SIDE = 2048
 
 ImageSource = str | Path | np.ndarray  # a file, or an RGB (H, W, 3) uint8 array
 
