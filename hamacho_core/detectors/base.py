@@ -7,7 +7,7 @@ returns ``self``, learned state ends in ``_``, ``predict`` returns a :class:`Pre
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Self
 
@@ -22,7 +22,10 @@ from hamacho_core.preprocess import ImageSource, InputShape, batches, choose_inp
 from hamacho_core.progress import ProgressCallback, report
 from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, TileGrid, split_tiles, stitch_tiles
 
-__all__ = ["Detector", "DetectorConfig", "Prediction", "gaussian_blur"]
+__all__ = ["BatchCallback", "Detector", "DetectorConfig", "Prediction", "gaussian_blur"]
+
+# (index of the batch's first image, scores (b,), maps (b, H, W), decoded RGB pictures) -> None
+BatchCallback = Callable[[int, np.ndarray, np.ndarray, list[np.ndarray]], None]
 
 
 CPU_FORWARD_BATCH = 8
@@ -129,8 +132,14 @@ class Detector(ABC):
         self._fit_features(features, len(images), progress)
         return self
 
-    def predict(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None) -> Prediction:
+    def predict(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None,
+                on_batch: BatchCallback | None = None) -> Prediction:
         """Score images.
+
+        Args:
+            on_batch: called in this thread after each batch with (index of its first image, scores (b,),
+                maps (b, H, W), the decoded RGB pictures (H_i, W_i, 3) uint8): the output writer starts on a batch
+                while the next one is predicted, and reuses the pictures instead of decoding them again.
 
         Returns:
             :class:`Prediction` with scores (N,) and maps (N, H, W) at the input shape (tiles stitched together).
@@ -138,16 +147,22 @@ class Detector(ABC):
         self._check_fitted()
         grid = self.input_shape_.tiles
         scores, maps, sizes = [], [], []
-        for inputs, batch_sizes in self._inputs(images, progress, "predicting"):
-            parts = [self._score_features(self.extractor(part)) for part in self._forward_parts(inputs)]
-            batch_scores = torch.cat([s for s, _ in parts])
-            batch_maps = self._smooth(torch.cat([m for _, m in parts]))
-            if grid is not None:  # tile scores and maps -> image scores and canvas maps
-                batch_scores = batch_scores.view(len(batch_sizes), grid.count).amax(dim=1)
-                batch_maps = stitch_tiles(batch_maps[:, 0], grid).unsqueeze(1)
-            scores.append(batch_scores.float().cpu())
-            maps.append(batch_maps.float().cpu())
-            sizes += batch_sizes
+        decoded: list[np.ndarray] | None = [] if on_batch is not None else None
+        with torch.inference_mode():
+            for inputs, batch_sizes in self._inputs(images, progress, "predicting", decoded):
+                parts = [self._score_features(self.extractor(part)) for part in self._forward_parts(inputs)]
+                batch_scores = torch.cat([s for s, _ in parts])
+                batch_maps = self._smooth(torch.cat([m for _, m in parts]))
+                if grid is not None:  # tile scores and maps -> image scores and canvas maps
+                    batch_scores = batch_scores.view(len(batch_sizes), grid.count).amax(dim=1)
+                    batch_maps = stitch_tiles(batch_maps[:, 0], grid).unsqueeze(1)
+                scores.append(batch_scores.float().cpu())
+                maps.append(batch_maps.float().cpu())
+                if on_batch is not None:
+                    count = len(batch_sizes)
+                    on_batch(len(sizes), scores[-1].numpy(), maps[-1][:, 0].numpy(), decoded[:count])
+                    del decoded[:count]
+                sizes += batch_sizes
         if not scores:
             shape = self.input_shape_.as_tuple()
             return Prediction(np.zeros(0, np.float32), np.zeros((0, *shape), np.float32), [])
@@ -216,14 +231,15 @@ class Detector(ABC):
         return self.config.batch_size if self.device.type == "cuda" else min(self.config.batch_size, CPU_FORWARD_BATCH)
 
     def _inputs(
-        self, images: Sequence[ImageSource], progress: ProgressCallback | None, stage: str
+        self, images: Sequence[ImageSource], progress: ProgressCallback | None, stage: str,
+        decoded: list[np.ndarray] | None = None,
     ) -> Iterator[tuple[torch.Tensor, list[tuple[int, int]]]]:
         """Model inputs for a few whole images at a time: (images x tiles, 3, h, w) and the images' original sizes."""
         extractor, grid, done = self.extractor, self.input_shape_.tiles, 0
         report(progress, 0, len(images), stage)
         per_part = self._step if grid is None else max(1, self._step // grid.count)
         for batch, sizes in batches(images, self.input_shape_, extractor.mean, extractor.std,
-                                    self.config.batch_size, self.config.n_threads):
+                                    self.config.batch_size, self.config.n_threads, decoded):
             for start in range(0, len(sizes), per_part):
                 part = batch[start:start + per_part]
                 yield (part if grid is None else split_tiles(part, grid)), sizes[start:start + per_part]
