@@ -32,7 +32,6 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from hamacho_core import plots
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.imageio import read_image, read_mask, write_image
 from hamacho_core.metrics import curves, image_metrics, outcomes
@@ -402,6 +401,8 @@ def write_plots(metrics_dir: Path, labels: np.ndarray, normalized: np.ndarray,
     Returns:
         The files written, by kind (keys of :data:`PLOT_FILES`).
     """
+    from hamacho_core import plots  # matplotlib (~0.4 s to import): only runs that draw plots pay for it
+
     image = metrics["image"]
     out = {kind: metrics_dir / name for kind, name in PLOT_FILES.items()}
     plots.plot_confusion_matrix(out["confusion"], image["tp"], image["fp"], image["tn"], image["fn"])

@@ -55,3 +55,10 @@ def test_choice_lists_are_the_ones_the_engine_uses() -> None:
                                                           choices.TILING_MODES)
     assert (ACCELERATORS, SPLIT_RANGE, TASK_TYPES, MIN_SIDE, MAX_SIDE) == (
         choices.ACCELERATORS, choices.SPLIT_RANGE, choices.TASK_TYPES, choices.MIN_SIDE, choices.MAX_SIDE)
+
+
+def test_inference_path_imports_neither_scikit_learn_nor_matplotlib() -> None:
+    code = ("import sys; import hamacho_core.pipeline, hamacho_core.persistence, hamacho_core.report; "
+            "print(sorted(m for m in ('sklearn', 'matplotlib') if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip().splitlines()[-1] == "[]"
