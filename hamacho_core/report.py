@@ -164,7 +164,7 @@ def write_pixel_csv(path: Path, normalized_map: np.ndarray) -> None:
     """Per-pixel normalized map as CSV with 5 decimals (one row per image row)."""
     codes = np.rint(np.clip(normalized_map, 0, 1) * 100000).astype(np.int64)
     # Every value is 7 characters ("0.12345" .. "1.00000"): the text is built as one byte array, 8 bytes a value
-    # with its separator (',' or the row's '\n'), in NumPy instead of joining 100,000s of Python strings (30x).
+    # with its separator (',' or the row's '\n'), in NumPy instead of joining 100,000s of Python strings (3.5x faster).
     height, width = codes.shape
     text = np.empty((height, width, 8), np.uint8)
     text[:, :, :7] = _CSV_BYTES[codes]
