@@ -1,4 +1,5 @@
-"""``hamacho`` command line: ``train`` and ``inference`` (the old tool's options and defaults), and ``demo``.
+"""``hamacho`` command line: ``train`` and ``inference`` (the old tool's options and defaults), ``demo``,
+``score`` (Ray), ``serve`` (the REST API) and ``threshold`` (decision tools).
 
 Start-up: this module imports only click and light modules (:mod:`hamacho_core.choices` for the option lists);
 each command imports the engine (torch, OpenCV, scikit-learn, pandas) when it runs, so ``hamacho --help``, a
@@ -43,9 +44,10 @@ _ON_LINUX = platform.system().lower() == "linux"
 class TqdmProgress:
     """A progress callback drawing one tqdm bar per stage."""
 
-    def __init__(self) -> None:
+    def __init__(self, unit: str = "it") -> None:
         self._bar: Any = None
         self._stage = ""
+        self._unit = unit
 
     def __call__(self, done: int, total: int, stage: str) -> None:
         from tqdm import tqdm
@@ -54,7 +56,7 @@ class TqdmProgress:
             self.close()
             self._stage = stage
             self._bar = tqdm(total=total, desc=stage, leave=True, dynamic_ncols=True, file=sys.stderr,
-                             mininterval=0.5)
+                             mininterval=0.5, unit=self._unit)
         self._bar.update(done - self._bar.n)  # tqdm throttles the redraws
 
     def close(self) -> None:
@@ -63,8 +65,8 @@ class TqdmProgress:
             self._bar = None
 
 
-def _run(action: Callable[[ProgressCallback], Any]) -> Any:
-    progress = TqdmProgress()
+def _run(action: Callable[[ProgressCallback], Any], unit: str = "it") -> Any:
+    progress = TqdmProgress(unit)
     try:
         return action(progress)
     except HamachoError as error:
@@ -242,20 +244,37 @@ def train_command(ctx: click.Context, **options: Any) -> None:
 @click.option("--image-norm", type=float, default=None, help="Normalized image threshold (default: the run's, 0.5).")
 @click.option("--pixel-norm", type=float, default=None, help="Normalized pixel threshold (default: the run's, 0.5).")
 @click.option("--no-csv", is_flag=True, help="Skip the per-pixel CSV files.")
+@click.option("--engine", type=click.Choice(["torch", "onnx", "openvino"]), default="torch", show_default=True,
+              help="onnx/openvino: the run's export (made in <run>/exported/ on first use, or --model-dir); CPU.")
+@click.option("--model-dir", default=None, help="Folder written by hamacho export (with --engine onnx|openvino).")
 def inference_command(image_path: str, config_path: str, save_path: str | None, batch_size: int, accelerator: str,
-                      image_norm: float | None, pixel_norm: float | None, no_csv: bool) -> None:
+                      image_norm: float | None, pixel_norm: float | None, no_csv: bool, engine: str,
+                      model_dir: str | None) -> None:
     """Run a trained run on new images."""
     _check_inference_paths(image_path, config_path)
     from hamacho_core.pipeline import infer
 
     result = _run(lambda progress: infer(config_path, image_path, save_path, image_norm, pixel_norm, batch_size,
-                                         accelerator, not no_csv, progress))
+                                         accelerator, not no_csv, progress, engine=engine, model_dir=model_dir))
     _print_problems(result.problems)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     n_defect = sum(row["pred"] for row in result.rows)
     click.echo(f"{len(result.rows)} image(s): {n_defect} defect, {len(result.rows) - n_defect} good")
     click.echo(f"results in {result.save_dir} (metrics/pred_outputs.csv)")
+
+
+@main.command("export")
+@click.option("--config-path", required=True, help="The trained run's config.yaml.")
+@click.option("--format", "export_format", type=click.Choice(["onnx", "openvino"]), default="onnx",
+              show_default=True, help="onnx: model.onnx; openvino: model.xml + model.bin (OpenVINO IR).")
+@click.option("--output", required=True, help="Folder to write (created if missing).")
+def export_command(config_path: str, export_format: str, output: str) -> None:
+    """Export a trained run to one ONNX or OpenVINO model with hamacho-model.json and a README."""
+    from hamacho_core.export.exporter import export_run
+
+    result = _run(lambda progress: export_run(config_path, output, export_format, progress))
+    click.echo(f"exported {result.model_path} in {result.seconds:.1f} s (see {result.manifest_path} and README.md)")
 
 
 @main.command("demo")
@@ -272,6 +291,111 @@ def demo_command(root: Path, seed: int, n_good: int, n_bad_per_type: int, size: 
     written = _run(lambda progress: make_demo_dataset(root, n_good, n_bad_per_type, size, seed, progress))
     n_bad = n_bad_per_type * len(DEFECT_TYPES)
     click.echo(f"Demo dataset written to {written} ({n_good} good, {n_bad} bad with masks).")
+
+
+@main.command("score")
+@click.option("--config-path", required=True, help="The trained run's config.yaml.")
+@click.option("--input", "source", required=True,
+              help="A folder (recursive), a glob pattern (quoted) or a text file listing paths, one per line; "
+                   "paths every worker can read.")
+@click.option("--output", required=True, help="Output folder; re-running with the same folder resumes.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default=None,
+              help="local: a Ray runtime started for this run (default without --address); ray: join a cluster.")
+@click.option("--address", default=None, help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (implies --engine ray).")
+@click.option("--workers", type=click.IntRange(1, 4096), default=None,
+              help="Actors, each holding the model (default: local 1; cluster one per node, or one per GPU).")
+@click.option("--cpus-per-worker", type=click.FloatRange(0.1, 1024), default=None,
+              help="CPUs (torch threads) per actor (default: local all CPUs / workers; cluster a whole node).")
+@click.option("--batch-size", type=click.IntRange(1, 1024), default=8, show_default=True,
+              help="Pictures per batch (one model call, one result part).")
+@click.option("--maps", is_flag=True, help="Also write the picture tree of `hamacho inference` (by the workers).")
+@click.option("--no-csv", is_flag=True, help="With --maps: skip the per-pixel CSV files.")
+@click.option("--accelerator", type=click.Choice(ACCELERATORS), default="auto", show_default=True)
+@click.option("--image-norm", type=float, default=None, help="Normalized image threshold (default: the run's).")
+@click.option("--pixel-norm", type=float, default=None, help="Normalized pixel threshold (default: the run's).")
+def score_command(config_path: str, source: str, output: str, engine: str | None, address: str | None,
+                  workers: int | None, cpus_per_worker: float | None, batch_size: int, maps: bool, no_csv: bool,
+                  accelerator: str, image_norm: float | None, pixel_norm: float | None) -> None:
+    """Score many pictures on Ray (this machine or a cluster); results in OUT/pred_outputs.parquet and .csv."""
+    from hamacho_core.scale import ScoreConfig, score  # Ray itself is imported only when the run starts
+
+    config = ScoreConfig(config_path, source, output, engine or ("ray" if address else "local"), address, workers,
+                         cpus_per_worker, batch_size, maps, not no_csv, image_norm, pixel_norm, accelerator)
+    result = _run(lambda progress: score(config, progress), unit="picture")
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{result.n_pictures} picture(s): {result.n_scored} scored now, {result.n_resumed} already scored "
+               f"(resumed), {result.n_problems} with a problem")
+    if result.n_scored:
+        click.echo(f"{result.pictures_per_second:.1f} pictures/s on {result.n_workers} worker(s), "
+                   f"{len(result.node_ids)} node(s)")
+    click.echo(f"results in {result.output_dir} (pred_outputs.parquet, pred_outputs.csv)")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Any other than loopback needs HAMACHO_API_KEY.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workspace", default=None, help="The app's workspace folder. Default: $HAMACHO_HOME or ./workspace.")
+@click.option("--accelerator", type=click.Choice(ACCELERATORS), default="auto", show_default=True)
+@click.option("--torch-threads", type=click.IntRange(1, 256), default=None,
+              help="CPU threads for torch (default: torch's choice). 1 on a machine shared with other busy "
+                   "processes: see docs/benchmarks.md.")
+def serve_command(host: str, port: int, workspace: str | None, accelerator: str, torch_threads: int | None) -> None:
+    """Serve the REST API (OpenAPI docs at /docs); key from HAMACHO_API_KEY."""
+    import uvicorn  # imported here: `hamacho --help` stays fast
+
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(torch_threads)
+
+    from hamacho_core.api import ApiLimits, ApiSettings, check_bind_address, create_app
+
+    try:
+        settings = ApiSettings.from_env(workspace)
+        check_bind_address(host, settings.api_key)
+        app = create_app(settings.workspace, settings.api_key, ApiLimits.from_env(), cache_size=settings.cache_size,
+                         accelerator=accelerator)
+    except HamachoError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"serving {settings.workspace} on http://{host}:{port} (docs: /docs; key "
+               f"{'required' if settings.api_key else 'not set: loopback only'})", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
+
+
+@main.command("threshold")
+@click.option("--config-path", required=True, help="The trained run's config.yaml.")
+@click.option("--cost-miss", type=click.FloatRange(0), default=None, help="Cost of one missed defect.")
+@click.option("--cost-false-alarm", type=click.FloatRange(0), default=None,
+              help="Cost of one false alarm (re-inspection).")
+@click.option("--defect-rate", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Share of defective parts on the line (0.003 = 3 per 1,000 = 3,000 ppm).")
+@click.option("--min-recall", type=click.FloatRange(0, 1), default=None, help="Highest threshold with recall >= R.")
+@click.option("--max-false-alarm-rate", type=click.FloatRange(0, 1), default=None,
+              help="Lowest threshold with false-alarm rate <= F.")
+@click.option("--width", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.1, show_default=True,
+              help="Interval width for 'how many defect pictures would be needed'.")
+@click.option("--save", is_flag=True, help="Save the suggested threshold (and the costs) to the run.")
+def threshold_command(config_path: str, cost_miss: float | None, cost_false_alarm: float | None,
+                      defect_rate: float | None, min_recall: float | None, max_false_alarm_rate: float | None,
+                      width: float, save: bool) -> None:
+    """Intervals, per-type results and a suggested threshold from costs or a constraint (no model call)."""
+    from hamacho_core.decisions import Costs
+    from hamacho_core.threshold_table import advise, format_advice, save_advice
+
+    given = [v is not None for v in (cost_miss, cost_false_alarm, defect_rate)]
+    if any(given) and not all(given):
+        raise click.UsageError("costs need all three: --cost-miss, --cost-false-alarm and --defect-rate")
+
+    def action(_: ProgressCallback) -> None:
+        costs = Costs(cost_miss, cost_false_alarm, defect_rate) if all(given) else None
+        advice = advise(config_path, costs, min_recall, max_false_alarm_rate, width)
+        click.echo(format_advice(advice, advice.decisions.evaluation.normalization.pixel_norm))
+        if save:
+            click.echo(f"saved image threshold {save_advice(advice):g} to {advice.run_dir / 'config.yaml'}")
+
+    _run(action)
 
 
 if __name__ == "__main__":

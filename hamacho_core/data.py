@@ -15,7 +15,8 @@ import numpy as np
 
 from hamacho_core.choices import DATA_FORMATS
 from hamacho_core.errors import ConfigError, DataError
-from hamacho_core.imageio import image_size, is_image_file
+from hamacho_core.imageio import decode_bytes, image_size, is_image_file
+from hamacho_core.limits import Limits
 from hamacho_core.progress import ProgressCallback, track
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "load_filelist",
     "load_folder",
     "load_mvtec",
+    "picture_problem",
     "split_good",
 ]
 
@@ -221,18 +223,35 @@ def load_filelist(
     return good, bad, problems
 
 
+def _reason(error: DataError, path: Path) -> str:
+    """The error's message without the file name (the Problem row names the file)."""
+    return getattr(error, "reason", None) or str(error).replace(f" {path}", "")
+
+
+def picture_problem(data: bytes, name: str | Path, limits: Limits | None = None) -> Problem | None:
+    """Check an imported picture's bytes (size, header pixels, then a decode): None when usable, else the Problem.
+
+    Used at the door (uploads, ZIP and folder imports, the API) so unusable files are named before they are stored.
+    """
+    try:
+        decode_bytes(data, name, limits)
+    except DataError as error:
+        return Problem(str(name), _reason(error, Path(name)))
+    return None
+
+
 def _probe(sample: Sample) -> tuple[Sample | None, list[Problem]]:
-    """Decode the image (and mask) once: drop undecodable images, drop masks of another size."""
+    """Decode the image (and mask) once: drop undecodable or over-limit images, drop masks of another size."""
     try:
         size = image_size(sample.path)
     except DataError as error:
-        return None, [Problem(str(sample.path), str(error).replace(f" {sample.path}", ""))]
+        return None, [Problem(str(sample.path), _reason(error, sample.path))]
     mask, problems = sample.mask_path, []
     if mask is not None:
         try:
             mask_size = image_size(mask)
         except DataError as error:
-            mask_size, problems = None, [Problem(str(mask), str(error).replace(f" {mask}", "") + " (mask ignored)")]
+            mask_size, problems = None, [Problem(str(mask), _reason(error, mask) + " (mask ignored)")]
         if mask_size is not None and tuple(mask_size) != tuple(size):
             problems.append(Problem(str(mask), f"mask is {mask_size[1]}x{mask_size[0]} but image is "
                                     f"{size[1]}x{size[0]} (mask ignored)"))
@@ -300,7 +319,7 @@ def load_dataset(
         The :class:`Dataset`.
 
     Raises:
-        DataError: no usable good image, or a missing folder.
+        DataError: no usable good image, a missing folder, or more pictures than HAMACHO_MAX_PROJECT_IMAGES.
         ConfigError: unknown format or split out of range.
     """
     if data_format not in DATA_FORMATS:
@@ -317,6 +336,7 @@ def load_dataset(
         test_good = []
     if not with_masks:
         bad = [Sample(s.path, 1, s.defect_type) for s in bad]
+    Limits.from_env().check_image_count(len(good) + len(bad), root if data_format != "filelist" else "the file lists")
     good = probe_samples(good, problems, progress)
     bad = probe_samples(bad, problems, progress)
     where = {"mvtec": Path(root) / "train" / GOOD, "folder": Path(root) / GOOD}.get(data_format, "--good-file-list")

@@ -14,6 +14,7 @@ __all__ = [
     "HamachoError",
     "ModelFileError",
     "NotFittedError",
+    "WorkspaceError",
 ]
 
 
@@ -43,3 +44,7 @@ class NotFittedError(HamachoError):
 
 class Cancelled(HamachoError):
     """Raised from a progress callback to stop a long operation cleanly."""
+
+
+class WorkspaceError(HamachoError):
+    """A folder cannot be written (missing, below a file, read-only, full) or a path would leave its root."""

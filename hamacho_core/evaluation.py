@@ -13,6 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from hamacho_core.errors import ModelFileError
@@ -103,18 +104,20 @@ class Evaluation:
         try:
             tensors = load_file(str(run_dir / _TENSORS))
             index = json.loads((run_dir / _INDEX).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
+            masks = tensors["masks"].numpy().astype(bool) if "masks" in tensors else None
+            evaluation = cls(index["paths"], index["defect_types"], tensors["labels"].numpy(),
+                             tensors["raw_scores"].numpy(), tensors["maps"].numpy(), masks,
+                             Normalization.from_dict(config["normalization"]), index.get("output_names"),
+                             index.get("mask_paths"))
+        except (OSError, ValueError, SafetensorError, KeyError, TypeError, AttributeError, RuntimeError) as error:
             raise ModelFileError(f"test results of {run_dir} are missing or damaged: {error} "
                                  "(train the run again to get them)") from error
-        try:
-            masks = tensors["masks"].numpy().astype(bool) if "masks" in tensors else None
-            return cls(index["paths"], index["defect_types"], tensors["labels"].numpy(),
-                       tensors["raw_scores"].numpy(), tensors["maps"].numpy(), masks,
-                       Normalization.from_dict(config["normalization"]), index.get("output_names"),
-                       index.get("mask_paths"))
-        except (KeyError, TypeError, AttributeError) as error:
-            raise ModelFileError(f"test results of {run_dir} are incomplete (no {error}): train the run again "
-                                 "to get them") from error
+        n_images = len(evaluation.labels)
+        if not (len(evaluation.paths) == len(evaluation.raw_scores) == len(evaluation.maps) == n_images):
+            raise ModelFileError(f"test results of {run_dir} are damaged ({n_images} labels but "
+                                 f"{len(evaluation.paths)} paths and {len(evaluation.raw_scores)} scores): "
+                                 "train the run again")
+        return evaluation
 
 
 def _stack(arrays: np.ndarray | list[np.ndarray], shape: tuple[int, int], dtype: type) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Image and mask reading/writing that works with non-ASCII (e.g. Japanese) paths.
 
 OpenCV's ``imread``/``imwrite`` fail on non-ASCII paths on Windows, so bytes go through numpy/pathlib and
-``cv2.imdecode``/``cv2.imencode``.
+``cv2.imdecode``/``cv2.imencode``. Before any decode, the file's size and its header's pixel count are checked
+against :class:`hamacho_core.limits.Limits` (a header claiming 40,000 x 40,000 px is refused without allocating).
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ import cv2
 import numpy as np
 
 from hamacho_core.errors import DataError
+from hamacho_core.limits import Limits, PictureError, check_picture_bytes, opencv_guard
 
-__all__ = ["IMAGE_EXTENSIONS", "is_image_file", "read_image", "read_mask", "write_image", "image_size"]
+__all__ = ["IMAGE_EXTENSIONS", "decode_bytes", "is_image_file", "read_image", "read_mask", "to_rgb_uint8",
+           "write_image", "image_size"]
+
+opencv_guard()  # OpenCV's own pixel limit as a second guard, for formats whose header is not parsed here
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -23,15 +28,31 @@ def is_image_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
-def _decode(path: str | Path) -> np.ndarray:
+def decode_bytes(data: bytes, path: str | Path | None = None, limits: Limits | None = None) -> np.ndarray:
+    """Decode a picture's bytes (any depth and channel count) after the size and header checks.
+
+    Raises:
+        PictureError: empty, above a limit (LimitError), or not decodable.
+    """
+    check_picture_bytes(data, path, limits)
     try:
-        data = np.frombuffer(Path(path).read_bytes(), dtype=np.uint8)
-    except OSError as error:
-        raise DataError(f"cannot read {path}: {error.strerror or error}") from error
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise DataError(f"cannot decode {path}: not an image or damaged file")
+        image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:  # OpenCV's own limits and decoder failures
+        reason = str(error).strip().splitlines()[-1][:200]
+        raise PictureError(f"cannot decode: {reason}", path) from None
+    if image is None or image.size == 0:
+        raise PictureError("cannot decode: not an image or damaged file", path)
     return image
+
+
+def _decode(path: str | Path, limits: Limits | None = None) -> np.ndarray:
+    limits = limits or Limits.from_env()
+    try:
+        limits.check_bytes(Path(path).stat().st_size, path)
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise PictureError(f"cannot read: {error.strerror or error}", path) from error
+    return decode_bytes(data, path, limits)
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -57,14 +78,17 @@ def read_image(path: str | Path) -> np.ndarray:
     Raises:
         DataError: unreadable or undecodable file.
     """
-    image = _to_uint8(_decode(path))
+    return to_rgb_uint8(_decode(path))
+
+
+def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    """A decoded OpenCV image (8/16-bit or float; gray, BGR or BGRA) as (H, W, 3) uint8 RGB."""
+    image = _to_uint8(image)
+    if image.ndim == 3 and image.shape[2] < 3:  # gray (+ alpha): keep the gray plane
+        image = image[:, :, 0]
     if image.ndim == 2:
         return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    if image.shape[2] == 1:
-        return cv2.cvtColor(image[:, :, 0], cv2.COLOR_GRAY2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(image[:, :, 2::-1])  # BGR(A) -> RGB
 
 
 def read_mask(path: str | Path) -> np.ndarray:

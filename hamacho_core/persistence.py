@@ -6,6 +6,11 @@ Layout of a run (``<result-path>/<category>/<model>/``)::
     weights/model.safetensors    the detector's learned tensors
     evaluation.safetensors/json  test scores and small anomaly maps for the threshold page
     test_predictions/            the old tool's output tree (see report.py)
+
+A run is written under a hidden temporary name beside its folder (``.<name>.<pid>.partial``) and renamed to its
+folder only when everything is written (:func:`staged_run_dir`), so a crash at any point never leaves a half run
+that looks trained: :func:`list_runs` skips hidden folders, and :func:`interrupted_runs` /
+:func:`clean_interrupted` find and remove what a killed process left behind.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,9 +31,11 @@ import yaml
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
+from hamacho_core import faults
 from hamacho_core.detectors import Detector, create_detector
-from hamacho_core.errors import ModelFileError
+from hamacho_core.errors import ModelFileError, WorkspaceError
 from hamacho_core.thresholds import Normalization
+from hamacho_core.workspace import describe_os_error, inside, writable_folder
 
 __all__ = [
     "FORMAT_VERSION",
@@ -34,10 +43,13 @@ __all__ = [
     "RunInfo",
     "atomic_write_bytes",
     "atomic_write_text",
+    "clean_interrupted",
+    "interrupted_runs",
     "list_runs",
     "load_run",
     "read_config",
     "save_run",
+    "staged_run_dir",
     "update_thresholds",
 ]
 
@@ -47,19 +59,28 @@ WEIGHTS_PATH = Path("weights") / "model.safetensors"
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``."""
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``.
+
+    Raises:
+        WorkspaceError: the folder cannot be written (full disk, read-only, ...); no temporary file is left.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        faults.checkpoint(f"saving {path.name}")
         os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+    except BaseException as error:
+        if temporary is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise WorkspaceError(describe_os_error(error, path.parent)) from error
         raise
 
 
@@ -91,7 +112,31 @@ def read_config(path: str | Path) -> dict[str, Any]:
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelFileError(f"{config_path} was written by a newer hamacho (format {version}, this one reads up "
                              f"to {FORMAT_VERSION}): update hamacho to use it")
+    _check_sections(config, config_path)
     return config
+
+
+def _check_sections(config: dict[str, Any], config_path: Path) -> None:
+    """The sections the pages read have the types they expect (a hand-edited or damaged file is refused here)."""
+    def number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    normalization = config.get("normalization")
+    needed = [f for f in Normalization.__dataclass_fields__ if f != "method"]
+    problems = []
+    if not isinstance(config["model"], str):
+        problems.append("model is not a name")
+    if not isinstance(normalization, dict) or not isinstance(normalization.get("method"), str):
+        problems.append("normalization is missing")
+    else:
+        problems += [f"normalization.{key} is not a number" for key in needed
+                     if key in normalization or key not in ("image_norm", "pixel_norm")
+                     if not number(normalization.get(key))]
+    problems += [f"{key} is not a mapping" for key in ("detector", "state", "settings", "metrics")
+                 if config.get(key) is not None and not isinstance(config[key], dict)]
+    if problems:
+        raise ModelFileError(f"{config_path} is damaged ({'; '.join(problems)}): train the run again or restore "
+                             "the file")
 
 
 @dataclass
@@ -150,20 +195,121 @@ def load_run(path: str | Path, accelerator: str = "auto", batch_size: int | None
     """
     run_dir = _run_dir(path)
     config = read_config(run_dir)
-    weights = run_dir / config.get("weights", WEIGHTS_PATH.as_posix())
     try:
+        weights = inside(run_dir, str(config.get("weights", WEIGHTS_PATH.as_posix())))
         tensors = load_file(str(weights))
-    except (OSError, SafetensorError, ValueError) as error:
-        raise ModelFileError(f"cannot read model weights {weights}: {error}") from error
+    except (OSError, SafetensorError, ValueError, WorkspaceError) as error:
+        raise ModelFileError(f"cannot read model weights in {run_dir}: {error}") from error
     try:
         overrides = {"device": accelerator, **({"batch_size": int(batch_size)} if batch_size else {})}
         detector = create_detector(config["model"], {**config["detector"], **overrides})
         detector.load_state_settings(config["state"])
         detector.load_state_tensors(tensors)
         normalization = Normalization.from_dict(config["normalization"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
         raise ModelFileError(f"{run_dir / CONFIG_NAME} is damaged or incomplete: {error}") from error
     return LoadedRun(run_dir, config, detector, normalization)
+
+
+STAGING_SUFFIX = ".partial"
+
+
+def _staging_name(run_dir: Path) -> Path:
+    return run_dir.parent / f".{run_dir.name}.{os.getpid()}{STAGING_SUFFIX}"
+
+
+@contextlib.contextmanager
+def staged_run_dir(run_dir: str | Path) -> Iterator[Path]:
+    """A hidden folder to write a run into; it becomes ``run_dir`` when the block ends without error.
+
+    On error (a full disk, a cancel, any exception) the folder is removed and the error raised again (an OSError as
+    :class:`WorkspaceError`). A killed process leaves ``.<name>.<pid>.partial`` behind: hidden from
+    :func:`list_runs`, found by :func:`interrupted_runs`, removed by :func:`clean_interrupted`. An existing
+    complete run at ``run_dir`` (the CLI reuses ``<result-path>/<category>/<model>``) is replaced; files the new
+    run does not write (e.g. ``inference_results/``) are carried over.
+
+    Yields:
+        The staging folder (empty).
+    """
+    run_dir = Path(run_dir)
+    writable_folder(run_dir.parent, "the result path")
+    clean_interrupted(run_dir.parent)
+    staging = _staging_name(run_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        yield staging
+        _publish(staging, run_dir)
+    except BaseException as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise WorkspaceError(describe_os_error(error, run_dir.parent, "the result path")) from error
+        raise
+
+
+def _publish(staging: Path, run_dir: Path) -> None:
+    """Rename the complete staging folder to ``run_dir`` (replacing an empty folder or an older run)."""
+    faults.checkpoint("publishing run")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        old = run_dir.parent / f".{run_dir.name}.{os.getpid()}.old"
+        for entry in run_dir.iterdir():
+            if not (staging / entry.name).exists():
+                entry.rename(staging / entry.name)
+        os.replace(run_dir, old)
+        faults.checkpoint("replacing run")  # a kill here is repaired by clean_interrupted
+        os.replace(staging, run_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    if run_dir.is_dir():
+        run_dir.rmdir()  # an empty placeholder (the app's job creates it when queued)
+    os.replace(staging, run_dir)
+
+
+def _owner_alive(folder: Path) -> bool:
+    """True when the process that named this staging folder (``.<name>.<pid>.<suffix>``) still runs."""
+    pid_text = folder.name.rsplit(".", 2)[-2] if folder.name.count(".") >= 3 else ""
+    if not pid_text.isdigit():
+        return False
+    if int(pid_text) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def interrupted_runs(root: str | Path) -> list[Path]:
+    """Folders below ``root`` left by a run whose process died before it finished (staging or old-run folders)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = []
+    for pattern in (f".*{STAGING_SUFFIX}", ".*.old"):
+        found += [p for p in root.rglob(pattern) if p.is_dir() and not _owner_alive(p)]
+    return sorted(found)
+
+
+def clean_interrupted(root: str | Path) -> list[Path]:
+    """Remove what :func:`interrupted_runs` finds; returns the removed folders.
+
+    A process killed while replacing an older run (between its two renames) left ``.<name>.<pid>.old`` and no
+    ``<name>``: the complete new run (``.<name>.<pid>.partial``) is put in place then, or else the old one.
+    """
+    leftovers = interrupted_runs(root)
+    for old in [p for p in leftovers if p.name.endswith(".old")]:
+        name, pid = old.name[1:].rsplit(".", 2)[:2]
+        target, staging = old.parent / name, old.parent / f".{name}.{pid}{STAGING_SUFFIX}"
+        if not target.exists():
+            os.replace(staging if staging.is_dir() else old, target)
+    removed = []
+    for folder in leftovers:
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 @dataclass
@@ -181,22 +327,33 @@ class RunInfo:
 def list_runs(root: str | Path, errors: list[tuple[Path, str]] | None = None) -> list[RunInfo]:
     """Every readable run below ``root``, newest first.
 
-    Runs that cannot be read (damaged, newer format) are left out; with ``errors`` given, (folder, message) pairs
-    are appended to it.
+    Only complete runs are listed: hidden folders (a run still being written, or left by a killed process, see
+    :func:`staged_run_dir`) are skipped. Runs that cannot be read (damaged, newer format) are left out; with
+    ``errors`` given, (folder, message) pairs are appended to it.
     """
     runs = []
-    for config_path in Path(root).rglob(CONFIG_NAME):
+    root = Path(root)
+    for config_path in root.rglob(CONFIG_NAME):
+        if any(part.startswith(".") for part in config_path.relative_to(root).parts):
+            continue
         try:
             config = read_config(config_path)
-        except ModelFileError as error:
+        except (ModelFileError, OSError) as error:
             if errors is not None:
                 errors.append((config_path.parent, str(error)))
             continue
-        settings = config.get("settings", {})
-        runs.append(RunInfo(config_path.parent, str(config.get("created", "")), config["model"],
-                            config.get("detector", {}).get("backbone", ""), str(settings.get("category", "")),
-                            config.get("metrics", {})))
+        try:
+            runs.append(_run_info(config_path.parent, config))
+        except (AttributeError, TypeError, KeyError) as error:
+            if errors is not None:
+                errors.append((config_path.parent, f"{config_path} is damaged: {error}"))
     return sorted(runs, key=lambda run: run.created, reverse=True)
+
+
+def _run_info(run_dir: Path, config: dict[str, Any]) -> RunInfo:
+    settings, detector, metrics = config.get("settings") or {}, config.get("detector") or {}, config.get("metrics")
+    return RunInfo(run_dir, str(config.get("created", "")), str(config["model"]), str(detector.get("backbone", "")),
+                   str(settings.get("category", "")), dict(metrics or {}))
 
 
 def _plain(value: Any) -> Any:

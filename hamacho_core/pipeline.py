@@ -1,9 +1,10 @@
 """Train and inference pipelines: what the CLI and the app call.
 
 ``train`` loads and checks the data, plans the run (:mod:`hamacho_core.planning`), fits the detector, scores the
-test images, fits the thresholds (:func:`hamacho_core.thresholds.fit_normalization`), saves the run (before anything
-else is written, so a crash while writing pictures loses no model), then writes the old tool's output tree and the
-metrics (:mod:`hamacho_core.report`). ``infer`` runs a saved run on new images.
+test images, fits the thresholds (:func:`hamacho_core.thresholds.fit_normalization`), then writes the run (model,
+the old tool's output tree and metrics of :mod:`hamacho_core.report`, evaluation) into a hidden staging folder
+renamed to the run folder only when complete (``persistence.staged_run_dir``): a crash at any point leaves no half
+run. ``infer`` runs a saved run on new images.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from hamacho_core import faults
 from hamacho_core.config import TrainConfig, check_num_workers, max_num_workers
 from hamacho_core.data import Dataset, Problem, Sample, list_images, load_dataset, probe_samples
 from hamacho_core.detectors import Detector, Prediction, create_detector
@@ -25,7 +27,7 @@ from hamacho_core.errors import DataError
 from hamacho_core.evaluation import Evaluation, preview
 from hamacho_core.imageio import read_mask
 from hamacho_core.metrics import cross_validated_estimate, curves, image_metrics
-from hamacho_core.persistence import load_run, save_run
+from hamacho_core.persistence import save_run, staged_run_dir
 from hamacho_core.planning import CSV_WARNING_BYTES, TrainPlan, estimate_train_seconds, pixel_csv_bytes, plan
 from hamacho_core.progress import ProgressCallback, report, track
 from hamacho_core.report import (
@@ -81,6 +83,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
         HamachoError: any invalid option or unusable data, with a message saying what to do.
     """
     config.validate()
+    progress = faults.hooked(progress)  # kill/fail points of the reliability tests; unchanged otherwise
     num_workers, warning = check_num_workers(config.num_workers)
     warnings = [warning] if warning else []
     times: dict[str, float] = {}
@@ -102,24 +105,25 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     normalization, pixel = fit_normalization(labels, prediction.scores.astype(np.float64), prediction.maps, masks,
                                              [s.label == 0 or s.mask_path is not None for s in dataset.test])
     metrics = _metrics(labels, prediction, normalization, None if pixel is None else pixel.to_dict(), config.seed)
-    run_dir = config.output_dir()
-    save_run(run_dir, detector, normalization, _settings(config, dataset), _headline(metrics))
     start = time.perf_counter()
-    names = relative_names([s.path for s in dataset.test], [s.defect_type for s in dataset.test])
+    with staged_run_dir(config.output_dir()) as run_dir:  # renamed to output_dir only once complete
+        save_run(run_dir, detector, normalization, _settings(config, dataset), _headline(metrics))
+        names = relative_names([s.path for s in dataset.test], [s.defect_type for s in dataset.test])
 
-    def save_evaluation() -> None:  # in this thread while the writer threads draw the pictures
-        Evaluation([str(s.path) for s in dataset.test], [s.defect_type for s in dataset.test], labels,
-                   prediction.scores.astype(np.float64),
-                   np.stack([preview(m) for m in prediction.maps]) if len(prediction.maps) else prediction.maps,
-                   np.stack([preview(m, nearest=True) > 0.5 for m in masks]) if masks is not None else None,
-                   normalization, [n.as_posix() for n in names],
-                   [str(s.mask_path) if s.mask_path else None for s in dataset.test]).save(run_dir)
+        def save_evaluation() -> None:  # in this thread while the writer threads draw the pictures
+            Evaluation([str(s.path) for s in dataset.test], [s.defect_type for s in dataset.test], labels,
+                       prediction.scores.astype(np.float64),
+                       np.stack([preview(m) for m in prediction.maps]) if len(prediction.maps) else prediction.maps,
+                       np.stack([preview(m, nearest=True) > 0.5 for m in masks]) if masks is not None else None,
+                       normalization, [n.as_posix() for n in names],
+                       [str(s.mask_path) if s.mask_path else None for s in dataset.test]).save(run_dir)
 
-    write_test_outputs(run_dir / TEST_DIR, dataset.test, prediction, normalization, metrics, dataset.problems,
-                       config.write_csv, progress, images=decoded.pictures, while_writing=save_evaluation)
+        write_test_outputs(run_dir / TEST_DIR, dataset.test, prediction, normalization, metrics, dataset.problems,
+                           config.write_csv, progress, images=decoded.pictures, while_writing=save_evaluation)
     times["outputs"] = time.perf_counter() - start
     shape = detector.input_shape_
-    return TrainResult(run_dir, metrics, dataset.problems, shape.as_tuple(), shape.reason, times, warnings, found)
+    return TrainResult(config.output_dir(), metrics, dataset.problems, shape.as_tuple(), shape.reason, times,
+                       warnings, found)
 
 
 KEEP_DECODED_BYTES = 256 << 20  # decoded test pictures kept from predict for the writer; beyond, decoded again
@@ -229,6 +233,8 @@ def infer(
     write_csv: bool = True,
     progress: ProgressCallback | None = None,
     keep_maps: bool = False,
+    engine: str = "torch",
+    model_dir: str | Path | None = None,
 ) -> InferenceResult:
     """Run a saved run on new images and write the output tree and ``metrics/pred_outputs.csv``.
 
@@ -238,8 +244,12 @@ def infer(
         save_path: output folder (created if missing); default ``<run>/inference_results``.
         image_norm, pixel_norm: normalized thresholds; default the run's saved ones.
         keep_maps: also return the normalized maps (for the app).
+        engine: "torch", "onnx" or "openvino"; model_dir: an exported model folder (default: the run's own
+            export, made on first use; see ``hamacho_core.export.engines``).
     """
-    run = load_run(config_path, accelerator, batch_size=batch_size)
+    from hamacho_core.export.engines import open_run
+
+    run = open_run(config_path, engine, accelerator, model_dir, batch_size=batch_size)
     warnings = []
     normalization = run.normalization
     for name in ("image_norm", "pixel_norm"):

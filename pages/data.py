@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hamacho_core.workspace import import_roots
 from ui import uploads
 from ui.dataset_view import counts_table, dataset_of, show_import, thumbnails, upload_box
 from ui.i18n import t
 from ui.projects import data_dir
+from ui.router import ensure_routed
 from ui.state import require_project
-from ui.widgets import problems_table, show_errors, show_flash
+from ui.widgets import flash_errors, problems_table, show_errors, show_flash
+
+ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 project = require_project()
 folder = data_dir(project)
@@ -30,13 +34,17 @@ with tab_zip, show_errors():
     generation = st.session_state.setdefault("zip_gen", 0)
     archive = st.file_uploader(t("drop_zip"), type=["zip"], help=t("drop_zip_help"), key=f"zip_{generation}")
     if archive is not None:
-        st.session_state["zip_gen"] = generation + 1
-        show_import(uploads.import_zip(folder, archive, archive.size))
+        st.session_state["zip_gen"] = generation + 1  # the next run shows an empty drop zone, also after a refusal
+        with flash_errors(), st.spinner(t("importing")):
+            show_import(uploads.import_zip(folder, archive, archive.size))
         st.rerun()
 with tab_server, show_errors():
-    path = st.text_input(t("server_path"), help=t("server_path_help"), key="server_path")
-    if st.button(t("import"), disabled=not path.strip(), key="import_server"):
-        show_import(uploads.import_folder(folder, path.strip()))
+    roots = import_roots()
+    st.caption(t("server_roots", roots=", ".join(str(r) for r in roots)) if roots else t("server_off"))
+    path = st.text_input(t("server_path"), help=t("server_path_help"), key="server_path", disabled=not roots)
+    if st.button(t("import"), disabled=not path.strip() or not roots, key="import_server"):
+        with st.spinner(t("importing")):
+            show_import(uploads.import_folder(folder, path.strip()))
         st.rerun()
 
 st.divider()

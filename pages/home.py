@@ -6,8 +6,11 @@ import streamlit as st
 
 from ui import projects
 from ui.i18n import t
+from ui.router import ensure_routed
 from ui.state import current_project, get_manager, open_project
 from ui.widgets import flash, runs_table, show_errors, show_flash
+
+ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 st.title(t("home_title"))
 st.caption(t("workspace", path=projects.workspace()))

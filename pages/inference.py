@@ -7,11 +7,15 @@ from pathlib import Path
 import streamlit as st
 
 from hamacho_core.persistence import read_config
+from ui.cluster_scoring import offer_cluster
 from ui.i18n import t
-from ui.inference_view import load_session, results_table, run_inference, save_inputs, show_gallery
+from ui.inference_view import ENGINE_LABELS, load_session, results_table, run_inference, save_inputs, show_gallery
 from ui.projects import inference_sessions
+from ui.router import ensure_routed
 from ui.state import require_project
 from ui.widgets import problems_table, run_picker, show_errors, show_flash
+
+ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 project = require_project()
 st.title(t("inference_title"))
@@ -26,7 +30,8 @@ def _run(files: list[tuple[str, bytes]] | None, source: Path | None = None) -> N
     bar = st.progress(0.0, text=t("running"))
     folder, report = save_inputs(project, run_dir, files or [])
     result = run_inference(run_dir, folder, source, st.session_state.get("inf_csv", False),
-                           lambda done, total, stage: bar.progress(done / max(total, 1), text=stage))
+                           lambda done, total, stage: bar.progress(done / max(total, 1), text=stage),
+                           st.session_state.get("inf_engine", "torch"))
     st.session_state["inf_session"] = str(folder)
     st.session_state["inf_problems"] = report.problems + result.problems
     st.rerun()
@@ -43,7 +48,10 @@ with show_errors():
     with tab_server:
         path = st.text_input(t("server_images"), key="inf_path")
         go = st.button(t("run_inference"), disabled=not path.strip(), key="inf_go")
+        offer_cluster(project, run_dir, path)  # large folders, when HAMACHO_RAY_ADDRESS is set
     st.checkbox(t("opt_csv"), key="inf_csv", help=t("help_csv"))
+    st.radio(t("opt_engine"), list(ENGINE_LABELS), format_func=ENGINE_LABELS.get, horizontal=True, key="inf_engine",
+             help=t("help_engine"))
     dropped = files or folder_files
     if dropped:
         _run([(f.name, f.getvalue()) for f in dropped])

@@ -9,8 +9,11 @@ import streamlit as st
 from ui.export import PARTS, build_report_zip, report_name
 from ui.i18n import t
 from ui.projects import EXPORTS
+from ui.router import ensure_routed
 from ui.state import require_project
 from ui.widgets import run_picker, show_errors
+
+ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 DEFAULT_PARTS = ("combined", "heat_maps", "masks", "metrics", "settings")
 
@@ -25,7 +28,8 @@ target = project / EXPORTS / f"{report_name(project.name, run_dir.name)}.zip"
 if st.button(t("build_zip"), type="primary", icon=":material/folder_zip:", key="build_zip"):
     bar = st.progress(0.0, text=t("building"))
     with show_errors():
-        build_report_zip(run_dir, target, parts, project.name, lambda done, total, _: bar.progress(done / total))
+        build_report_zip(run_dir, target, parts, project.name, lambda done, total, _: bar.progress(done / total),
+                         st.session_state.get("lang", "en"))
         st.session_state["report_zip"] = str(target)
     bar.empty()
 ready = st.session_state.get("report_zip")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.i18n import t
+from ui.router import ensure_routed
 from ui.state import require_project
 from ui.threshold_panel import load, threshold_panel
 from ui.widgets import run_picker, show_errors
+
+ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 project = require_project()
 st.title(t("threshold_title"))

@@ -10,11 +10,14 @@ from hamacho_core.detectors.patchcore import DEFAULT_MAX_BANK_SIZE
 from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
 from hamacho_core.tiling import TILING_MODES
 from ui.dataset_view import dataset_of
-from ui.i18n import t
+from ui.i18n import explain, t
 from ui.job_view import jobs_panel
+from ui.router import ensure_routed
 from ui.state import get_manager, require_project
 from ui.training import BACKBONES, estimate, make_config
 from ui.widgets import flash, show_errors, show_flash
+
+ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 project = require_project()
 manager = get_manager()
@@ -51,10 +54,11 @@ with right, show_errors():
     if dataset is not None:
         counts = dataset.counts()
         st.markdown(t("split_counts", train=counts.pop("train/good"),
-                      test=", ".join(f"{k.removeprefix('test/')} {v}" for k, v in counts.items())))
+                      test=", ".join(f"{t('good') if k == 'test/good' else k.removeprefix('test/')} {v}"
+                                     for k, v in counts.items())))
         found = estimate(dataset, model, None if auto else int(size), resize, float(coreset), int(bank), tiling,
                          write_csv=write_csv)
-        st.info(t("shape_info", h=found.shape.height, w=found.shape.width, reason=found.shape.reason))
+        st.info(t("shape_info", h=found.shape.height, w=found.shape.width, reason=explain(found.shape.reason)))
         grid = found.shape.tiles
         if grid is not None:
             st.info(t("tiles_info", n=grid.count, rows=grid.rows, cols=grid.cols, th=grid.tile[0], tw=grid.tile[1]))
@@ -70,7 +74,7 @@ with right, show_errors():
                                  image_size=None if auto else int(size), coreset_ratio=float(coreset),
                                  max_bank_size=int(bank), batch_size=int(batch), split=float(split), seed=int(seed),
                                  no_bad_mode=good_only, write_csv=write_csv)
-            job = manager.submit(project, config)
+            job = manager.submit(project, config, estimated_seconds=found.seconds)
             flash(t("queued", id=job.id))
             st.rerun()
 

@@ -92,7 +92,8 @@ def test_compose_service_port_volume_restart() -> None:
     compose = _compose("docker-compose.yml")
     service = compose["services"]["hamacho"]
     assert service["build"] in (".", {"context": "."})
-    assert "8501:8501" in [str(port) for port in service["ports"]]
+    assert "${HAMACHO_BIND:-127.0.0.1}:8501:8501" in [str(port) for port in service["ports"]]  # this machine only
+    assert service["environment"]["HAMACHO_PUBLISHED_ON"] == "${HAMACHO_BIND:-127.0.0.1}"
     assert "hamacho-workspace:/data/workspace" in service["volumes"]
     assert "hamacho-workspace" in compose["volumes"]
     assert service["restart"] == "unless-stopped"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import pandas as pd
 import streamlit as st
 
@@ -56,8 +58,12 @@ def counts_table(dataset: Dataset) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _thumb(path: str, mask: str | None, side: int) -> object:
-    return thumbnail(path, side, mask)
+def _thumb(path: str, mask: str | None, side: int) -> str:
+    """The thumbnail as a JPEG ``data:`` URL: it travels inside the page message, so there is no media file that a
+    busy server could drop before the browser fetches it (the "Image source error ... 404" seen under load)."""
+    image = thumbnail(path, side, mask)
+    ok, encoded = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes() if ok else b"").decode("ascii")
 
 
 def thumbnails(dataset: Dataset, per_class: int = 6, side: int = 150) -> None:
@@ -66,7 +72,7 @@ def thumbnails(dataset: Dataset, per_class: int = 6, side: int = 150) -> None:
     for sample in sorted(dataset.train + dataset.test, key=lambda s: (s.label, str(s.path))):
         groups.setdefault("good" if sample.label == 0 else sample.defect_type, []).append(sample)
     for name, samples in groups.items():
-        st.caption(f"{name} ({len(samples)})")
+        st.caption(f"{t('good') if name == 'good' else name} ({len(samples)})")
         chosen = samples[:per_class]
         st.image([_thumb(str(s.path), str(s.mask_path) if s.mask_path else None, side) for s in chosen],
                  caption=[s.path.name for s in chosen], width=side)
@@ -83,8 +89,11 @@ def show_import(report: ImportReport) -> None:
 def upload_box(label: str, help_text: str, key: str, save: Callable[[list[tuple[str, bytes]]], ImportReport]) -> None:
     """A folder drop zone; dropped files are saved at once and the box is emptied (a refresh loses nothing)."""
     generation = st.session_state.setdefault(f"{key}_gen", 0)
+    from ui.widgets import flash_errors
+
     files = st.file_uploader(label, accept_multiple_files="directory", help=help_text, key=f"{key}_{generation}")
     if files:
         st.session_state[f"{key}_gen"] = generation + 1  # emptied even when saving fails (no retry loop)
-        show_import(save([(f.name, f.getvalue()) for f in files]))
+        with flash_errors(), st.spinner(t("importing")):
+            show_import(save([(f.name, f.getvalue()) for f in files]))
         st.rerun()

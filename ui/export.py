@@ -31,6 +31,7 @@ from hamacho_core.persistence import read_config
 from hamacho_core.progress import ProgressCallback
 from hamacho_core.report import TEST_DIR, rethreshold
 from hamacho_core.thresholds import Normalization
+from ui.decisions_report import add_decisions
 from ui.images import fit
 
 __all__ = ["PARTS", "ReportRow", "build_report_zip", "index_html", "report_name", "report_rows"]
@@ -141,13 +142,14 @@ def _summary(run_dir: Path, rows: Sequence[ReportRow], image_norm: float) -> dic
 
 
 def build_report_zip(run_dir: Path, out_path: Path, parts: Sequence[str], project: str,
-                     progress: ProgressCallback | None = None) -> Path:
+                     progress: ProgressCallback | None = None, language: str = "en") -> Path:
     """Write the report ZIP of a run to ``out_path`` and return it.
 
     Args:
         run_dir: the trained run.
         parts: keys of PARTS to include (index.html is always included).
         project: project name (the ZIP's top folder is ``<project>_<run>``).
+        language: the UI's language, for the decision section and summary.png.
 
     Raises:
         ConfigError: an unknown part. ModelFileError: the run's files are missing or damaged.
@@ -191,5 +193,6 @@ def build_report_zip(run_dir: Path, out_path: Path, parts: Sequence[str], projec
                       for r in rows]
             uris = {k: _data_uri(v) for k, v in plot_files.items()}
             page = index_html(f"{project} / {run_dir.name}", config, summary, rows, uris, thumbs)
+            page = add_decisions(run_dir, archive, top, page, f"{project} / {run_dir.name}", language, scratch_dir)
             archive.writestr(f"{top}/index.html", page)
     return out_path

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "STRINGS", "t", "translate"]
+from ui.i18n_decisions import DECISIONS_EN, DECISIONS_JA
+
+__all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "STRINGS", "explain", "t", "translate"]
 
 LANGUAGES = {"en": "English", "ja": "日本語"}
 DEFAULT_LANGUAGE = "en"
@@ -239,6 +241,89 @@ JA: dict[str, str] = {
     "zip_ready": "{name} の準備ができました({mb} MB)。", "download": "ZIP をダウンロード",
 }
 
+# Inference page: large folders on the Ray cluster (ui/cluster_scoring.py)
+EN.update({
+    "cluster_offer": "{n} pictures: this folder can be scored on the Ray cluster at {address}.",
+    "cluster_run": "Score on the Ray cluster", "cluster_running": "Starting the cluster workers…",
+    "cluster_progress": "{done} / {total} pictures, {rate} pictures/s",
+    "cluster_done": "{n} pictures scored ({problems} could not be used). Results: {path}/pred_outputs.csv",
+})
+JA.update({
+    "cluster_offer": "{n} 枚の画像があります。Ray クラスター ({address}) で判定できます。",
+    "cluster_run": "Ray クラスターで判定", "cluster_running": "クラスターのワーカーを起動中…",
+    "cluster_progress": "{done} / {total} 枚、毎秒 {rate} 枚",
+    "cluster_done": "{n} 枚を判定しました(使用できない画像 {problems} 枚)。結果: {path}/pred_outputs.csv",
+})
+
+# ---- jobs in worker processes, login and access (issue 11, app side)
+EN.update({
+    "starting_worker": "starting the worker process…", "eta_total": "· about {s} s left",
+    "queue_slot": "Waiting: position {n} in the queue, starts in about {s} s.",
+    "stage_checking_images": "checking images", "stage_extracting_features": "extracting features",
+    "stage_coreset": "choosing the memory bank", "stage_predicting": "scoring the test images",
+    "stage_reading_masks": "reading masks", "stage_writing_outputs": "writing outputs", "stage_done": "done",
+    "login_title": "Sign in", "login_password": "Password", "login_button": "Sign in",
+    "login_wrong": "Wrong password.", "login_oidc": "Sign in with your organisation's account",
+    "signed_in_as": "Signed in as {name}", "logout": "Sign out",
+    "open_to_network": "This app is reachable from other machines and has no login: anyone on the network can see "
+                       "and change every project. Configure a login (README, Access) or listen on 127.0.0.1 only.",
+})
+JA.update({
+    "starting_worker": "ワーカープロセスを起動中…", "eta_total": "· 残り約 {s} 秒",
+    "queue_slot": "待機中: 順番 {n} 番目、開始まで約 {s} 秒。",
+    "stage_checking_images": "画像を確認中", "stage_extracting_features": "特徴を抽出中",
+    "stage_coreset": "メモリバンクを選択中", "stage_predicting": "テスト画像を評価中",
+    "stage_reading_masks": "マスクを読み込み中", "stage_writing_outputs": "結果を書き出し中", "stage_done": "完了",
+    "login_title": "ログイン", "login_password": "パスワード", "login_button": "ログイン",
+    "login_wrong": "パスワードが違います。", "login_oidc": "組織のアカウントでログイン",
+    "signed_in_as": "{name} としてログイン中", "logout": "ログアウト",
+    "open_to_network": "このアプリは他のマシンから接続でき、ログインがありません。"
+                       "ネットワーク上の誰でも全プロジェクトを閲覧・変更できます。"
+                       "ログインを設定する(README の Access)か、127.0.0.1 だけで待ち受けてください。",
+})
+
+# The core explains its input-shape choice in English (hamacho_core.preprocess); phrases in Japanese, longest first.
+_REASON_JA = (
+    ("the shape keep-aspect would give", "縦横比維持で得られるサイズ"),
+    ("median native long side", "元画像の長辺の中央値"), ("median native size", "元画像サイズの中央値"),
+    ("never upsampled", "拡大なし"), ("median aspect h/w", "縦横比(高さ/幅)の中央値"),
+    ("sides rounded to multiples of", "各辺を次の倍数に丸め:"), ("across the middle 80% of the pictures",
+                                                                "(中央 80% の画像)"),
+    ("mixed aspect ratios", "縦横比がまちまち"), ("a square with the pixels of", "同じ画素数の正方形:"),
+    ("overlapping tiles of", "重なりのあるタイル、各"), ("at most", "最大"), ("auto tiling", "自動タイル分割"),
+    ("tiling on", "タイル分割オン"), ("scaled to a", "→ キャンバス"), ("canvas", ""), ("cut into", "を分割:"),
+    ("auto: up to", "自動: 最大"), ("requested", "指定"), ("long side", "長辺"), ("square", "正方形"),
+    ("(default)", "(既定)"), ("tiles", "タイル"), ("apart", "の開き"), ("over", "超"),
+)
+
+
+def explain(reason: str) -> str:
+    """The core's input-shape reason in the session's language (numbers kept)."""
+    if st.session_state.get("lang", DEFAULT_LANGUAGE) != "ja":
+        return reason
+    for english, japanese in _REASON_JA:
+        reason = reason.replace(english, japanese)
+    return reason
+
+
+# reliability: imports checked at the door, server-folder roots
+EN.update({
+    "importing": "Checking and saving the pictures…",
+    "server_roots": "Folders allowed for import: {roots}",
+    "server_off": "Importing a folder of the server is off: the administrator sets HAMACHO_IMPORT_ROOTS to the "
+                  "folders it may read. Upload the pictures or a ZIP instead.",
+})
+JA.update({
+    "importing": "画像を確認して保存しています…",
+    "server_roots": "読み込みを許可されたフォルダ: {roots}",
+    "server_off": "サーバー上のフォルダの読み込みは無効です。管理者が HAMACHO_IMPORT_ROOTS に読み込み可能なフォルダを"
+                  "設定します。画像または ZIP をアップロードしてください。",
+})
+
+
+EN.update(DECISIONS_EN)  # the decision tools' text (ui/i18n_decisions.py)
+JA.update(DECISIONS_JA)
+
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "ja": JA}
 
 
@@ -251,3 +336,10 @@ def translate(language: str, key: str, **values: object) -> str:
 def t(key: str, **values: object) -> str:
     """The text of ``key`` in the session's language."""
     return translate(st.session_state.get("lang", DEFAULT_LANGUAGE), key, **values)
+
+# inference engines (hamacho_core.export)
+EN.update({"opt_engine": "Engine", "help_engine": "PyTorch runs the run itself; ONNX Runtime and OpenVINO run its "
+           "exported model on the CPU (exported into the run folder on first use, same scores within 1e-3)."})
+JA.update({"opt_engine": "推論エンジン", "help_engine": "PyTorch は学習済みモデルをそのまま実行します。ONNX Runtime と "
+           "OpenVINO はエクスポートしたモデルを CPU で実行します"
+           "(初回にモデルフォルダへエクスポート、スコアの差は 1e-3 以内)。"})

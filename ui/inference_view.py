@@ -20,7 +20,9 @@ from ui.images import fit, gray_to_map, heat_overlay, mask_outline
 from ui.projects import INFERENCE, new_stamp
 from ui.uploads import ImportReport, save_inference_inputs
 
-__all__ = ["Session", "load_session", "results_table", "run_inference", "save_inputs", "show_gallery"]
+ENGINE_LABELS = {"torch": "PyTorch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
+
+__all__ = ["ENGINE_LABELS", "Session", "load_session", "results_table", "run_inference", "save_inputs", "show_gallery"]
 
 
 def save_inputs(project: Path, run_dir: Path, files: list[tuple[str, bytes]]) -> tuple[Path, ImportReport]:
@@ -35,10 +37,13 @@ def save_inputs(project: Path, run_dir: Path, files: list[tuple[str, bytes]]) ->
 
 
 def run_inference(run_dir: Path, folder: Path, source: Path | None = None, write_csv: bool = False,
-                  progress: object = None) -> InferenceResult:
-    """Run the core's inference on ``source`` (default ``folder/input``), writing to ``folder/output``."""
+                  progress: object = None, engine: str = "torch") -> InferenceResult:
+    """Run the core's inference on ``source`` (default ``folder/input``), writing to ``folder/output``.
+
+    ``engine``: "torch", "onnx" or "openvino" (the run's own export, made on first use).
+    """
     result = infer(run_dir, str(source or folder / "input"), save_path=folder / "output", write_csv=write_csv,
-                   keep_maps=False, progress=progress)  # type: ignore[arg-type]
+                   keep_maps=False, progress=progress, engine=engine)  # type: ignore[arg-type]
     if not result.rows:  # the CLI carries on with an empty table; in the page it is an error to show
         raise DataError(result.warnings[0] if result.warnings else "no image to run on")
     return result

@@ -4,7 +4,7 @@ Layout of a project::
 
     <project>/data/good/ bad/<type>/ mask/<type>/   the dataset (the old tool's folder layout)
     <project>/runs/<timestamp>/                       trained runs (hamacho_core.persistence)
-    <project>/jobs/<id>.json                          training job status (ui.jobs)
+    <project>/jobs/<id>.json                          training job status (hamacho_core.jobs)
     <project>/inference/<timestamp>/                  inference inputs and outputs
     <project>/exports/                                report ZIPs
 
@@ -24,6 +24,7 @@ from hamacho_core.demo import make_demo_dataset
 from hamacho_core.errors import HamachoError
 from hamacho_core.persistence import RunInfo, list_runs
 from hamacho_core.progress import ProgressCallback
+from hamacho_core.workspace import inside, writable_folder
 
 __all__ = [
     "ProjectError",
@@ -34,6 +35,7 @@ __all__ = [
     "inference_sessions",
     "list_projects",
     "new_stamp",
+    "project_folder",
     "project_runs",
     "rename_project",
     "workspace",
@@ -48,10 +50,18 @@ class ProjectError(HamachoError):
 
 
 def workspace() -> Path:
-    """The workspace folder (created when missing)."""
-    root = Path(os.environ.get("HAMACHO_HOME", "./workspace")).expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    return root
+    """The workspace folder (created when missing).
+
+    Raises:
+        WorkspaceError: it cannot be created or written (below a regular file, read-only, full disk); the message
+            names the folder and what to do.
+    """
+    return writable_folder(os.environ.get("HAMACHO_HOME", "./workspace"), "HAMACHO_HOME")
+
+
+def project_folder(name: str, root: Path | None = None) -> Path:
+    """``<workspace>/<name>`` for a valid name, never outside the workspace (ProjectError / WorkspaceError)."""
+    return inside(root or workspace(), check_name(name))
 
 
 def check_name(name: str) -> str:
@@ -77,7 +87,7 @@ def list_projects(root: Path | None = None) -> list[str]:
 
 def create_project(name: str, root: Path | None = None) -> Path:
     """Create an empty project. Raises ProjectError when it exists."""
-    folder = (root or workspace()) / check_name(name)
+    folder = project_folder(name, root)
     if folder.exists():
         raise ProjectError(f"a project named {folder.name!r} already exists")
     (folder / DATA).mkdir(parents=True)
@@ -87,7 +97,7 @@ def create_project(name: str, root: Path | None = None) -> Path:
 def rename_project(old: str, new: str, root: Path | None = None) -> Path:
     """Rename a project folder. Raises ProjectError when the new name is taken or invalid."""
     root = root or workspace()
-    source, target = root / check_name(old), root / check_name(new)
+    source, target = project_folder(old, root), project_folder(new, root)
     if not source.is_dir():
         raise ProjectError(f"project {old!r} not found")
     if target.exists():
@@ -97,7 +107,7 @@ def rename_project(old: str, new: str, root: Path | None = None) -> Path:
 
 def delete_project(name: str, root: Path | None = None) -> None:
     """Delete a project folder and everything in it."""
-    folder = (root or workspace()) / check_name(name)
+    folder = project_folder(name, root)
     if not folder.is_dir():
         raise ProjectError(f"project {name!r} not found")
     shutil.rmtree(folder)

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from hamacho_core.errors import HamachoError, WorkspaceError
+from hamacho_core.jobs import JobManager
 from ui.i18n import DEFAULT_LANGUAGE, t
-from ui.jobs import JobManager
-from ui.projects import workspace
+from ui.projects import ProjectError, list_projects, project_folder, workspace
 
 __all__ = ["current_project", "get_manager", "init_state", "open_project", "require_project"]
 
@@ -25,8 +26,16 @@ def init_state() -> None:
 
 @st.cache_resource
 def get_manager() -> JobManager:
-    """The one training-job manager of this server process (shared by every session and tab)."""
-    return JobManager()
+    """The one job manager of this server process (shared by every session and tab); jobs run in worker processes.
+
+    At start-up, jobs a stopped server left queued or running are marked interrupted in their records.
+    """
+    manager = JobManager()
+    try:
+        manager.recover([workspace() / name for name in list_projects()])
+    except OSError:  # an unreadable workspace is reported by the pages themselves
+        pass
+    return manager
 
 
 def open_project(name: str | None) -> None:
@@ -36,11 +45,22 @@ def open_project(name: str | None) -> None:
 
 
 def current_project() -> Path | None:
-    """The open project's folder, or None (also when it was deleted meanwhile)."""
+    """The open project's folder, or None (also when it was deleted meanwhile, or its name leaves the workspace).
+
+    An unusable workspace stops the page with an error naming the folder and what to do.
+    """
     name = st.session_state.get("project")
     if not name:
         return None
-    folder = workspace() / name
+    try:
+        root = workspace()
+    except HamachoError as error:  # an unwritable workspace: say which folder and what to do, on every page
+        st.error(f"{t('error')}: {error}", icon=":material/error:")
+        st.stop()
+    try:
+        folder = project_folder(str(name), root)
+    except (ProjectError, WorkspaceError):  # a hand-edited ?project= that is not a project name, or leaves it
+        return None
     return folder if folder.is_dir() else None
 
 

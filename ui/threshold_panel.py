@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from hamacho_core.decisions import Decisions, ThresholdIntervals, save_costs
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.persistence import update_thresholds
 from hamacho_core.pipeline import TEST_DIR
 from hamacho_core.report import relative_names
-from ui.evaluate import outcome, threshold_view
+from ui.decisions_panel import add_bands, decision_tabs, gallery_filter, given_costs, metric_ranges, recall_block
+from ui.evaluate import gallery_order, outcome, threshold_view
 from ui.i18n import t
 from ui.images import heat_overlay, mask_outline, thumbnail
 from ui.widgets import show_errors
@@ -32,6 +34,7 @@ class Loaded:
     honest: dict[str, Any] | None
     fitted: dict[str, Any]  # metrics at the fitted threshold 0.5
     names: list[str]  # output names inside test_predictions
+    decisions: Decisions  # intervals and costs: the bootstrap is drawn once per run and change
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -40,7 +43,7 @@ def _load(run_dir: str, stamp: float) -> Loaded:
     names = evaluation.output_names or [  # runs written before output names were saved
         p.as_posix() for p in relative_names([Path(p) for p in evaluation.paths], evaluation.defect_types)]
     return Loaded(evaluation, evaluation.normalized_scores, evaluation.curves(), evaluation.honest_estimate(),
-                  evaluation.metrics_at(0.5).to_dict(), names)
+                  evaluation.metrics_at(0.5).to_dict(), names, Decisions(evaluation))
 
 
 def load(run_dir: Path) -> Loaded:
@@ -62,12 +65,16 @@ def _thumb(run_dir: str, name: str, source: str, side: int) -> np.ndarray:
     return thumbnail(copy if copy.is_file() else source, side)
 
 
-def _metric_row(metrics: dict[str, Any], fitted: dict[str, Any], honest: dict[str, Any] | None) -> None:
+def _metric_row(metrics: dict[str, Any], fitted: dict[str, Any], honest: dict[str, Any] | None,
+                intervals: ThresholdIntervals) -> None:
     columns = st.columns(4)
     for column, key in zip(columns, ("precision", "recall", "f1", "accuracy"), strict=True):
         delta = metrics[key] - fitted[key]
         column.metric(t(f"m_{key}"), f"{metrics[key]:.3f}", f"{delta:+.3f}" if abs(delta) > 1e-9 else None,
-                      help=t("m_delta_help"))
+                      help=t("m_delta_help") + " " + t("d_range_help"))
+        estimate = getattr(intervals, key)
+        counts = f" ({estimate.count}/{estimate.total})" if estimate.total is not None else ""
+        column.caption(f"95 %: {estimate.low:.3f}–{estimate.high:.3f}{counts}")
     fitted_text = t("fitted_line", f1=f"{fitted['f1']:.3f}", p=f"{fitted['precision']:.3f}",
                     r=f"{fitted['recall']:.3f}")
     honest_text = t("honest_line", f1=f"{honest['f1']:.3f}", p=f"{honest['precision']:.3f}",
@@ -77,6 +84,9 @@ def _metric_row(metrics: dict[str, Any], fitted: dict[str, Any], honest: dict[st
 
 def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, pixel_norm: float) -> None:
     evaluation = loaded.evaluation
+    if not order:
+        st.info(t("d_gallery_empty"))
+        return
     columns = st.columns(3)
     for slot, index in enumerate(order):
         image = _thumb(str(run_dir), loaded.names[index], evaluation.paths[index], 192)
@@ -95,9 +105,11 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
     evaluation = loaded.evaluation
     saved = evaluation.normalization
     left, right = st.columns([1.3, 3])
+    slider_key = f"thr_image_{run_dir.name}"
     with left:
-        image_norm = st.slider(t("image_threshold"), 0.0, 1.0, float(saved.image_norm), 0.005, format="%.3f",
-                               help=t("image_threshold_help"), key=f"thr_image_{run_dir.name}")
+        st.session_state.setdefault(slider_key, float(saved.image_norm))  # "use this threshold" buttons set it
+        image_norm = st.slider(t("image_threshold"), 0.0, 1.0, step=0.005, format="%.3f",
+                               help=t("image_threshold_help"), key=slider_key)
         pixel_norm = float(saved.pixel_norm)
         if evaluation.masks is not None:
             pixel_norm = st.slider(t("pixel_threshold"), 0.0, 1.0, pixel_norm, 0.005, format="%.3f",
@@ -108,20 +120,30 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
                      icon=":material/save:", key="save_threshold"):
             with show_errors():
                 update_thresholds(run_dir, image_norm, pixel_norm if evaluation.masks is not None else None)
+                if (costs := given_costs(run_dir.name)) is not None:
+                    save_costs(run_dir, costs)
                 st.session_state["threshold_saved"] = t("threshold_saved", image=f"{image_norm:.3f}",
                                                          pixel=f"{pixel_norm:.3f}")
                 st.rerun()
         if message := st.session_state.pop("threshold_saved", None):
             st.success(message)
         st.caption(t("saved_thresholds", image=f"{saved.image_norm:.3f}", pixel=f"{saved.pixel_norm:.3f}"))
+        intervals = loaded.decisions.at(image_norm)
+        metric_ranges(intervals)
+        recall_block(intervals, run_dir.name)
     with right:
-        _metric_row(view.metrics.to_dict(), loaded.fitted, loaded.honest)
+        _metric_row(view.metrics.to_dict(), loaded.fitted, loaded.honest, intervals)
+        add_bands(view.figures, loaded.decisions)
         top = st.columns(2)
         top[0].plotly_chart(view.figures["pr"], key="fig_pr")
         top[1].plotly_chart(view.figures["roc"], key="fig_roc")
         bottom = st.columns(2)
         bottom[0].plotly_chart(view.figures["histogram"], key="fig_histogram")
         bottom[1].plotly_chart(view.figures["confusion"], key="fig_confusion")
+    decision_tabs(run_dir, loaded.decisions, image_norm, pixel_norm if evaluation.masks is not None else None,
+                  slider_key)
     st.subheader(t("gallery"))
     st.caption(t("gallery_help"))
-    _gallery(run_dir, loaded, view.order[:9], image_norm, pixel_norm)
+    order = gallery_order(evaluation.labels, loaded.scores, image_norm, limit=len(loaded.scores))
+    _gallery(run_dir, loaded, gallery_filter(evaluation, loaded.scores, order, image_norm)[:9], image_norm,
+             pixel_norm)

@@ -16,7 +16,8 @@ from hamacho_core.persistence import RunInfo, read_config
 from ui.i18n import t
 from ui.projects import RUNS, project_runs
 
-__all__ = ["flash", "problems_table", "run_label", "run_picker", "runs_table", "show_errors", "show_flash"]
+__all__ = ["flash", "flash_errors", "problems_table", "run_label", "run_picker", "runs_table", "show_errors",
+           "show_flash"]
 
 
 @contextmanager
@@ -28,6 +29,18 @@ def show_errors() -> Iterator[None]:
         st.error(f"{t('error')}: {error}", icon=":material/error:")
     except OSError as error:
         st.error(f"{t('error')}: {error.strerror or error} ({error.filename or ''})", icon=":material/error:")
+
+
+@contextmanager
+def flash_errors() -> Iterator[None]:
+    """Like :func:`show_errors`, but the message is shown on the next run (for a step followed by ``st.rerun``, e.g.
+    a refused upload whose drop zone is emptied)."""
+    try:
+        yield
+    except HamachoError as error:
+        flash(f"{t('error')}: {error}", "error")
+    except OSError as error:
+        flash(f"{t('error')}: {error.strerror or error} ({error.filename or ''})", "error")
 
 
 def flash(message: str, kind: str = "success") -> None:

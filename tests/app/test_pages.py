@@ -136,6 +136,8 @@ def test_data_page_rejects_an_unsafe_zip_with_a_message(home: Path) -> None:
     assert not at.exception
     assert "outside the folder" in at.error[0].value
     assert not (home / "p" / "data" / "good").exists()
+    uploaders = [u.key for u in at.get("file_uploader")]
+    assert "zip_1" in uploaders and "zip_0" not in uploaders  # the refused ZIP does not stay next to its error
 
 
 def test_data_page_imports_a_zip_and_reports_non_images(home: Path) -> None:
@@ -196,6 +198,14 @@ def test_train_page_shows_the_input_shape_and_runs_a_job(home: Path) -> None:
     assert (Path(finished.run_dir) / "config.yaml").is_file()
 
 
+def test_train_page_in_japanese_leaves_no_english_summary(home: Path) -> None:
+    make_project(home, "p")
+    at = _page("train", "p", lang="ja")
+    texts = _texts(at)
+    assert "テスト: 良品 " in texts and "good" not in texts.split("テスト:")[1].split("\n")[0]
+    assert "長辺 128 px" in texts and "long side" not in texts and "never upsampled" not in texts
+
+
 # ------------------------------------------------------------------------------------------------ threshold
 def test_threshold_slider_changes_the_metrics_and_saves(trained_home: Path) -> None:
     at = _page("threshold", "検査A")
@@ -205,7 +215,7 @@ def test_threshold_slider_changes_the_metrics_and_saves(trained_home: Path) -> N
     assert not at.exception
     recall_after = [m.value for m in at.metric if m.label == "Recall"][0]
     assert float(recall_after) < float(recall_before)
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 5  # PR, ROC, histogram, confusion; expected cost (decision tools)
     at.button(key="save_threshold").click().run()
     config = yaml.safe_load((trained_home / "検査A" / "runs" / "20250101-120000" / "config.yaml").read_text("utf-8"))
     assert config["normalization"]["image_norm"] == pytest.approx(0.99)

@@ -127,10 +127,10 @@ def test_import_server_folder(tmp_path: Path) -> None:
     (source / "good").mkdir(parents=True)
     (source / "good" / "a.png").write_bytes(_png())
     (source / "good" / "b.doc").write_bytes(b"x")
-    report = import_folder(tmp_path / "data", source)
+    report = import_folder(tmp_path / "data", source, roots=[tmp_path])
     assert [p.name for p in report.written] == ["a.png"] and len(report.problems) == 1
     with pytest.raises(DataError, match="not found"):
-        import_folder(tmp_path / "data", tmp_path / "missing")
+        import_folder(tmp_path / "data", tmp_path / "missing", roots=[tmp_path])
 
 
 def test_train_config_for_a_project_holding_good_directly(home: Path) -> None:

@@ -1,0 +1,125 @@
+"""The worker process of one job: ``python -m hamacho_core.jobs.worker JOB_JSON PARENT_PID``.
+
+It trains (or runs the job's ``trainer``), writing status to the job's JSON record at most every half second, and
+exits. SIGTERM (cancel) is turned into :class:`~hamacho_core.errors.Cancelled` at the next progress step, so the
+pipeline stops cleanly; the server kills the process if it does not stop soon. The worker dies with the server
+(Linux parent-death signal), so a server restart never leaves an orphan training.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import os
+import shutil
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from hamacho_core.errors import Cancelled, HamachoError
+from hamacho_core.jobs.records import Job, load_job
+
+__all__ = ["main", "remove_run"]
+
+SAVE_EVERY = 0.5  # seconds between status writes while running
+_cancelled = False
+
+
+def remove_run(folder: Path, always: bool) -> None:
+    """Drop the run folder of a stopped job (``always``), or of a failed one that saved no model."""
+    if folder.is_dir() and (always or not (folder / "config.yaml").exists()):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to kill this process when the server dies (no-op elsewhere)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if parent_pid and os.getppid() != parent_pid:  # the server died before the line above
+        os._exit(1)
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    global _cancelled  # noqa: PLW0603 - a signal handler can only talk through module state
+    _cancelled = True
+
+
+def _resolve(spec: str):  # noqa: ANN202 - a callable(TrainConfig, progress) -> TrainResult
+    module, _, name = spec.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _finish(job: Job, status: str, error: str = "") -> None:
+    job.status, job.error, job.finished = status, error, time.time()
+    job.add_log(status if not error or error == status else f"{status}: {error}")
+    if status != "done":
+        remove_run(Path(job.run_dir), always=status == "cancelled")
+    job.save()
+
+
+def run(job: Job) -> Job:
+    """Run ``job`` in this process, keeping its record up to date; returns it finished."""
+    from hamacho_core.pipeline import TrainConfig
+
+    job.status, job.pid = "running", os.getpid()
+    job.started = job.started or time.time()
+    job.add_log(f"started (worker process {job.pid})")
+    job.save()
+    last_save = [0.0]
+
+    def progress(done: int, total: int, stage: str) -> None:
+        if _cancelled:
+            raise Cancelled("training cancelled")
+        now = time.time()
+        if stage != job.stage:
+            job.stage, job.stage_started = stage, now
+            if stage not in job.stages_seen:
+                job.stages_seen.append(stage)
+            job.add_log(f"{stage} ({total})")
+        job.done, job.total = done, total
+        if now - last_save[0] > SAVE_EVERY:
+            last_save[0] = now
+            job.save()
+
+    try:
+        result = _resolve(job.trainer)(TrainConfig(**job.config), progress)
+    except Cancelled:
+        _finish(job, "cancelled", "cancelled")
+    except HamachoError as error:
+        _finish(job, "failed", str(error))
+    except Exception as error:  # noqa: BLE001 - the record must say why, whatever happened
+        job.log.append(traceback.format_exc(limit=3))
+        _finish(job, "failed", f"{type(error).__name__}: {error}")
+    else:
+        image = result.metrics.get("image", {})
+        job.metrics = image | {"input_shape": list(result.input_shape)}
+        for warning in getattr(result, "warnings", []):
+            job.add_log(f"warning: {warning}")
+        if result.problems:
+            job.add_log(f"{len(result.problems)} file(s) left out or partly used (see the Data page)")
+        auroc = image.get("auroc")
+        job.add_log(f"image AUROC {auroc:.3f}, F1 {image.get('f1', 0):.3f}" if auroc is not None
+                    else f"image F1 {image.get('f1', 0):.3f}")
+        _finish(job, "done")
+    return job
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    _die_with_parent(int(args[1]) if len(args) > 1 else 0)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    job = load_job(Path(args[0]))
+    if job is None:
+        print(f"cannot read the job record {args[0]}", file=sys.stderr)
+        return 2
+    run(job)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

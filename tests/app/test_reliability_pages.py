@@ -1,0 +1,49 @@
+"""Pages with an unusable workspace, a project name leaving it, a hostile picture among uploads (AppTest)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from app_support import APP
+from streamlit.testing.v1 import AppTest
+
+from hamacho_core.hostile import huge_header_png, png_bytes, zip_bytes
+from ui import uploads
+
+TIMEOUT = 60
+
+
+@pytest.mark.parametrize("page", ["home", "data", "train", "threshold"])
+def test_workspace_below_a_file_is_an_error_on_every_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         page: str) -> None:
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("HAMACHO_HOME", str(tmp_path / "file" / "workspace"))
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["project"] = "検査A"
+    at.run()
+    if page != "home":
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert any("cannot write in" in e and "HAMACHO_HOME" in e for e in errors), errors
+
+
+def test_a_project_name_leaving_the_workspace_opens_nothing(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "secret" / "data" / "good").mkdir(parents=True)
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["project"] = "../secret"
+    at.run()
+    at.switch_page("pages/data.py").run()
+    assert not at.exception
+    assert not [e for e in at.error]
+    assert any("Open or create a project first" in i.value for i in at.info)
+
+
+def test_zip_upload_names_a_hostile_picture(home: Path) -> None:
+    (home / "p" / "data").mkdir(parents=True)
+    data = zip_bytes({"good/1.png": png_bytes(16, 16, seed=1), "good/huge.png": huge_header_png()})
+    report = uploads.import_zip(home / "p" / "data", io.BytesIO(data), len(data))
+    assert [p.name for p in report.written] == ["1.png"]
+    assert "too many pixels" in report.problems[0].reason

@@ -1,0 +1,108 @@
+"""The decision tools in a real browser: entering costs moves the suggested threshold, the one-click button moves
+the slider, and the report's index.html carries the intervals and the cost statement.
+
+Self-contained: a small run is trained with the core into a project of its own (the workbench flow's project is
+left alone). Screenshot: docs/screenshots/threshold_decisions.png.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from e2e_support import SCREENSHOTS
+
+from hamacho_core.demo import make_demo_dataset
+from hamacho_core.pipeline import TrainConfig, train
+
+PROJECT = "判断テスト"
+
+
+@pytest.fixture(scope="module")
+def decision_page(browser, server: str, workspace: Path):  # noqa: ANN001, ANN201
+    """A trained run in project 判断テスト and a fresh English tab opened on it."""
+    project = workspace / PROJECT
+    if not list((project / "runs").glob("*/config.yaml")):
+        make_demo_dataset(project / "data", n_good=12, n_bad_per_type=2, size=128)
+        train(TrainConfig(category="data", dataset_root=str(project), run_dir=str(project / "runs" / "20250301-090000"),
+                          image_size=128, resize="square", write_csv=False))
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    context.set_default_timeout(60_000)
+    tab = context.new_page()
+    tab.goto(f"{server}/?project={PROJECT}&lang=en")  # the router reads both (a page URL would skip it)
+    yield tab
+    context.close()
+
+
+def _idle(page) -> None:  # noqa: ANN001
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
+
+
+def _suggested(page) -> float:  # noqa: ANN001
+    text = page.get_by_text(re.compile(r"Cheapest threshold")).first.inner_text()
+    return float(re.search(r"Cheapest threshold\s+([0-9.]+)", text).group(1))
+
+
+def _set_number(page, label: str, value: str, echo: str) -> None:  # noqa: ANN001
+    """Type a cost and wait until the page states it back (``echo``), so the figures read next are current."""
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    page.get_by_text(echo).first.wait_for(timeout=120_000)
+    _idle(page)
+
+
+def _slider_value(page) -> float:  # noqa: ANN001
+    return float(page.evaluate("() => document.querySelector('[data-testid=\"stSlider\"] input').value"))
+
+
+def test_costs_move_the_suggestion_and_the_button_moves_the_slider(decision_page) -> None:  # noqa: ANN001
+    page = decision_page
+    page.get_by_test_id("stSidebarNav").get_by_text("Threshold", exact=True).click(timeout=180_000)
+    page.get_by_text("Images that flip").wait_for(timeout=180_000)
+    _idle(page)
+    assert page.get_by_text(re.compile(r"95 %: 0\.\d{3}–[01]\.\d{3}")).count() >= 4  # ranges beside the metrics
+    page.get_by_role("tab", name="Costs").click()
+    _set_number(page, "Cost of a missed defect", "100000", "a missed defect 100000, a false alarm 1,")
+    dear_misses = _suggested(page)
+    _set_number(page, "Cost of a missed defect", "1", "a missed defect 1, a false alarm 1,")
+    _set_number(page, "Cost of a false alarm", "1000", "a missed defect 1, a false alarm 1000,")
+    cheap_misses = _suggested(page)
+    assert cheap_misses > dear_misses
+    assert _slider_value(page) == pytest.approx(0.5)
+    page.get_by_role("button", name="Use this threshold").first.click()
+    page.wait_for_function("(v) => Math.abs(Number(document.querySelector('[data-testid=\"stSlider\"] input')"
+                           ".value) - v) < 1e-6", arg=cheap_misses)
+    _idle(page)
+    assert _slider_value(page) == pytest.approx(cheap_misses)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 2300})
+    page.mouse.move(800, 400)
+    page.mouse.wheel(0, -20_000)
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(SCREENSHOTS / "threshold_decisions.png"))
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.get_by_role("button", name="Save threshold to the run").click()
+    page.get_by_text(f"Saved: image {cheap_misses:.3f}").wait_for()
+
+
+def test_the_report_carries_intervals_and_costs(decision_page, tmp_path: Path) -> None:  # noqa: ANN001
+    page = decision_page
+    page.get_by_test_id("stSidebarNav").get_by_text("Report", exact=True).click()
+    _idle(page)
+    page.get_by_role("button", name="Build the ZIP").click()
+    button = page.get_by_role("button", name="Download ZIP")
+    button.wait_for(timeout=120_000)
+    with page.expect_download() as download:
+        button.click()
+    target = tmp_path / download.value.suggested_filename
+    download.value.save_as(target)
+    archive = zipfile.ZipFile(target)
+    top = target.stem
+    index = archive.read(f"{top}/index.html").decode("utf-8")
+    assert "Decision figures" in index
+    assert re.search(r"<td>0\.\d{3}–[01]\.\d{3}</td>", index)  # an interval in the table
+    assert "cannot be ruled out" in index and "per 1,000 parts, about" in index
+    assert f"{top}/summary.png" in archive.namelist()
