@@ -28,8 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 def _timed(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     """(wall seconds, peak RSS in MB of the largest child so far, output) of one child process."""
     start = time.perf_counter()
+    # cwd = the tree: ``python -m`` puts the working directory first on sys.path, before PYTHONPATH
     process = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             check=False)
+                             check=False, cwd=env["PYTHONPATH"])
     wall = time.perf_counter() - start
     if process.returncode:
         raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{process.stdout[-2000:]}")
@@ -50,9 +51,10 @@ def main() -> None:
     helps = [_timed([*cli, "--help"], env)[0] for _ in range(args.help_runs)]
     inference_help = _timed([*cli, "inference", "--help"], env)[0]
     load_before = os.getloadavg()
-    wall, rss, output = _timed([*cli, "train", "--data-format", "mvtec", "--dataset-root", str(args.data_root),
+    root = str(args.data_root.resolve())
+    wall, rss, output = _timed([*cli, "train", "--data-format", "mvtec", "--dataset-root", root,
                                 "--category", args.category, "--image-size", str(args.image_size), "--accelerator",
-                                "cpu", "--result-path", str(args.work)], env)
+                                "cpu", "--result-path", str(args.work.resolve())], env)
     found = re.search(r"fit ([\d.]+) s, predict ([\d.]+) s, outputs ([\d.]+) s", output)
     fit, predict, outputs = (float(v) for v in found.groups())
     result = {"tree": str(args.tree), "help_s": round(min(helps), 3), "inference_help_s": round(inference_help, 3),
