@@ -31,7 +31,7 @@ TIMING_KEYS = {"seconds", "elapsed", "timings", "created"}
 def run_tree(tree: Path, out: Path, datasets: Path, cases: list[str]) -> None:
     """Train and infer with the code of ``tree``, writing ``out/<case>/``."""
     # cwd = the tree: ``python -m`` puts the working directory first on sys.path, before PYTHONPATH
-    tree, out, datasets = tree.resolve(), out.resolve(), datasets.resolve()
+    tree, out, datasets = tree.resolve(), out.resolve(), datasets.absolute()  # absolute, links kept (paths in tables)
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     for case in cases:
         category, data_format, infer_dir = CASES[case]
