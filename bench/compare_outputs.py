@@ -30,7 +30,9 @@ TIMING_KEYS = {"seconds", "elapsed", "timings", "created"}
 
 def run_tree(tree: Path, out: Path, datasets: Path, cases: list[str]) -> None:
     """Train and infer with the code of ``tree``, writing ``out/<case>/``."""
-    env = {**os.environ, "PYTHONPATH": str(tree.resolve()), "PYTHONHASHSEED": "0"}
+    # cwd = the tree: ``python -m`` puts the working directory first on sys.path, before PYTHONPATH
+    tree, out, datasets = tree.resolve(), out.resolve(), datasets.absolute()  # absolute, links kept (paths in tables)
+    env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     for case in cases:
         category, data_format, infer_dir = CASES[case]
         target = out / case
@@ -39,7 +41,7 @@ def run_tree(tree: Path, out: Path, datasets: Path, cases: list[str]) -> None:
         else:
             subprocess.run([sys.executable, "-m", "hamacho_core.cli", "train", "--data-format", data_format,
                             "--dataset-root", str(datasets), "--category", category, "--result-path", str(target),
-                            "--accelerator", "cpu", "--with-mask-label"], env=env, check=True)
+                            "--accelerator", "cpu", "--with-mask-label"], env=env, check=True, cwd=tree)
         run_dir = target / category / "patchcore"
         images = sorted((datasets / category / infer_dir).rglob("*.png"))[:6]
         picks = target / "inference_inputs"
@@ -48,7 +50,7 @@ def run_tree(tree: Path, out: Path, datasets: Path, cases: list[str]) -> None:
             (picks / image.name).write_bytes(image.read_bytes())
         subprocess.run([sys.executable, "-m", "hamacho_core.cli", "inference", "--image-path", str(picks),
                         "--config-path", str(run_dir / "config.yaml"), "--save-path", str(target / "inference"),
-                        "--accelerator", "cpu"], env=env, check=True)
+                        "--accelerator", "cpu"], env=env, check=True, cwd=tree)
 
 
 def _strip(value: object) -> object:

@@ -1,5 +1,12 @@
 """``hamacho`` command line: ``train`` and ``inference`` (the old tool's options and defaults), ``demo``,
-``score`` (Ray), ``serve`` (the REST API) and ``threshold`` (decision tools)."""
+``score`` (Ray), ``serve`` (the REST API) and ``threshold`` (decision tools).
+
+Start-up: this module imports only click and light modules (:mod:`hamacho_core.choices` for the option lists);
+each command imports the engine (torch, OpenCV, scikit-learn, pandas) when it runs, so ``hamacho --help``, a
+subcommand's ``--help`` and a bad option answer in a fraction of a second and a run pays only for what it uses.
+``tests/unit/test_startup.py`` checks that importing this module pulls in none of the heavy libraries: a new
+subcommand must import its engine inside the command function too.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +14,30 @@ import os
 import platform
 import sys
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
-from hamacho_core.config import ACCELERATORS, SPLIT_RANGE, SUPERVISED_MODES, TASK_TYPES
-from hamacho_core.data import DATA_FORMATS, Problem
-from hamacho_core.detectors import DETECTORS
+from hamacho_core.choices import (
+    ACCELERATORS,
+    DATA_FORMATS,
+    DETECTOR_NAMES,
+    MAX_SIDE,
+    MIN_SIDE,
+    RESIZE_MODES,
+    SPLIT_RANGE,
+    SUPERVISED_MODES,
+    TASK_TYPES,
+    TILING_MODES,
+)
 from hamacho_core.errors import ConfigError, HamachoError
-from hamacho_core.pipeline import TrainConfig, infer, train
-from hamacho_core.planning import TrainPlan
-from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
 from hamacho_core.progress import ProgressCallback
 from hamacho_core.runtime import tune_allocator
-from hamacho_core.tiling import TILING_MODES
+
+if TYPE_CHECKING:
+    from hamacho_core.data import Problem
+    from hamacho_core.planning import TrainPlan
 
 _ON_LINUX = platform.system().lower() == "linux"
 
@@ -85,6 +99,12 @@ def _print_problems(problems: list[Problem]) -> None:
 def _expert_config(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
+    from dataclasses import fields
+
+    import yaml
+
+    from hamacho_core.config import TrainConfig
+
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
@@ -94,6 +114,25 @@ def _expert_config(path: str | None) -> dict[str, Any]:
     if unknown:
         raise click.ClickException(f"unknown keys in {path}: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
     return data
+
+
+def _check_train_paths(values: dict[str, Any]) -> None:
+    """Fail on a missing dataset folder before the engine (torch) is imported: the answer comes at once."""
+    if values.get("data_format", "folder") == "filelist" or not values.get("category"):
+        return
+    folder = Path(values.get("dataset_root", "data")) / values["category"]
+    if not folder.is_dir():
+        raise click.ClickException(f"dataset folder not found: {folder} (check --dataset-root and --category)")
+
+
+def _check_inference_paths(image_path: str, config_path: str) -> None:
+    """Fail on a missing run or image path before the engine is imported (the same messages as the engine's)."""
+    given = Path(config_path)
+    run_dir = given.parent if given.name == "config.yaml" or given.suffix in (".yaml", ".yml") else given
+    if not (run_dir / "config.yaml").is_file():
+        raise click.ClickException(f"no trained run at {config_path}: {run_dir / 'config.yaml'} not found")
+    if not Path(image_path).exists():
+        raise click.ClickException(f"--image-path not found: {image_path} (give an image file or a folder of images)")
 
 
 class NumWorkers(click.ParamType):
@@ -118,7 +157,7 @@ def main() -> None:
 
 
 @main.command("train")
-@click.option("--model", type=click.Choice(list(DETECTORS), case_sensitive=False), default="patchcore",
+@click.option("--model", type=click.Choice(DETECTOR_NAMES, case_sensitive=False), default="patchcore",
               show_default=True)
 @click.option("--dataset-root", default="data", show_default=True, help="Folder holding the category folder.")
 @click.option("--category", default="", help="Dataset folder name below --dataset-root (required unless filelist).")
@@ -170,6 +209,11 @@ def train_command(ctx: click.Context, **options: Any) -> None:
         values["write_csv"] = False
     if values.get("max_bank_size") == 0:
         values["max_bank_size"] = None
+    _check_train_paths(values)
+    from dataclasses import fields
+
+    from hamacho_core.pipeline import TrainConfig, train
+
     try:
         config = TrainConfig(**{k: v for k, v in values.items() if k in {f.name for f in fields(TrainConfig)}})
     except TypeError as error:
@@ -230,6 +274,9 @@ def inference_command(image_path: str, config_path: str, save_path: str | None, 
                       image_norm: float | None, pixel_norm: float | None, no_csv: bool, engine: str,
                       model_dir: str | None) -> None:
     """Run a trained run on new images."""
+    _check_inference_paths(image_path, config_path)
+    from hamacho_core.pipeline import infer
+
     result = _run(lambda progress: infer(config_path, image_path, save_path, image_norm, pixel_norm, batch_size,
                                          accelerator, not no_csv, progress, engine=engine, model_dir=model_dir))
     _print_problems(result.problems)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hamacho_core.backbone import DEFAULT_BACKBONE
+from hamacho_core.choices import ACCELERATORS, DEFAULT_MIN_DEFECTS, SPLIT_RANGE, SUPERVISED_MODES, TASK_TYPES
 from hamacho_core.data import DATA_FORMATS
 from hamacho_core.detectors import DETECTORS
 from hamacho_core.detectors.patchcore import DEFAULT_MAX_BANK_SIZE
@@ -24,11 +25,6 @@ from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, check_t
 __all__ = ["ACCELERATORS", "DEFAULT_MIN_DEFECTS", "SPLIT_RANGE", "SUPERVISED_MODES", "TASK_TYPES", "TrainConfig",
            "check_num_workers", "max_num_workers"]
 
-TASK_TYPES = ("segmentation", "classification")
-ACCELERATORS = ("cpu", "gpu", "cuda", "auto")
-SPLIT_RANGE = (0.01, 0.99)  # share of good images held out for testing
-SUPERVISED_MODES = ("auto", "on", "off")  # --supervised
-DEFAULT_MIN_DEFECTS = 10  # --supervised auto turns the head on from this many defect test pictures
 
 
 def max_num_workers() -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hamacho_core.choices import DATA_FORMATS
 from hamacho_core.errors import ConfigError, DataError
 from hamacho_core.imageio import decode_bytes, image_size, is_image_file
 from hamacho_core.limits import Limits
@@ -32,7 +33,6 @@ __all__ = [
     "split_good",
 ]
 
-DATA_FORMATS = ("folder", "mvtec", "filelist")
 GOOD = "good"
 _IGNORED_NAMES = {"thumbs.db", "desktop.ini"}
 

@@ -11,8 +11,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
-from sklearn.model_selection import StratifiedKFold
 
 from hamacho_core.thresholds import adaptive_threshold, binned_adaptive_threshold
 
@@ -84,6 +82,8 @@ def outcome(label: int, score: float, threshold: float) -> str:
 
 def image_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> ImageMetrics:
     """All image-level figures; AUROC and AP are None when only one class is present."""
+    from sklearn.metrics import average_precision_score, roc_auc_score  # imported on use: inference needs none
+
     labels = np.asarray(labels).astype(int)
     both = labels.min(initial=0) != labels.max(initial=0)
     auroc = float(roc_auc_score(labels, scores)) if both else None
@@ -94,6 +94,8 @@ def image_metrics(labels: np.ndarray, scores: np.ndarray, threshold: float) -> I
 
 def curves(labels: np.ndarray, scores: np.ndarray) -> dict[str, list[float]]:
     """PR and ROC curves as plain lists (for plots and metrics.json)."""
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
     labels = np.asarray(labels).astype(int)
     if labels.min(initial=0) == labels.max(initial=0):
         return {}
@@ -127,6 +129,8 @@ def cross_validated_estimate(
     Returns:
         The pooled figures, or None when a class has fewer than 2 images.
     """
+    from sklearn.model_selection import StratifiedKFold
+
     labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=np.float64)
     smallest = min(np.sum(labels == 0), np.sum(labels == 1))
     if smallest < 2:

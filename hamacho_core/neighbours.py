@@ -20,8 +20,12 @@ __all__ = ["InvertedFileNeighbours", "NearestNeighbours", "create_search"]
 
 
 def _partial_distances(queries: torch.Tensor, bank_t: torch.Tensor, bank_norms: torch.Tensor) -> torch.Tensor:
-    """||b||^2 - 2 q.b for queries (Q, D) and a transposed bank (D, M): (Q, M). Add ||q||^2 for the distance."""
-    return torch.mm(queries, bank_t).mul_(-2.0).add_(bank_norms)
+    """||b||^2 - 2 q.b for queries (Q, D) and a transposed bank (D, M): (Q, M). Add ||q||^2 for the distance.
+
+    One ``addmm``: the -2 and the norms are applied by the GEMM itself, not by two more passes over the (Q, M)
+    result (bit-identical: scaling by -2 is exact).
+    """
+    return torch.addmm(bank_norms, queries, bank_t, alpha=-2.0)
 
 
 def _finish(partial: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:

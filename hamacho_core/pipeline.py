@@ -30,8 +30,14 @@ from hamacho_core.metrics import cross_validated_estimate, curves, image_metrics
 from hamacho_core.persistence import save_run, staged_run_dir
 from hamacho_core.planning import CSV_WARNING_BYTES, TrainPlan, estimate_train_seconds, pixel_csv_bytes, plan
 from hamacho_core.progress import ProgressCallback, report, track
-from hamacho_core.report import TEST_DIR, ReportSource, relative_names, write_reports, write_test_outputs
-from hamacho_core.supervision import plan_supervision, supervise
+from hamacho_core.report import (
+    TEST_DIR,
+    ReportSource,
+    ReportWriter,
+    relative_names,
+    write_reports,
+    write_test_outputs,
+)
 from hamacho_core.thresholds import Normalization, check_normalized_threshold, fit_normalization
 
 __all__ = ["InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
@@ -76,6 +82,8 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     Raises:
         HamachoError: any invalid option or unusable data, with a message saying what to do.
     """
+    from hamacho_core.supervision import plan_supervision, supervise  # scikit-learn: training only, not inference
+
     config.validate()
     progress = faults.hooked(progress)  # kill/fail points of the reliability tests; unchanged otherwise
     num_workers, warning = check_num_workers(config.num_workers)
@@ -92,7 +100,9 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     plan = plan_supervision(config.supervised, detector, dataset.test, config.supervised_min_defects,
                             config.no_bad_mode)
     start = time.perf_counter()
-    prediction = detector.predict([s.path for s in dataset.test], progress, keep_patch_inputs=plan.enabled)
+    decoded = _DecodedPictures()
+    prediction = detector.predict([s.path for s in dataset.test], progress, keep_patch_inputs=plan.enabled,
+                                  on_batch=decoded.keep)
     times["predict"] = time.perf_counter() - start
     boost = None
     if plan.enabled:  # from here on every figure is cross-fitted; the detector carries the head fitted on all
@@ -110,18 +120,43 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     start = time.perf_counter()
     with staged_run_dir(config.output_dir()) as run_dir:  # renamed to output_dir only once complete
         save_run(run_dir, detector, normalization, _settings(config, dataset), _headline(metrics))
-        names = write_test_outputs(run_dir / TEST_DIR, dataset.test, prediction, normalization, metrics,
-                                   dataset.problems, config.write_csv, progress)
-        Evaluation([str(s.path) for s in dataset.test], [s.defect_type for s in dataset.test], labels,
-                   prediction.scores.astype(np.float64),
-                   np.stack([preview(m) for m in prediction.maps]) if len(prediction.maps) else prediction.maps,
-                   np.stack([preview(m, nearest=True) > 0.5 for m in masks]) if masks is not None else None,
-                   normalization, [n.as_posix() for n in names],
-                   [str(s.mask_path) if s.mask_path else None for s in dataset.test]).save(run_dir)
+        names = relative_names([s.path for s in dataset.test], [s.defect_type for s in dataset.test])
+
+        def save_evaluation() -> None:  # in this thread while the writer threads draw the pictures
+            Evaluation([str(s.path) for s in dataset.test], [s.defect_type for s in dataset.test], labels,
+                       prediction.scores.astype(np.float64),
+                       np.stack([preview(m) for m in prediction.maps]) if len(prediction.maps) else prediction.maps,
+                       np.stack([preview(m, nearest=True) > 0.5 for m in masks]) if masks is not None else None,
+                       normalization, [n.as_posix() for n in names],
+                       [str(s.mask_path) if s.mask_path else None for s in dataset.test]).save(run_dir)
+
+        write_test_outputs(run_dir / TEST_DIR, dataset.test, prediction, normalization, metrics, dataset.problems,
+                           config.write_csv, progress, images=decoded.pictures, while_writing=save_evaluation)
     times["outputs"] = time.perf_counter() - start
     shape = detector.input_shape_
     return TrainResult(config.output_dir(), metrics, dataset.problems, shape.as_tuple(), shape.reason, times,
                        warnings, found)
+
+
+KEEP_DECODED_BYTES = 256 << 20  # decoded test pictures kept from predict for the writer; beyond, decoded again
+
+
+class _DecodedPictures:
+    """The test pictures decoded by predict, kept (up to ``limit`` bytes) so the writer need not decode them again.
+
+    The thresholds that every picture but the input depends on are known only once all images are scored, so in
+    training the pictures are drawn after predict; ``pictures[i]`` is None where the budget ran out.
+    """
+
+    def __init__(self, limit: int = KEEP_DECODED_BYTES):
+        self.pictures: list[np.ndarray | None] = []
+        self._left = limit
+
+    def keep(self, start: int, scores: np.ndarray, maps: np.ndarray, images: list[np.ndarray]) -> None:
+        for image in images:
+            fits = image.nbytes <= self._left
+            self._left -= image.nbytes if fits else 0
+            self.pictures.append(image if fits else None)
 
 
 def _load(config: TrainConfig, progress: ProgressCallback | None) -> Dataset:
@@ -245,9 +280,18 @@ def infer(
         warnings.append(f"no readable image in {image_path}: nothing to predict")
     save_dir = Path(save_path) if save_path else run.run_dir / "inference_results"
     save_dir.mkdir(parents=True, exist_ok=True)
-    prediction = run.detector.predict(paths, progress) if paths else Prediction(np.zeros(0), np.zeros((0, 1, 1)))
     sources = [ReportSource(p, n) for p, n in zip(paths, names, strict=True)]
-    maps = write_reports(save_dir, sources, prediction, normalization, write_csv, progress, keep_maps)
+    writer = ReportWriter(save_dir, normalization, write_csv, keep_maps)
+
+    def write_batch(start: int, scores: np.ndarray, maps: np.ndarray, images: list[np.ndarray]) -> None:
+        for offset, image in enumerate(images):  # drawn in the writer threads while the next batch is predicted
+            writer.submit(sources[start + offset], maps[offset], scores[offset], image)
+
+    try:
+        prediction = run.detector.predict(paths, progress, write_batch) if paths else Prediction(
+            np.zeros(0), np.zeros((0, 1, 1)))
+    finally:
+        maps = writer.close(progress)  # the job ends when the last file is written
     normalized = normalization.image(prediction.scores)
     rows = [{"filepath": str(p), "output_name": n.as_posix(), "raw_score": float(r), "norm_score": float(s),
              "pred": int(s > normalization.image_norm), "verdict": "defect" if s > normalization.image_norm else "good",

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import torch
 
+from hamacho_core.choices import MAX_SIDE, MIN_SIDE, RESIZE_MODES
 from hamacho_core.errors import ConfigError
 from hamacho_core.imageio import read_image
 from hamacho_core.tiling import (
@@ -44,11 +45,8 @@ __all__ = [
     "normalized_array",
 ]
 
-RESIZE_MODES = ("keep-aspect", "square")
 AUTO_MAX_SIDE = 512  # automatic target for the long side
-MIN_SIDE = 64
 MIXED_ASPECT_SPREAD = 2.0  # keep-aspect gives way to a square when the 10th-90th percentile aspects differ more
-MAX_SIDE = 2048
 
 ImageSource = str | Path | np.ndarray  # a file, or an RGB (H, W, 3) uint8 array
 
@@ -181,23 +179,31 @@ def batches(
     std: Sequence[float],
     batch_size: int,
     n_threads: int = 2,
+    decoded: list[np.ndarray] | None = None,
 ) -> Iterator[tuple[torch.Tensor, list[tuple[int, int]]]]:
     """Decode, resize and normalize images in a thread pool, one batch ahead of the consumer.
+
+    Args:
+        decoded: when given, each batch's decoded RGB pictures (H, W, 3) uint8 are appended to it before the batch
+            is yielded, so the output writer reuses them instead of decoding the files again.
 
     Yields:
         (images (B, 3, H, W) float32, original (height, width) of each image).
     """
-    def prepare(chunk: Sequence[ImageSource]) -> tuple[torch.Tensor, list[tuple[int, int]]]:
+    def prepare(chunk: Sequence[ImageSource]) -> tuple[torch.Tensor, list[tuple[int, int]], list[np.ndarray]]:
         # NumPy and OpenCV only in these threads: a torch operation here (torch.stack) starts a second OpenMP team
         # that measured 2.4x slower nearest-neighbour search in the main thread on 2 cores.
         images = list(pool.map(_load, chunk))
         arrays = list(pool.map(lambda im: normalized_array(im, shape, mean, std), images))
-        return torch.from_numpy(np.stack(arrays)), [im.shape[:2] for im in images]
+        return torch.from_numpy(np.stack(arrays)), [im.shape[:2] for im in images], images
 
     chunks = [sources[i:i + batch_size] for i in range(0, len(sources), batch_size)]
     with ThreadPoolExecutor(max(1, n_threads)) as pool, ThreadPoolExecutor(1) as ahead:
         pending = ahead.submit(prepare, chunks[0]) if chunks else None
         for index in range(len(chunks)):
-            batch = pending.result()
+            tensor, sizes, images = pending.result()
             pending = ahead.submit(prepare, chunks[index + 1]) if index + 1 < len(chunks) else None
-            yield batch
+            if decoded is not None:
+                decoded += images
+            del images
+            yield tensor, sizes

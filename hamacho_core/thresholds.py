@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.metrics import precision_recall_curve
 
 from hamacho_core.errors import ConfigError
 
@@ -43,6 +42,8 @@ def adaptive_threshold(labels: np.ndarray, scores: np.ndarray) -> float:
     Raises:
         ConfigError: when labels hold only one class.
     """
+    from sklearn.metrics import precision_recall_curve  # imported on use: inference needs none
+
     labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     if labels.min() == labels.max():
         raise ConfigError("an adaptive threshold needs both good and defect images")

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from hamacho_core.choices import TILING_MODES
 from hamacho_core.errors import ConfigError
 
 __all__ = ["AUTO_TILE_FACTOR", "DEFAULT_MAX_TILES", "DEFAULT_TILE_OVERLAP", "TILING_MODES", "TileGrid",
            "check_tiling_options", "choose_tile_grid", "split_tiles", "stitch_tiles"]
 
-TILING_MODES = ("auto", "on", "off")
 DEFAULT_MAX_TILES = 16
 DEFAULT_TILE_OVERLAP = 0.125  # share of the tile side shared with the neighbouring tile (at least)
 AUTO_TILE_FACTOR = 4  # "auto" tiles when the native long side exceeds this many model input sides

@@ -7,7 +7,7 @@ returns ``self``, learned state ends in ``_``, ``predict`` returns a :class:`Pre
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar, Self
 
@@ -23,7 +23,10 @@ from hamacho_core.preprocess import ImageSource, InputShape, batches, choose_inp
 from hamacho_core.progress import ProgressCallback, report
 from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, TileGrid, split_tiles, stitch_tiles
 
-__all__ = ["Detector", "DetectorConfig", "Prediction", "gaussian_blur"]
+__all__ = ["BatchCallback", "Detector", "DetectorConfig", "Prediction", "gaussian_blur"]
+
+# (index of the batch's first image, scores (b,), maps (b, H, W), decoded RGB pictures) -> None
+BatchCallback = Callable[[int, np.ndarray, np.ndarray, list[np.ndarray]], None]
 
 
 CPU_FORWARD_BATCH = 8
@@ -134,13 +137,17 @@ class Detector(ABC):
         return self
 
     def predict(
-        self, images: Sequence[ImageSource], progress: ProgressCallback | None = None, keep_patch_inputs: bool = False
+        self, images: Sequence[ImageSource], progress: ProgressCallback | None = None,
+        on_batch: BatchCallback | None = None, *, keep_patch_inputs: bool = False,
     ) -> Prediction:
         """Score images (with the supervised head when one is attached: ``head_``).
 
         Args:
             images: paths or RGB uint8 arrays.
             progress: callback (done, total, stage).
+            on_batch: called in this thread after each batch with (index of its first image, scores (b,),
+                maps (b, H, W), the decoded RGB pictures (H_i, W_i, 3) uint8): the output writer starts on a batch
+                while the next one is predicted, and reuses the pictures instead of decoding them again.
             keep_patch_inputs: also return each image's head inputs (T, D + 1, h, w) float16 (for cross-fitting).
 
         Returns:
@@ -150,23 +157,30 @@ class Detector(ABC):
         grid = self.input_shape_.tiles
         with_patches = keep_patch_inputs or self.head_ is not None
         scores, maps, sizes, kept = [], [], [], []
-        for inputs, batch_sizes in self._inputs(images, progress, "predicting"):
-            parts = [self._score_patches(self.extractor(part)) if with_patches
-                     else (*self._score_features(self.extractor(part)), None) for part in self._forward_parts(inputs)]
-            raw = torch.cat([m for _, m, _ in parts])
-            if self.head_ is not None:
-                raw = self.head_.raw_map(torch.cat([x for _, _, x in parts]))
-            batch_scores, batch_maps = self.finish_maps(raw, len(batch_sizes))
-            if self.head_ is None:  # the detector's own image score
-                batch_scores = torch.cat([s for s, _, _ in parts]).float().cpu()
-                if grid is not None:  # tile scores -> image scores
-                    batch_scores = batch_scores.view(len(batch_sizes), grid.count).amax(dim=1)
-            if keep_patch_inputs:
-                patch_inputs = torch.cat([x for _, _, x in parts]).half().cpu()
-                kept += list(patch_inputs.view(len(batch_sizes), -1, *patch_inputs.shape[1:]).unbind(0))
-            scores.append(batch_scores)
-            maps.append(batch_maps)
-            sizes += batch_sizes
+        decoded: list[np.ndarray] | None = [] if on_batch is not None else None
+        with torch.inference_mode():
+            for inputs, batch_sizes in self._inputs(images, progress, "predicting", decoded):
+                parts = [self._score_patches(self.extractor(part)) if with_patches
+                         else (*self._score_features(self.extractor(part)), None)
+                         for part in self._forward_parts(inputs)]
+                raw = torch.cat([m for _, m, _ in parts])
+                if self.head_ is not None:
+                    raw = self.head_.raw_map(torch.cat([x for _, _, x in parts]))
+                batch_scores, batch_maps = self.finish_maps(raw, len(batch_sizes))
+                if self.head_ is None:  # the detector's own image score
+                    batch_scores = torch.cat([s for s, _, _ in parts]).float().cpu()
+                    if grid is not None:  # tile scores -> image scores
+                        batch_scores = batch_scores.view(len(batch_sizes), grid.count).amax(dim=1)
+                if keep_patch_inputs:
+                    patch_inputs = torch.cat([x for _, _, x in parts]).half().cpu()
+                    kept += list(patch_inputs.view(len(batch_sizes), -1, *patch_inputs.shape[1:]).unbind(0))
+                scores.append(batch_scores)
+                maps.append(batch_maps)
+                if on_batch is not None:
+                    count = len(batch_sizes)
+                    on_batch(len(sizes), scores[-1].numpy(), maps[-1].numpy(), decoded[:count])
+                    del decoded[:count]
+                sizes += batch_sizes
         if not scores:
             shape = self.input_shape_.as_tuple()
             return Prediction(np.zeros(0, np.float32), np.zeros((0, *shape), np.float32), [])
@@ -269,14 +283,15 @@ class Detector(ABC):
         return self.config.batch_size if self.device.type == "cuda" else min(self.config.batch_size, CPU_FORWARD_BATCH)
 
     def _inputs(
-        self, images: Sequence[ImageSource], progress: ProgressCallback | None, stage: str
+        self, images: Sequence[ImageSource], progress: ProgressCallback | None, stage: str,
+        decoded: list[np.ndarray] | None = None,
     ) -> Iterator[tuple[torch.Tensor, list[tuple[int, int]]]]:
         """Model inputs for a few whole images at a time: (images x tiles, 3, h, w) and the images' original sizes."""
         extractor, grid, done = self.extractor, self.input_shape_.tiles, 0
         report(progress, 0, len(images), stage)
         per_part = self._step if grid is None else max(1, self._step // grid.count)
         for batch, sizes in batches(images, self.input_shape_, extractor.mean, extractor.std,
-                                    self.config.batch_size, self.config.n_threads):
+                                    self.config.batch_size, self.config.n_threads, decoded):
             for start in range(0, len(sizes), per_part):
                 part = batch[start:start + per_part]
                 yield (part if grid is None else split_tiles(part, grid)), sizes[start:start + per_part]

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from hamacho_core.detectors.base import CPU_FORWARD_BATCH, Prediction
+from hamacho_core.detectors.base import CPU_FORWARD_BATCH, BatchCallback, Prediction
 from hamacho_core.errors import ConfigError, ModelFileError
 from hamacho_core.export.exporter import export_run, read_manifest, weights_digest
 from hamacho_core.persistence import LoadedRun, load_run, read_config
@@ -82,16 +82,22 @@ class ExportedModel:
         scores, maps = self._run(np.ascontiguousarray(images, dtype=np.float32))
         return np.asarray(scores, np.float32), np.asarray(maps, np.float32)
 
-    def predict(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None) -> Prediction:
-        """Score pictures (paths or RGB uint8 arrays). Returns: :class:`Prediction` as ``Detector.predict``."""
+    def predict(self, images: Sequence[ImageSource], progress: ProgressCallback | None = None,
+                on_batch: BatchCallback | None = None) -> Prediction:
+        """Score pictures (paths or RGB uint8 arrays). Returns: :class:`Prediction` as ``Detector.predict``
+        (``on_batch`` too: the output writer draws a batch while the next one is scored)."""
         source = self.manifest["input"]
         scores, maps, sizes, done = [], [], [], 0
+        decoded: list[np.ndarray] | None = [] if on_batch is not None else None
         report(progress, 0, len(images), "predicting")
         for batch, batch_sizes in batches(images, self.input_shape_, source["mean"], source["std"],
-                                          self.config.batch_size, self.config.n_threads):
+                                          self.config.batch_size, self.config.n_threads, decoded):
             batch_scores, batch_maps = self.run(batch.numpy())
             scores.append(batch_scores)
             maps.append(batch_maps)
+            if on_batch is not None:
+                on_batch(len(sizes), batch_scores, batch_maps, decoded[:len(batch_sizes)])
+                del decoded[:len(batch_sizes)]
             sizes += batch_sizes
             done += len(batch_sizes)
             report(progress, done, len(images), "predicting")

@@ -12,7 +12,7 @@ from hamacho_core.cli import main
 
 
 @pytest.mark.parametrize("args,message", [
-    (["train", "--dataset-root", "/nonexistent", "--category", "x"], "good-image folder not found"),
+    (["train", "--dataset-root", "/nonexistent", "--category", "x"], "dataset folder not found"),
     (["train", "--dataset-root", ".", "--category", "x", "--split", "1.5"], "split"),
     (["inference", "--image-path", ".", "--config-path", "/nonexistent/config.yaml"], "no trained run"),
     (["train", "--dataset-root", ".", "--category", "x", "--tiling", "sometimes"], "--tiling"),
