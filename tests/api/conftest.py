@@ -6,20 +6,13 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
+from api_support import KEY, LIMITS, PROJECT, RUN
 from fastapi.testclient import TestClient
 
-from hamacho_core.api import ApiLimits, create_app
+from hamacho_core.api import create_app
 from hamacho_core.demo import make_demo_dataset
 from hamacho_core.pipeline import TrainConfig, train
-
-PROJECT = "検査A"  # a Japanese project name: ids travel URL-encoded
-RUN = "20250101-120000"
-RUN_ID = f"{PROJECT}:{RUN}"
-KEY = "test-key-0123456789abcdef"
-LIMITS = ApiLimits(max_upload_bytes=3_000_000, max_image_pixels=1_000_000, max_files=8)
 
 
 @pytest.fixture(scope="session")
@@ -48,15 +41,3 @@ def shared_client(trained_workspace: Path) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {KEY}"
         yield client
-
-
-def png_bytes(image: np.ndarray, ext: str = ".png") -> bytes:
-    ok, data = cv2.imencode(ext, cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image)
-    assert ok
-    return data.tobytes()
-
-
-def demo_pictures(workspace: Path, n: int = 2) -> list[Path]:
-    """Good and defect pictures of the demo project."""
-    data = workspace / PROJECT / "data"
-    return sorted((data / "good").glob("*.png"))[:n] + sorted((data / "bad").rglob("*.png"))[:n]

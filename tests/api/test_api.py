@@ -10,7 +10,7 @@ from urllib.parse import quote
 import cv2
 import numpy as np
 import pytest
-from conftest import KEY, LIMITS, PROJECT, RUN, RUN_ID, demo_pictures, png_bytes
+from api_support import KEY, LIMITS, PROJECT, RUN, RUN_ID, demo_pictures, png_bytes
 from fastapi.testclient import TestClient
 
 from hamacho_core.api import ApiLimits, check_bind_address, create_app

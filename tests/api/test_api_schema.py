@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import KEY, LIMITS, RUN_ID
+from api_support import KEY, LIMITS, RUN_ID
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode

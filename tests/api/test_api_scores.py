@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import pandas as pd
 import pytest
+from api_support import PROJECT, RUN, RUN_ID
 from click.testing import CliRunner
-from conftest import PROJECT, RUN, RUN_ID
 from fastapi.testclient import TestClient
 
 from hamacho_core.cli import main

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from conftest import KEY, RUN_ID, demo_pictures
+from api_support import KEY, RUN_ID, demo_pictures
 
 ROOT = Path(__file__).resolve().parents[2]
 
