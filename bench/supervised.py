@@ -20,8 +20,9 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from hamacho_core.crossfit import CrossFitConfig, cross_fit
+from hamacho_core.data import ground_truth_masks
 from hamacho_core.metrics import PixelHistograms
-from hamacho_core.pipeline import TrainConfig, _build_detector, _load, _masks_at
+from hamacho_core.pipeline import TrainConfig, _build_detector, _load
 
 
 def pixel_figures(maps: np.ndarray, masks: list[np.ndarray], labels: np.ndarray) -> dict[str, float]:
@@ -52,7 +53,7 @@ def main() -> None:
     prediction = detector.predict([s.path for s in dataset.test], keep_patch_inputs=True)
     predict_seconds = time.perf_counter() - start
     labels = np.array([s.label for s in dataset.test])
-    masks = _masks_at(dataset.test, prediction, None)
+    masks = ground_truth_masks(dataset.test, prediction.maps.shape[1:])
     inputs_mb = sum(x.numel() * 2 for x in prediction.patch_inputs) / 2**20
     result = cross_fit(prediction.patch_inputs, labels, [s.defect_type for s in dataset.test],
                        [m if s.mask_path else None for m, s in zip(masks, dataset.test, strict=True)],

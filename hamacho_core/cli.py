@@ -225,18 +225,16 @@ def train_command(ctx: click.Context, **options: Any) -> None:
     _print_problems(result.problems)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
-    image, pixel = result.metrics["image"], result.metrics["pixel"] or {}
-    honest = result.metrics["image_cross_validated"] or {}
+    image, pixel, estimate = result.metrics.image, result.metrics.pixel, result.metrics.image_cross_fitted
     click.echo(f"input shape {result.input_shape[0]} x {result.input_shape[1]}: {result.input_shape_reason}")
-    auroc = "n/a" if image["auroc"] is None else f"{image['auroc']:.4f}"
-    line = (f"image AUROC {auroc}  F1 {image['f1']:.4f}  precision {image['precision']:.4f}"
-            f"  recall {image['recall']:.4f}")
-    if honest:
-        line += f"  (cross-validated F1 {honest['f1']:.4f})"
+    auroc = "n/a" if image.auroc is None else f"{image.auroc:.4f}"
+    line = f"image AUROC {auroc}  F1 {image.f1:.4f}  precision {image.precision:.4f}  recall {image.recall:.4f}"
+    if estimate is not None:
+        line += f"  (cross-fitted F1 {estimate.f1:.4f})"
     click.echo(line)
-    if pixel:
-        click.echo(f"pixel AUROC {pixel['auroc']:.4f}  AUPRO {pixel['aupro']:.4f}  F1 {pixel['f1']:.4f}")
-    _print_supervised(result.metrics.get("supervised") or {})
+    if pixel is not None:
+        click.echo(f"pixel AUROC {pixel.auroc:.4f}  AUPRO {pixel.aupro:.4f}  F1 {pixel.f1:.4f}")
+    _print_supervised(result.metrics.supervised or {})
     click.echo(f"fit {result.seconds['fit']:.1f} s, predict {result.seconds['predict']:.1f} s, "
                f"outputs {result.seconds['outputs']:.1f} s"
                + (f", supervised head {result.seconds['supervised']:.1f} s" if "supervised" in result.seconds else ""))

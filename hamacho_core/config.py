@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import platform
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,10 @@ class TrainConfig:
         if self.run_dir:
             return Path(self.run_dir)
         return Path(self.result_path) / (self.category or "filelist") / self.model.lower()
+
+    def saved_settings(self, counts: dict[str, int], n_problems: int) -> dict[str, Any]:
+        """The ``settings`` section of a run's config.yaml: every option, the resize mode used, the data's counts."""
+        return {**asdict(self), "resize": self.resize_mode, "counts": counts, "n_problems": n_problems}
 
     def detector_settings(self, input_shape: tuple[int, int] | None, n_threads: int) -> dict[str, Any]:
         return {"backbone": self.backbone, "backbone_weights": self.backbone_weights,

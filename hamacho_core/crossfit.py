@@ -26,7 +26,7 @@ from sklearn.model_selection import StratifiedKFold
 from hamacho_core.config import SUPERVISED_MODES
 from hamacho_core.detectors.supervised import COMBINATIONS, HeadConfig, SupervisedHead, patch_targets
 from hamacho_core.errors import ConfigError
-from hamacho_core.metrics import cross_validated_estimate
+from hamacho_core.metrics import cross_fitted_estimate
 from hamacho_core.progress import ProgressCallback, report
 from hamacho_core.tiling import TileGrid, split_tiles
 
@@ -250,7 +250,7 @@ def cross_fit(
 
 
 def _point(n_defects: int, labels: np.ndarray, scores: np.ndarray, seed: int, is_all: bool) -> LearningPoint:
-    estimate = cross_validated_estimate(labels, scores, seed=seed)
+    estimate = cross_fitted_estimate(labels, scores, seed=seed)
     return LearningPoint(n_defects, _auroc(labels, scores), None if estimate is None else estimate.recall,
                          None if estimate is None else estimate.f1, is_all)
 

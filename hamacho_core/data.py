@@ -11,11 +11,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from hamacho_core.choices import DATA_FORMATS
 from hamacho_core.errors import ConfigError, DataError
-from hamacho_core.imageio import decode_bytes, image_size, is_image_file
+from hamacho_core.imageio import decode_bytes, image_size, is_image_file, read_mask
 from hamacho_core.limits import Limits
 from hamacho_core.progress import ProgressCallback, track
 
@@ -24,12 +25,15 @@ __all__ = [
     "Dataset",
     "Problem",
     "Sample",
+    "collect_images",
+    "ground_truth_masks",
     "list_images",
     "load_dataset",
     "load_filelist",
     "load_folder",
     "load_mvtec",
     "picture_problem",
+    "relative_names",
     "split_good",
 ]
 
@@ -352,3 +356,60 @@ def load_dataset(
         train, test = split_good(good, split, seed)
     return Dataset(train=train, test=test + bad, problems=problems)
 
+
+
+def relative_names(paths: Sequence[Path], groups: Sequence[str]) -> list[Path]:
+    """Output names ``<group>/<file name>``, made unique when two sources share a name."""
+    seen: dict[Path, int] = {}
+    names = []
+    for path, group in zip(paths, groups, strict=True):
+        name = Path(group) / Path(path).name
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        names.append(name if count == 0 else name.with_name(f"{name.stem}_{count}{name.suffix}"))
+    return names
+
+
+def collect_images(
+    image_path: str | Path | Sequence[str | Path], progress: ProgressCallback | None = None
+) -> tuple[list[Path], list[Path], list[Problem]]:
+    """The readable pictures to run inference on, their output names (sub-folders kept) and the files left out.
+
+    Args:
+        image_path: an image file, a folder (searched recursively), or a list of files.
+
+    Raises:
+        DataError: the file or folder does not exist, or the list is empty.
+    """
+    problems: list[Problem] = []
+    if isinstance(image_path, str | Path):
+        root = Path(image_path)
+        if root.is_file():
+            paths, names = [root], [Path(root.name)]
+        elif not root.is_dir():
+            raise DataError(f"--image-path not found: {root} (give an image file or a folder of images)")
+        else:
+            paths = list_images(root, problems)
+            names = [p.relative_to(root) for p in paths]
+    else:
+        paths = [Path(p) for p in image_path]
+        if not paths:
+            raise DataError("no image given: pass at least one image file")
+        names = relative_names(paths, ["."] * len(paths))
+    kept = {s.path for s in probe_samples([Sample(p, 0) for p in paths], problems, progress)}
+    return ([p for p in paths if p in kept], [n for p, n in zip(paths, names, strict=True) if p in kept],
+            problems)
+
+
+def ground_truth_masks(samples: Sequence[Sample], shape: tuple[int, int],
+                       progress: ProgressCallback | None = None) -> list[np.ndarray]:
+    """Ground truth at the model input shape (height, width): N (h, w) bool, all-False where no mask is known."""
+    height, width = shape
+    masks = []
+    for sample in track(samples, len(samples), "reading masks", progress):
+        if sample.mask_path is None:
+            masks.append(np.zeros((height, width), bool))
+            continue
+        mask = read_mask(sample.mask_path).astype(np.uint8)
+        masks.append(cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST) > 0)
+    return masks

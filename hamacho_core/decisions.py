@@ -535,7 +535,7 @@ class Decisions:
 def _pixel_figures(evaluation: Evaluation, members: np.ndarray, pixel_norm: float) -> tuple[float, float, float]:
     """(recall, precision, IoU) of the predicted defect pixels on the given pictures (preview size)."""
     truth = evaluation.masks[members]
-    predicted = evaluation.normalization.pixel(evaluation.maps[members].astype(np.float32)) > pixel_norm
+    predicted = evaluation.normalization.normalize_maps(evaluation.maps[members].astype(np.float32)) > pixel_norm
     hit = int(np.sum(predicted & truth))
     n_truth, n_predicted = int(truth.sum()), int(predicted.sum())
     union = n_truth + n_predicted - hit

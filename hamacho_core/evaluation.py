@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -17,9 +17,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from hamacho_core.errors import ModelFileError
-from hamacho_core.metrics import ImageMetrics, cross_validated_estimate, curves, image_metrics
+from hamacho_core.metrics import CrossFittedEstimate, ImageMetrics, cross_fitted_estimate, curves, image_metrics
 from hamacho_core.persistence import atomic_write_bytes, atomic_write_text, read_config
 from hamacho_core.thresholds import Normalization
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from hamacho_core.data import Sample
 
 __all__ = ["PREVIEW_SIDE", "Evaluation", "preview"]
 
@@ -62,9 +67,25 @@ class Evaluation:
     output_names: list[str] | None = None  # where each image's pictures are under test_predictions/images/<kind>/
     mask_paths: list[str | None] | None = None  # ground-truth mask files
 
+    @classmethod
+    def from_test(cls, samples: Sequence[Sample], names: Sequence[Path], raw_scores: np.ndarray, maps: np.ndarray,
+                  masks: Sequence[np.ndarray] | None, normalization: Normalization) -> Evaluation:
+        """A training run's test results, maps and masks shrunk to previews.
+
+        Args:
+            samples: the N test pictures. names: their output names below ``test_predictions/images/<kind>/``.
+            raw_scores: (N,). maps: (N, h, w) raw anomaly maps. masks: N (h, w) bool ground truths, or None.
+        """
+        return cls([str(s.path) for s in samples], [s.defect_type for s in samples],
+                   np.array([s.label for s in samples]), raw_scores.astype(np.float64),
+                   np.stack([preview(m) for m in maps]) if len(maps) else maps,
+                   np.stack([preview(m, nearest=True) > 0.5 for m in masks]) if masks is not None else None,
+                   normalization, [n.as_posix() for n in names],
+                   [str(s.mask_path) if s.mask_path else None for s in samples])
+
     @property
     def normalized_scores(self) -> np.ndarray:
-        return self.normalization.image(self.raw_scores)
+        return self.normalization.normalize_scores(self.raw_scores)
 
     def metrics_at(self, image_norm: float = 0.5) -> ImageMetrics:
         """Image metrics when ``normalized score > image_norm`` means defect (no model call)."""
@@ -74,13 +95,13 @@ class Evaluation:
         """PR and ROC curves on the normalized scale."""
         return curves(self.labels, self.normalized_scores)
 
-    def honest_estimate(self, seed: int = 420) -> dict[str, Any] | None:
-        estimate = cross_validated_estimate(self.labels, self.raw_scores, seed=seed)
-        return None if estimate is None else estimate.to_dict()
+    def cross_fitted_estimate(self, seed: int = 420) -> CrossFittedEstimate | None:
+        """Each picture judged by a threshold fitted on the other folds (None: fewer than 2 pictures of a class)."""
+        return cross_fitted_estimate(self.labels, self.raw_scores, seed=seed)
 
     def predicted_mask(self, index: int, pixel_norm: float = 0.5) -> np.ndarray:
         """(h, w) bool predicted defect pixels of image ``index`` at preview size."""
-        return self.normalization.pixel(self.maps[index].astype(np.float32)) > pixel_norm
+        return self.normalization.normalize_maps(self.maps[index].astype(np.float32)) > pixel_norm
 
     # ------------------------------------------------------------------------------------ persistence
     def save(self, run_dir: str | Path) -> None:

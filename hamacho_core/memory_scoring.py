@@ -121,12 +121,13 @@ def score_arrays(
     if not images:
         return []
     prediction = detector.predict(list(images))
-    normalized_scores = normalization.image(prediction.scores)
+    normalized_scores = normalization.normalize_scores(prediction.scores)
     results = []
     for image, name, raw, score, anomaly_map in zip(images, names, prediction.scores, normalized_scores,
                                                     prediction.maps, strict=True):
         height, width = image.shape[:2]
-        full_map = normalization.pixel(cv2.resize(anomaly_map, (width, height), interpolation=cv2.INTER_LINEAR))
+        full_map = normalization.normalize_maps(cv2.resize(anomaly_map, (width, height),
+                                                           interpolation=cv2.INTER_LINEAR))
         results.append(PictureScore(
             name, float(raw), float(score), bool(score > normalization.image_norm), normalization.image_norm,
             normalization.pixel_norm, defect_regions(full_map, normalization.pixel_norm, name),

@@ -1,7 +1,9 @@
-"""Image- and pixel-level metrics.
+"""Image- and pixel-level metrics, and a run's metrics as one typed object (:class:`RunMetrics`).
 
 Image level uses scikit-learn directly. Pixel level works on histograms of the maps (8,192 bins by default), which
 keeps tens of millions of pixels cheap; with that many bins the AUROC differs from the exact value by < 1e-4.
+A run's figures travel as dataclasses to the edge (CLI, app, job record) and are serialised once, by
+:meth:`RunMetrics.to_dict` (``metrics.json``); :meth:`RunMetrics.from_dict` reads files written before.
 """
 
 from __future__ import annotations
@@ -12,18 +14,20 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hamacho_core.thresholds import adaptive_threshold, binned_adaptive_threshold
+from hamacho_core.thresholds import Normalization, adaptive_threshold, binned_adaptive_threshold
 
 __all__ = [
-    "CrossValidatedEstimate",
+    "CrossFittedEstimate",
     "ImageMetrics",
     "PixelHistograms",
     "PixelMetrics",
+    "RunMetrics",
     "confusion_at",
-    "cross_validated_estimate",
+    "cross_fitted_estimate",
     "image_metrics",
     "outcome",
     "outcomes",
+    "run_metrics",
 ]
 
 _OUTCOME = {(1, 1): "TP", (0, 1): "FP", (0, 0): "TN", (1, 0): "FN"}  # (truth, predicted) -> name
@@ -47,6 +51,10 @@ class ImageMetrics:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImageMetrics:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
 
 def confusion_at(labels: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
@@ -107,8 +115,8 @@ def curves(labels: np.ndarray, scores: np.ndarray) -> dict[str, list[float]]:
 
 
 @dataclass
-class CrossValidatedEstimate:
-    """The honest estimate: each image judged by a threshold fitted on the other folds only."""
+class CrossFittedEstimate:
+    """The cross-fitted estimate: each image judged by a threshold fitted on the other folds only."""
 
     n_folds: int
     f1: float
@@ -120,10 +128,14 @@ class CrossValidatedEstimate:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CrossFittedEstimate:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
-def cross_validated_estimate(
+
+def cross_fitted_estimate(
     labels: np.ndarray, scores: np.ndarray, n_folds: int = 5, seed: int = 420
-) -> CrossValidatedEstimate | None:
+) -> CrossFittedEstimate | None:
     """k-fold over the test set: fit the adaptive threshold on k-1 folds, apply it to the held-out fold.
 
     Returns:
@@ -143,7 +155,7 @@ def cross_validated_estimate(
         thresholds.append(threshold)
         predicted[held_index] = scores[held_index] > threshold
     figures = confusion_at(labels, predicted.astype(float), 0.5)
-    return CrossValidatedEstimate(n_folds, figures["f1"], figures["precision"], figures["recall"],
+    return CrossFittedEstimate(n_folds, figures["f1"], figures["precision"], figures["recall"],
                                   figures["accuracy"], thresholds)
 
 
@@ -160,6 +172,10 @@ class PixelMetrics:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PixelMetrics:
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
 class PixelHistograms:
@@ -223,3 +239,71 @@ def _tail_share(counts: np.ndarray) -> np.ndarray:
     """Share of the counted pixels at or above each bin's lower edge, with a final 0: (n_bins + 1,)."""
     tail = np.append(np.cumsum(counts[::-1])[::-1], 0).astype(np.float64)
     return tail / max(tail[0], 1.0)
+
+
+@dataclass
+class RunMetrics:
+    """Every figure of a trained run, typed; ``metrics.json`` is :meth:`to_dict` (plus the run's problems).
+
+    The JSON keys are a contract (old runs, ``tools/acceptance.py``): ``image_cross_validated`` holds the
+    cross-fitted estimate, ``honest_f1`` in :meth:`headline` its F1.
+    """
+
+    image: ImageMetrics  # at the normalized image threshold
+    image_cross_fitted: CrossFittedEstimate | None = None  # None: fewer than 2 pictures of a class
+    pixel: PixelMetrics | None = None  # None: no masks
+    curves: dict[str, list[float]] = field(default_factory=dict)  # PR/ROC on the normalized scale (see curves)
+    normalization: Normalization | None = None
+    n_test: dict[str, int] = field(default_factory=dict)  # {"good": n, "defect": n}
+    supervised: dict[str, Any] | None = None  # enabled, reason and supervision.SupervisedRun.summary() figures
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able form written to ``metrics.json`` (keys as in every earlier version)."""
+        data = {"image": self.image.to_dict(),
+                "image_cross_validated": None if self.image_cross_fitted is None else self.image_cross_fitted.to_dict(),
+                "pixel": None if self.pixel is None else self.pixel.to_dict(), "curves": self.curves,
+                "normalization": None if self.normalization is None else self.normalization.to_dict(),
+                "n_test": self.n_test}
+        if self.supervised is not None:
+            data["supervised"] = self.supervised
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunMetrics:
+        """Read :meth:`to_dict`'s form, also from runs written before (missing sections are None / empty).
+
+        Raises:
+            KeyError, TypeError: no or a malformed ``image`` section (callers turn it into a ModelFileError).
+        """
+        estimate, pixel, normalization = (data.get(key) for key in ("image_cross_validated", "pixel", "normalization"))
+        return cls(ImageMetrics.from_dict(data["image"]),
+                   CrossFittedEstimate.from_dict(estimate) if estimate else None,
+                   PixelMetrics.from_dict(pixel) if pixel else None, dict(data.get("curves") or {}),
+                   Normalization.from_dict(normalization) if normalization else None, dict(data.get("n_test") or {}),
+                   data.get("supervised"))
+
+    @property
+    def supervised_enabled(self) -> bool:
+        return bool((self.supervised or {}).get("enabled"))
+
+    def headline(self) -> dict[str, Any]:
+        """The few figures kept in config.yaml's ``metrics`` (run lists, the API's run records)."""
+        pixel, estimate = self.pixel, self.image_cross_fitted
+        return {"image_auroc": self.image.auroc, "image_f1": self.image.f1,
+                "pixel_auroc": None if pixel is None else pixel.auroc,
+                "pixel_aupro": None if pixel is None else pixel.aupro,
+                "honest_f1": None if estimate is None else estimate.f1, "supervised": self.supervised_enabled}
+
+
+def run_metrics(labels: np.ndarray, scores: np.ndarray, normalization: Normalization, pixel: PixelMetrics | None,
+                seed: int) -> RunMetrics:
+    """A run's figures from its test results.
+
+    Args:
+        labels: (N,) 1 = defect. scores: (N,) raw image scores. pixel: from ``fit_normalization`` (None: no masks).
+        seed: folds of the cross-fitted estimate.
+    """
+    normalized = normalization.normalize_scores(scores)
+    return RunMetrics(image_metrics(labels, normalized, normalization.image_norm),
+                      cross_fitted_estimate(labels, scores, seed=seed), pixel, curves(labels, normalized),
+                      normalization, {"good": int((labels == 0).sum()), "defect": int((labels == 1).sum())})

@@ -1,44 +1,42 @@
-"""Train and inference pipelines: what the CLI and the app call.
+"""Train and inference pipelines: what the CLI and the app call. Orchestration only: each step lives in its module.
 
-``train`` loads and checks the data, plans the run (:mod:`hamacho_core.planning`), fits the detector, scores the
-test images, fits the thresholds (:func:`hamacho_core.thresholds.fit_normalization`), then writes the run (model,
-the old tool's output tree and metrics of :mod:`hamacho_core.report`, evaluation) into a hidden staging folder
-renamed to the run folder only when complete (``persistence.staged_run_dir``): a crash at any point leaves no half
-run. ``infer`` runs a saved run on new images.
+``train`` loads and checks the data (:mod:`~hamacho_core.data`), plans the run (:mod:`~hamacho_core.planning`), fits
+the detector, scores the test images, cross-fits the optional supervised head (:mod:`~hamacho_core.supervision`),
+fits the thresholds (:func:`~hamacho_core.thresholds.fit_normalization`) and the figures
+(:func:`~hamacho_core.metrics.run_metrics`), then writes the run (model, the old tool's output tree and metrics of
+:mod:`~hamacho_core.report`, evaluation) into a hidden staging folder renamed to the run folder only when complete
+(``persistence.staged_run_dir``): a crash at any point leaves no half run. ``infer`` runs a saved run on new images.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
-import pandas as pd
 
 from hamacho_core import faults
 from hamacho_core.config import TrainConfig, check_num_workers, max_num_workers
-from hamacho_core.data import Dataset, Problem, Sample, list_images, load_dataset, probe_samples
+from hamacho_core.data import Dataset, Problem, collect_images, ground_truth_masks, load_dataset, relative_names
 from hamacho_core.detectors import Detector, Prediction, create_detector
-from hamacho_core.errors import DataError
-from hamacho_core.evaluation import Evaluation, preview
-from hamacho_core.imageio import read_mask
-from hamacho_core.metrics import cross_validated_estimate, curves, image_metrics
+from hamacho_core.evaluation import Evaluation
+from hamacho_core.metrics import RunMetrics, run_metrics
 from hamacho_core.persistence import save_run, staged_run_dir
 from hamacho_core.planning import CSV_WARNING_BYTES, TrainPlan, estimate_train_seconds, pixel_csv_bytes, plan
-from hamacho_core.progress import ProgressCallback, report, track
+from hamacho_core.progress import ProgressCallback, report
 from hamacho_core.report import (
     TEST_DIR,
+    DecodedPictures,
     ReportSource,
     ReportWriter,
-    relative_names,
+    write_predictions,
     write_reports,
     write_test_outputs,
 )
-from hamacho_core.thresholds import Normalization, check_normalized_threshold, fit_normalization
+from hamacho_core.thresholds import fit_normalization
 
 __all__ = ["InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
 
@@ -51,7 +49,7 @@ class TrainResult:
     """What a training run produced."""
 
     run_dir: Path
-    metrics: dict[str, Any]
+    metrics: RunMetrics  # as written to test_predictions/metrics/metrics.json (there also the problems)
     problems: list[Problem]
     input_shape: tuple[int, int]
     input_shape_reason: str
@@ -62,7 +60,7 @@ class TrainResult:
 
 @dataclass
 class InferenceResult:
-    """Inference outputs: one row per image (file, raw_score, norm_score, is_defect, verdict)."""
+    """Inference outputs: one row per image (the columns of ``pred_outputs.csv``, see ``report.PRED_COLUMNS``)."""
 
     rows: list[dict[str, Any]]
     save_dir: Path
@@ -82,7 +80,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     Raises:
         HamachoError: any invalid option or unusable data, with a message saying what to do.
     """
-    from hamacho_core.supervision import plan_supervision, supervise  # scikit-learn: training only, not inference
+    from hamacho_core.supervision import plan_supervision, supervise, supervised_figures  # scikit-learn: training
 
     config.validate()
     progress = faults.hooked(progress)  # kill/fail points of the reliability tests; unchanged otherwise
@@ -97,66 +95,40 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
         on_plan(found)
     detector.fit([s.path for s in dataset.train], progress, input_shape=found.shape)
     times["fit"] = time.perf_counter() - start
-    plan = plan_supervision(config.supervised, detector, dataset.test, config.supervised_min_defects,
-                            config.no_bad_mode)
+    head_plan = plan_supervision(config.supervised, detector, dataset.test, config.supervised_min_defects,
+                                 config.no_bad_mode)
     start = time.perf_counter()
-    decoded = _DecodedPictures()
-    prediction = detector.predict([s.path for s in dataset.test], progress, keep_patch_inputs=plan.enabled,
+    decoded = DecodedPictures()
+    prediction = detector.predict([s.path for s in dataset.test], progress, keep_patch_inputs=head_plan.enabled,
                                   on_batch=decoded.keep)
     times["predict"] = time.perf_counter() - start
-    boost = None
-    if plan.enabled:  # from here on every figure is cross-fitted; the detector carries the head fitted on all
+    head_run = None
+    if head_plan.enabled:  # from here on every figure is cross-fitted; the detector carries the head fitted on all
         start = time.perf_counter()
-        boost = supervise(detector, dataset.test, prediction, config.seed, progress)
-        prediction = boost.prediction
+        head_run = supervise(detector, dataset.test, prediction, config.seed, progress)
+        prediction = head_run.prediction
         times["supervised"] = time.perf_counter() - start
     use_masks = config.task_type == "segmentation" and dataset.has_masks
-    masks = _masks_at(dataset.test, prediction, progress) if use_masks else None
+    masks = ground_truth_masks(dataset.test, prediction.maps.shape[1:], progress) if use_masks else None
     labels = np.array([s.label for s in dataset.test])
     normalization, pixel = fit_normalization(labels, prediction.scores.astype(np.float64), prediction.maps, masks,
                                              [s.label == 0 or s.mask_path is not None for s in dataset.test])
-    metrics = _metrics(labels, prediction, normalization, None if pixel is None else pixel.to_dict(), config.seed)
-    metrics["supervised"] = {"enabled": plan.enabled, "reason": plan.reason, **(boost.summary() if boost else {})}
+    metrics = run_metrics(labels, prediction.scores, normalization, pixel, config.seed)
+    metrics.supervised = supervised_figures(head_plan, head_run)
     start = time.perf_counter()
     with staged_run_dir(config.output_dir()) as run_dir:  # renamed to output_dir only once complete
-        save_run(run_dir, detector, normalization, _settings(config, dataset), _headline(metrics))
+        save_run(run_dir, detector, normalization, config.saved_settings(dataset.counts(), len(dataset.problems)),
+                 metrics.headline())
         names = relative_names([s.path for s in dataset.test], [s.defect_type for s in dataset.test])
-
-        def save_evaluation() -> None:  # in this thread while the writer threads draw the pictures
-            Evaluation([str(s.path) for s in dataset.test], [s.defect_type for s in dataset.test], labels,
-                       prediction.scores.astype(np.float64),
-                       np.stack([preview(m) for m in prediction.maps]) if len(prediction.maps) else prediction.maps,
-                       np.stack([preview(m, nearest=True) > 0.5 for m in masks]) if masks is not None else None,
-                       normalization, [n.as_posix() for n in names],
-                       [str(s.mask_path) if s.mask_path else None for s in dataset.test]).save(run_dir)
-
         write_test_outputs(run_dir / TEST_DIR, dataset.test, prediction, normalization, metrics, dataset.problems,
-                           config.write_csv, progress, images=decoded.pictures, while_writing=save_evaluation)
+                           config.write_csv, progress, images=decoded.pictures,
+                           while_writing=lambda: Evaluation.from_test(  # in this thread while the writers draw
+                               dataset.test, names, prediction.scores, prediction.maps, masks, normalization,
+                           ).save(run_dir))
     times["outputs"] = time.perf_counter() - start
     shape = detector.input_shape_
     return TrainResult(config.output_dir(), metrics, dataset.problems, shape.as_tuple(), shape.reason, times,
                        warnings, found)
-
-
-KEEP_DECODED_BYTES = 256 << 20  # decoded test pictures kept from predict for the writer; beyond, decoded again
-
-
-class _DecodedPictures:
-    """The test pictures decoded by predict, kept (up to ``limit`` bytes) so the writer need not decode them again.
-
-    The thresholds that every picture but the input depends on are known only once all images are scored, so in
-    training the pictures are drawn after predict; ``pictures[i]`` is None where the budget ran out.
-    """
-
-    def __init__(self, limit: int = KEEP_DECODED_BYTES):
-        self.pictures: list[np.ndarray | None] = []
-        self._left = limit
-
-    def keep(self, start: int, scores: np.ndarray, maps: np.ndarray, images: list[np.ndarray]) -> None:
-        for image in images:
-            fits = image.nbytes <= self._left
-            self._left -= image.nbytes if fits else 0
-            self.pictures.append(image if fits else None)
 
 
 def _load(config: TrainConfig, progress: ProgressCallback | None) -> Dataset:
@@ -175,66 +147,7 @@ def _build_detector(config: TrainConfig, dataset: Dataset, num_workers: int) -> 
     return detector, plan(config, dataset, detector.extractor.max_stride)
 
 
-def _masks_at(samples: Sequence[Sample], prediction: Prediction, progress: ProgressCallback | None) -> list[np.ndarray]:
-    """Ground truth at the model input shape (all-False for good images)."""
-    height, width = prediction.maps.shape[1:]
-    masks = []
-    for sample in track(samples, len(samples), "reading masks", progress):
-        if sample.mask_path is None:
-            masks.append(np.zeros((height, width), bool))
-            continue
-        mask = read_mask(sample.mask_path).astype(np.uint8)
-        masks.append(cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST) > 0)
-    return masks
-
-
-def _metrics(labels: np.ndarray, prediction: Prediction, normalization: Normalization,
-             pixel: dict[str, Any] | None, seed: int) -> dict[str, Any]:
-    normalized = normalization.image(prediction.scores)
-    estimate = cross_validated_estimate(labels, prediction.scores, seed=seed)
-    return {
-        "image": image_metrics(labels, normalized, normalization.image_norm).to_dict(),
-        "image_cross_validated": None if estimate is None else estimate.to_dict(),
-        "pixel": pixel,
-        "curves": curves(labels, normalized),
-        "normalization": normalization.to_dict(),
-        "n_test": {"good": int((labels == 0).sum()), "defect": int((labels == 1).sum())},
-    }
-
-
-def _headline(metrics: dict[str, Any]) -> dict[str, Any]:
-    image, pixel, honest = metrics["image"], metrics["pixel"] or {}, metrics["image_cross_validated"] or {}
-    return {"image_auroc": image["auroc"], "image_f1": image["f1"], "pixel_auroc": pixel.get("auroc"),
-            "pixel_aupro": pixel.get("aupro"), "honest_f1": honest.get("f1"),
-            "supervised": bool((metrics.get("supervised") or {}).get("enabled"))}
-
-
-def _settings(config: TrainConfig, dataset: Dataset) -> dict[str, Any]:
-    settings = asdict(config)
-    settings["resize"] = config.resize_mode
-    settings["counts"] = dataset.counts()
-    settings["n_problems"] = len(dataset.problems)
-    return settings
-
-
 # ----------------------------------------------------------------------------------------------- inference
-def _collect(image_path: str | Path | Sequence[str | Path]) -> tuple[list[Path], list[Path], list[Problem]]:
-    """Images to run on and their output names (sub-folders kept)."""
-    problems: list[Problem] = []
-    if isinstance(image_path, str | Path):
-        root = Path(image_path)
-        if root.is_file():
-            return [root], [Path(root.name)], problems
-        if not root.is_dir():
-            raise DataError(f"--image-path not found: {root} (give an image file or a folder of images)")
-        paths = list_images(root, problems)
-        return paths, [p.relative_to(root) for p in paths], problems
-    paths = [Path(p) for p in image_path]
-    if not paths:
-        raise DataError("no image given: pass at least one image file")
-    return paths, relative_names(paths, ["."] * len(paths)), problems
-
-
 def infer(
     config_path: str | Path,
     image_path: str | Path | Sequence[str | Path],
@@ -263,19 +176,9 @@ def infer(
     from hamacho_core.export.engines import open_run
 
     run = open_run(config_path, engine, accelerator, model_dir, batch_size=batch_size)
-    warnings = []
     normalization = run.normalization
-    for name in ("image_norm", "pixel_norm"):
-        given = image_norm if name == "image_norm" else pixel_norm
-        if given is not None:
-            value, warning = check_normalized_threshold(given, name)
-            setattr(normalization, name, value)
-            warnings += [warning] if warning else []
-    paths, names, problems = _collect(image_path)
-    samples = probe_samples([Sample(p, 0) for p in paths], problems, progress)
-    kept = {s.path for s in samples}
-    names = [n for p, n in zip(paths, names, strict=True) if p in kept]
-    paths = [s.path for s in samples]
+    warnings = normalization.set_thresholds(image_norm, pixel_norm)
+    paths, names, problems = collect_images(image_path, progress)
     if not paths:  # still a complete (empty) result, so scripts that loop over folders keep going
         warnings.append(f"no readable image in {image_path}: nothing to predict")
     save_dir = Path(save_path) if save_path else run.run_dir / "inference_results"
@@ -292,13 +195,6 @@ def infer(
             np.zeros(0), np.zeros((0, 1, 1)))
     finally:
         maps = writer.close(progress)  # the job ends when the last file is written
-    normalized = normalization.image(prediction.scores)
-    rows = [{"filepath": str(p), "output_name": n.as_posix(), "raw_score": float(r), "norm_score": float(s),
-             "pred": int(s > normalization.image_norm), "verdict": "defect" if s > normalization.image_norm else "good",
-             "image_norm": normalization.image_norm, "pixel_norm": normalization.pixel_norm}
-            for p, n, r, s in zip(paths, names, prediction.scores, normalized, strict=True)]
-    columns = ["filepath", "output_name", "raw_score", "norm_score", "pred", "verdict", "image_norm", "pixel_norm"]
-    pd.DataFrame(rows, columns=columns).to_csv(save_dir / "metrics" / "pred_outputs.csv", index=False,
-                                               encoding="utf-8-sig")
+    rows = write_predictions(save_dir, paths, names, prediction.scores, normalization)
     report(progress, 1, 1, "done")
     return InferenceResult(rows, save_dir, problems, warnings, maps)

@@ -21,6 +21,7 @@ Writers run in a small thread pool and use only NumPy/OpenCV/matplotlib: no torc
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,9 +33,11 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from hamacho_core.data import relative_names
+from hamacho_core.errors import ModelFileError
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.imageio import read_image, read_mask, write_image
-from hamacho_core.metrics import curves, image_metrics, outcomes
+from hamacho_core.metrics import ImageMetrics, PixelMetrics, RunMetrics, curves, image_metrics, outcomes
 from hamacho_core.persistence import dump_json
 from hamacho_core.progress import ProgressCallback, report, track
 from hamacho_core.thresholds import Normalization
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
     from hamacho_core.detectors.base import Prediction
 
 __all__ = [
+    "KEEP_DECODED_BYTES",
+    "DecodedPictures",
     "ImageReport",
     "REGION_COLUMNS",
     "ReportSource",
@@ -54,10 +59,13 @@ __all__ = [
     "gray_map",
     "heat_map",
     "outline",
+    "read_metrics",
+    "relative_names",
     "rethreshold",
     "write_image_report",
     "write_pixel_csv",
     "write_plots",
+    "write_predictions",
     "write_reports",
     "write_test_outputs",
 ]
@@ -196,18 +204,6 @@ def write_image_report(out_dir: Path, relative: Path, report: ImageReport, write
         write_pixel_csv(out_dir / "csv" / relative.with_suffix(".csv"), report.normalized_map)
 
 
-def relative_names(paths: Sequence[Path], groups: Sequence[str]) -> list[Path]:
-    """Output names ``<group>/<file name>``, made unique when two sources share a name."""
-    seen: dict[Path, int] = {}
-    names = []
-    for path, group in zip(paths, groups, strict=True):
-        name = Path(group) / Path(path).name
-        count = seen.get(name, 0)
-        seen[name] = count + 1
-        names.append(name if count == 0 else name.with_name(f"{name.stem}_{count}{name.suffix}"))
-    return names
-
-
 # ------------------------------------------------------------------------------------------ whole runs
 @dataclass
 class ReportSource:
@@ -231,8 +227,8 @@ def _report_for(source: ReportSource, anomaly_map: np.ndarray, raw_score: float,
     full_map = cv2.resize(anomaly_map, (width, height), interpolation=cv2.INTER_LINEAR)
     ground_truth = read_mask(source.mask_path) if source.mask_path is not None else (
         np.zeros((height, width), bool) if source.label == 0 else None)
-    score = float(normalization.image(raw_score))
-    return ImageReport(image, normalization.pixel(full_map), score, score > normalization.image_norm,
+    score = float(normalization.normalize_scores(raw_score))
+    return ImageReport(image, normalization.normalize_maps(full_map), score, score > normalization.image_norm,
                        normalization.pixel_norm, ground_truth, source.label, normalization.image_norm)
 
 
@@ -313,6 +309,28 @@ class ReportWriter:
         return [m for m, _ in results if m is not None]
 
 
+KEEP_DECODED_BYTES = 256 << 20  # decoded test pictures kept from predict for the writer; beyond, decoded again
+
+
+class DecodedPictures:
+    """The test pictures decoded by predict, kept (up to ``limit`` bytes) so the writer need not decode them again.
+
+    The thresholds that every picture but the input depends on are known only once all images are scored, so in
+    training the pictures are drawn after predict; ``pictures[i]`` is None where the budget ran out. :meth:`keep`
+    is ``Detector.predict``'s ``on_batch`` callback.
+    """
+
+    def __init__(self, limit: int = KEEP_DECODED_BYTES):
+        self.pictures: list[np.ndarray | None] = []
+        self._left = limit
+
+    def keep(self, start: int, scores: np.ndarray, maps: np.ndarray, images: list[np.ndarray]) -> None:
+        for image in images:
+            fits = image.nbytes <= self._left
+            self._left -= image.nbytes if fits else 0
+            self.pictures.append(image if fits else None)
+
+
 def write_reports(
     out_dir: Path, sources: Sequence[ReportSource], prediction: Prediction, normalization: Normalization,
     write_csv: bool = True, progress: ProgressCallback | None = None, keep_maps: bool = False,
@@ -336,7 +354,7 @@ def write_reports(
 
 def write_test_outputs(
     out_dir: Path, samples: Sequence[Sample], prediction: Prediction, normalization: Normalization,
-    metrics: dict[str, Any], problems: Sequence[Problem] = (), write_csv: bool = True,
+    metrics: RunMetrics, problems: Sequence[Problem] = (), write_csv: bool = True,
     progress: ProgressCallback | None = None, images: Sequence[np.ndarray | None] | None = None,
     while_writing: Callable[[], None] | None = None,
 ) -> list[Path]:
@@ -368,12 +386,12 @@ def write_test_outputs(
 
 
 def _write_tables(out_dir: Path, samples: Sequence[Sample], names: Sequence[Path], prediction: Prediction,
-                  normalization: Normalization, metrics: dict[str, Any], problems: Sequence[Problem]) -> None:
+                  normalization: Normalization, metrics: RunMetrics, problems: Sequence[Problem]) -> None:
     """``test_outputs.csv``, the plots and ``metrics.json`` of a training run."""
     metrics_dir = out_dir / "metrics"
     metrics_dir.mkdir(parents=True, exist_ok=True)
     labels = np.array([s.label for s in samples])
-    normalized = normalization.image(prediction.scores)
+    normalized = normalization.normalize_scores(prediction.scores)
     results = outcomes(labels, normalized, normalization.image_norm)
     rows = [{"filepath": str(sample.path), "output_name": name.as_posix(), "defect_type": sample.defect_type,
              "gt": sample.label, "pred": int(norm > normalization.image_norm), "raw_score": float(raw),
@@ -383,45 +401,80 @@ def _write_tables(out_dir: Path, samples: Sequence[Sample], names: Sequence[Path
             for sample, name, raw, norm, result in zip(samples, names, prediction.scores, normalized, results,
                                                        strict=True)]
     pd.DataFrame(rows).to_csv(metrics_dir / "test_outputs.csv", index=False, encoding="utf-8-sig")
-    write_plots(metrics_dir, labels, normalized, metrics)
-    dump_json(metrics_dir / "metrics.json", {**metrics, "problems": [asdict(p) for p in problems]})
+    write_plots(metrics_dir, labels, normalized, metrics.image, metrics.curves, metrics.pixel)
+    dump_json(metrics_dir / "metrics.json", {**metrics.to_dict(), "problems": [asdict(p) for p in problems]})
+
+
+def read_metrics(run_dir: Path) -> RunMetrics | None:
+    """A trained run's ``metrics.json`` (also as written by earlier versions); None when the run has none.
+
+    Raises:
+        ModelFileError: the file is damaged (train the run again).
+    """
+    path = Path(run_dir) / TEST_DIR / "metrics" / "metrics.json"
+    if not path.is_file():
+        return None
+    try:
+        return RunMetrics.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ModelFileError(f"{path} is damaged: {error} (train the run again)") from error
+
+
+PRED_COLUMNS = ["filepath", "output_name", "raw_score", "norm_score", "pred", "verdict", "image_norm", "pixel_norm"]
+
+
+def write_predictions(save_dir: Path, paths: Sequence[Path], names: Sequence[Path], raw_scores: np.ndarray,
+                      normalization: Normalization) -> list[dict[str, Any]]:
+    """Inference's ``metrics/pred_outputs.csv``: one row per picture (columns :data:`PRED_COLUMNS`); returns the rows.
+
+    Args:
+        raw_scores: (N,) raw image scores, in the order of ``paths``.
+    """
+    normalized = normalization.normalize_scores(raw_scores)
+    threshold = normalization.image_norm
+    rows = [{"filepath": str(p), "output_name": n.as_posix(), "raw_score": float(r), "norm_score": float(s),
+             "pred": int(s > threshold), "verdict": "defect" if s > threshold else "good",
+             "image_norm": threshold, "pixel_norm": normalization.pixel_norm}
+            for p, n, r, s in zip(paths, names, raw_scores, normalized, strict=True)]
+    (save_dir / "metrics").mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=PRED_COLUMNS).to_csv(save_dir / "metrics" / "pred_outputs.csv", index=False,
+                                                    encoding="utf-8-sig")
+    return rows
 
 
 PLOT_FILES = {"confusion": "confusion_matrix.png", "histogram": "image-level-scores-histogram.png",
               "roc": "image-level-roc.png", "pr": "image-level-pr.png", "pixel_roc": "pixel-level-roc.png"}
 
 
-def write_plots(metrics_dir: Path, labels: np.ndarray, normalized: np.ndarray,
-                metrics: dict[str, Any]) -> dict[str, Path]:
-    """The static plots of ``metrics`` (as in metrics.json) at ``metrics["image"]["threshold"]``.
+def write_plots(metrics_dir: Path, labels: np.ndarray, normalized: np.ndarray, image: ImageMetrics,
+                found: dict[str, list[float]], pixel: PixelMetrics | None = None) -> dict[str, Path]:
+    """The static plots of a run's figures, at ``image.threshold``.
 
     Args:
         labels: (N,) 1 = defect. normalized: (N,) normalized image scores.
+        image: the image figures at the threshold. found: PR/ROC curves (:func:`~hamacho_core.metrics.curves`).
+        pixel: the pixel figures, or None (no pixel ROC).
 
     Returns:
         The files written, by kind (keys of :data:`PLOT_FILES`).
     """
     from hamacho_core import plots  # matplotlib (~0.4 s to import): only runs that draw plots pay for it
 
-    image = metrics["image"]
     out = {kind: metrics_dir / name for kind, name in PLOT_FILES.items()}
-    plots.plot_confusion_matrix(out["confusion"], image["tp"], image["fp"], image["tn"], image["fn"])
-    plots.plot_histogram(out["histogram"], labels, normalized, image["threshold"])
-    found = metrics["curves"]
+    plots.plot_confusion_matrix(out["confusion"], image.tp, image.fp, image.tn, image.fn)
+    plots.plot_histogram(out["histogram"], labels, normalized, image.threshold)
     if found:
-        recall = image["recall"]
-        fpr_at = image["fp"] / max(image["fp"] + image["tn"], 1)
-        plots.plot_curve(out["roc"], found["fpr"], found["tpr"], f"Image ROC (AUROC {image['auroc']:.3f})",
-                         "false positive rate", "true positive rate", (fpr_at, recall), diagonal=True)
+        fpr_at = image.fp / max(image.fp + image.tn, 1)
+        plots.plot_curve(out["roc"], found["fpr"], found["tpr"], f"Image ROC (AUROC {image.auroc:.3f})",
+                         "false positive rate", "true positive rate", (fpr_at, image.recall), diagonal=True)
         plots.plot_curve(out["pr"], found["recall"], found["precision"],
-                         f"Image precision-recall (AP {image['average_precision']:.3f})", "recall", "precision",
-                         (recall, image["precision"]))
+                         f"Image precision-recall (AP {image.average_precision:.3f})", "recall", "precision",
+                         (image.recall, image.precision))
     else:
         del out["roc"], out["pr"]
-    if metrics.get("pixel"):
-        pixel = metrics["pixel"]
-        plots.plot_curve(out["pixel_roc"], pixel["roc_fpr"], pixel["roc_tpr"],
-                         f"Pixel ROC (AUROC {pixel['auroc']:.3f}, AUPRO {pixel['aupro']:.3f})",
+    if pixel is not None:
+        plots.plot_curve(out["pixel_roc"], pixel.roc_fpr, pixel.roc_tpr,
+                         f"Pixel ROC (AUROC {pixel.auroc:.3f}, AUPRO {pixel.aupro:.3f})",
                          "false positive rate", "true positive rate", diagonal=True)
     else:
         del out["pixel_roc"]
@@ -451,7 +504,7 @@ def rethreshold(run_dir: Path, normalization: Normalization, out_dir: Path, writ
     names = [Path(n) for n in evaluation.output_names] if evaluation.output_names else relative_names(
         [Path(p) for p in evaluation.paths], evaluation.defect_types)
     input_dir = Path(run_dir) / TEST_DIR / "images" / "input_image"
-    normalized = normalization.image(evaluation.raw_scores)
+    normalized = normalization.normalize_scores(evaluation.raw_scores)
     if write_pictures:
         def one(index: int) -> None:
             name = names[index]
@@ -462,18 +515,18 @@ def rethreshold(run_dir: Path, normalization: Normalization, out_dir: Path, writ
                                   interpolation=cv2.INTER_LINEAR)
             truth = _truth(evaluation, index, (height, width))
             score = float(normalized[index])
-            item = ImageReport(image, normalization.pixel(full_map), score, score > normalization.image_norm,
+            item = ImageReport(image, normalization.normalize_maps(full_map), score, score > normalization.image_norm,
                                normalization.pixel_norm, truth, int(evaluation.labels[index]), normalization.image_norm)
             write_image_report(out_dir, name, item, write_csv=False)
 
         with ThreadPoolExecutor(2) as pool:
             list(track(pool.map(one, range(len(names))), len(names), "redrawing pictures", progress))
-    metrics = {"image": image_metrics(evaluation.labels, normalized, normalization.image_norm).to_dict(),
-               "curves": curves(evaluation.labels, normalized), "pixel": None,
-               "normalization": normalization.to_dict()}
+    image = image_metrics(evaluation.labels, normalized, normalization.image_norm)
+    found = curves(evaluation.labels, normalized)
     metrics_dir = out_dir / "metrics"
-    files = write_plots(metrics_dir, evaluation.labels, normalized, metrics)
-    dump_json(metrics_dir / "metrics.json", metrics)
+    files = write_plots(metrics_dir, evaluation.labels, normalized, image, found)
+    dump_json(metrics_dir / "metrics.json", {"image": image.to_dict(), "curves": found, "pixel": None,
+                                             "normalization": normalization.to_dict()})
     return files
 
 

@@ -115,12 +115,13 @@ def score_pictures(run: LoadedRun, paths: Sequence[str | Path], names: Sequence[
 def _row(path: Path, name: Path, prediction: Prediction, index: int, normalization: Normalization,
          maps_dir: Path | None, write_csv: bool) -> ScoredPicture:
     raw = float(prediction.scores[index])
-    score = float(normalization.image(prediction.scores[index:index + 1])[0])  # same dtype path as ``infer``
+    score = float(normalization.normalize_scores(prediction.scores[index:index + 1])[0])  # same dtype path as ``infer``
     height, width = prediction.original_sizes[index]
     image = read_image(path) if maps_dir is not None else None
     if image is not None:
         height, width = image.shape[:2]
-    full_map = normalization.pixel(cv2.resize(prediction.maps[index], (width, height), interpolation=cv2.INTER_LINEAR))
+    full_map = normalization.normalize_maps(cv2.resize(prediction.maps[index], (width, height),
+                                                       interpolation=cv2.INTER_LINEAR))
     is_defect = score > normalization.image_norm
     if image is not None:
         report = ImageReport(image, full_map, score, is_defect, normalization.pixel_norm, None, None,

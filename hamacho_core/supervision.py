@@ -26,7 +26,7 @@ from hamacho_core.metrics import PixelHistograms
 from hamacho_core.progress import ProgressCallback
 
 __all__ = ["DEFAULT_MIN_DEFECTS", "MAX_HEAD_INPUT_BYTES", "SupervisedPlan", "SupervisedRun", "head_input_bytes",
-           "plan_supervision", "supervise"]
+           "plan_supervision", "supervise", "supervised_figures"]
 
 MAX_HEAD_INPUT_BYTES = 4 * 2**30  # the test pictures' head inputs are held in memory (float16) while cross-fitting
 
@@ -51,6 +51,11 @@ class SupervisedRun:
 
     def summary(self) -> dict[str, Any]:
         return {**self.result.summary(), "plain": self.plain}
+
+
+def supervised_figures(plan: SupervisedPlan, run: SupervisedRun | None) -> dict[str, Any]:
+    """The ``supervised`` section of metrics.json: enabled, reason and, with a head, the cross-fitting figures."""
+    return {"enabled": plan.enabled, "reason": plan.reason, **(run.summary() if run is not None else {})}
 
 
 def head_input_bytes(detector: Detector, n_images: int) -> int:

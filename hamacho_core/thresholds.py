@@ -111,13 +111,27 @@ class Normalization:
     image_norm: float = 0.5  # decision threshold on the normalized image score
     pixel_norm: float = 0.5  # decision threshold on the normalized pixel map
 
-    def image(self, raw: np.ndarray | float) -> np.ndarray:
-        """Normalized image scores."""
+    def normalize_scores(self, raw: np.ndarray | float) -> np.ndarray:
+        """Normalized image scores: raw (N,) or a float -> float64 in [0, 1], the image threshold at 0.5."""
         return normalize(raw, self.image_threshold, self.image_min, self.image_max)
 
-    def pixel(self, raw: np.ndarray) -> np.ndarray:
-        """Normalized anomaly maps."""
+    def normalize_maps(self, raw: np.ndarray) -> np.ndarray:
+        """Normalized anomaly maps: raw (..., H, W) -> float32 in [0, 1], the pixel threshold at 0.5."""
         return normalize(raw, self.pixel_threshold, self.pixel_min, self.pixel_max).astype(np.float32)
+
+    def set_thresholds(self, image_norm: float | None = None, pixel_norm: float | None = None) -> list[str]:
+        """Move the normalized thresholds (None = keep), by the old tool's rule (:func:`check_normalized_threshold`).
+
+        Returns:
+            The warnings of values reset to 0.5.
+        """
+        warnings = []
+        for name, given in (("image_norm", image_norm), ("pixel_norm", pixel_norm)):
+            if given is not None:
+                value, warning = check_normalized_threshold(given, name)
+                setattr(self, name, value)
+                warnings += [warning] if warning else []
+        return warnings
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (float(v) if isinstance(v, float | np.floating) else v) for k, v in asdict(self).items()}

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import string
 import tempfile
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +25,10 @@ import pandas as pd
 
 from hamacho_core.errors import ConfigError
 from hamacho_core.imageio import read_image
-from hamacho_core.metrics import image_metrics, outcomes
+from hamacho_core.metrics import RunMetrics, image_metrics, outcomes
 from hamacho_core.persistence import read_config
 from hamacho_core.progress import ProgressCallback
-from hamacho_core.report import TEST_DIR, rethreshold
+from hamacho_core.report import TEST_DIR, read_metrics, rethreshold
 from hamacho_core.thresholds import Normalization
 from ui.decisions_report import add_decisions
 from ui.images import fit
@@ -92,24 +91,24 @@ def _data_uri(path: Path, side: int | None = None) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(encoded.tobytes()).decode("ascii") if ok else ""
 
 
-def _figures(summary: dict[str, Any]) -> list[tuple[str, str]]:
-    image = summary["image"]
-    rows = [("threshold (normalized)", f"{image['threshold']:.3f}")]
+def _figures(summary: RunMetrics) -> list[tuple[str, str]]:
+    image = summary.image
+    rows = [("threshold (normalized)", f"{image.threshold:.3f}")]
     for key in ("auroc", "average_precision", "f1", "precision", "recall", "accuracy"):
-        value = image.get(key)
+        value = getattr(image, key)
         rows.append((f"image {key}", "–" if value is None else f"{value:.3f}"))
-    rows += [("TP / FP / TN / FN", f"{image['tp']} / {image['fp']} / {image['tn']} / {image['fn']}")]
-    honest = summary.get("image_cross_validated")
-    if honest:
-        rows.append((f"honest F1 ({honest['n_folds']}-fold cross-validated)", f"{honest['f1']:.3f}"))
-    pixel = summary.get("pixel") or {}
-    for key in ("auroc", "aupro", "f1"):
-        if pixel.get(key) is not None:
-            rows.append((f"pixel {key}", f"{pixel[key]:.3f}"))
+    rows += [("TP / FP / TN / FN", f"{image.tp} / {image.fp} / {image.tn} / {image.fn}")]
+    estimate = summary.image_cross_fitted
+    if estimate:
+        rows.append((f"cross-fitted F1 ({estimate.n_folds} folds)", f"{estimate.f1:.3f}"))
+    if summary.pixel is not None:
+        for key in ("auroc", "aupro", "f1"):
+            if getattr(summary.pixel, key) is not None:
+                rows.append((f"pixel {key}", f"{getattr(summary.pixel, key):.3f}"))
     return rows
 
 
-def index_html(title: str, config: dict[str, Any], summary: dict[str, Any], rows: Sequence[ReportRow],
+def index_html(title: str, config: dict[str, Any], summary: RunMetrics, rows: Sequence[ReportRow],
                plot_uris: dict[str, str], thumbnails: Sequence[str]) -> str:
     """The offline summary page (UTF-8; images either relative paths inside the ZIP or data: URIs)."""
     esc = html.escape
@@ -131,14 +130,12 @@ def index_html(title: str, config: dict[str, Any], summary: dict[str, Any], rows
                                table=table, figures=figures, count=len(rows), body=body)
 
 
-def _summary(run_dir: Path, rows: Sequence[ReportRow], image_norm: float) -> dict[str, Any]:
-    """metrics.json with the image figures recomputed at the saved threshold."""
-    path = run_dir / TEST_DIR / "metrics" / "metrics.json"
-    metrics = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+def _summary(run_dir: Path, rows: Sequence[ReportRow], image_norm: float) -> RunMetrics:
+    """The run's metrics.json with the image figures recomputed at the saved threshold."""
     labels = np.array([r.label for r in rows])
-    scores = np.array([r.norm_score for r in rows])
-    metrics["image"] = image_metrics(labels, scores, image_norm).to_dict()
-    return metrics
+    image = image_metrics(labels, np.array([r.norm_score for r in rows]), image_norm)
+    saved = read_metrics(run_dir)
+    return RunMetrics(image) if saved is None else replace(saved, image=image)
 
 
 def build_report_zip(run_dir: Path, out_path: Path, parts: Sequence[str], project: str,

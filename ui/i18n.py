@@ -35,7 +35,7 @@ EN: dict[str, str] = {
     "delete": "Delete project", "deleted": "Project {name} deleted.",
     "busy_project": "A training job of this project is queued or running: wait or cancel it first.",
     "col_run": "run", "col_date": "date", "col_model": "model", "col_backbone": "backbone",
-    "col_honest_f1": "honest F1",
+    "col_cross_fitted_f1": "cross-fitted F1",
     # data
     "data_title": "Data", "data_where": "Stored in {path}",
     "tab_folders": "Drop folders", "tab_zip": "ZIP file", "tab_server": "Folder on the server",
@@ -103,8 +103,9 @@ EN: dict[str, str] = {
     "m_precision": "Precision", "m_recall": "Recall", "m_f1": "F1", "m_accuracy": "Accuracy",
     "m_delta_help": "Change against the fitted threshold (0.5).",
     "fitted_line": "Fitted threshold (0.5) on these images: F1 {f1}, precision {p}, recall {r}.",
-    "honest_line": "Honest estimate ({k}-fold cross-validated threshold): F1 {f1}, precision {p}, recall {r}.",
-    "honest_none": "Honest estimate: needs at least 2 good and 2 defect test images.",
+    "cross_fitted_line": "Cross-fitted estimate (each picture judged by a threshold fitted on the other of {k} folds): "
+                         "F1 {f1}, precision {p}, recall {r}.",
+    "cross_fitted_none": "Cross-fitted estimate: needs at least 2 good and 2 defect test images.",
     "gallery": "Images that flip",
     "gallery_help": "False positives and false negatives first, then the images closest to the threshold. "
                     "Left: heat map; right: predicted defect (red) and ground truth (green).",
@@ -151,7 +152,7 @@ JA: dict[str, str] = {
     "deleted": "プロジェクト {name} を削除しました。",
     "busy_project": "このプロジェクトの学習が待機中または実行中です。終了を待つか中止してください。",
     "col_run": "学習結果", "col_date": "日時", "col_model": "モデル", "col_backbone": "バックボーン",
-    "col_honest_f1": "交差検証 F1",
+    "col_cross_fitted_f1": "クロスフィット F1",
     "data_title": "データ", "data_where": "保存先: {path}",
     "tab_folders": "フォルダをドロップ", "tab_zip": "ZIP ファイル", "tab_server": "サーバー上のフォルダ",
     "drop_good": "良品画像(フォルダ)", "drop_good_help": "良品のフォルダ。サブフォルダはそのまま保持します。",
@@ -216,8 +217,9 @@ JA: dict[str, str] = {
     "m_precision": "適合率", "m_recall": "再現率", "m_f1": "F1", "m_accuracy": "正解率",
     "m_delta_help": "学習時のしきい値 (0.5) との差。",
     "fitted_line": "学習時のしきい値 (0.5) での値: F1 {f1}、適合率 {p}、再現率 {r}。",
-    "honest_line": "交差検証による推定({k} 分割): F1 {f1}、適合率 {p}、再現率 {r}。",
-    "honest_none": "交差検証による推定: テストに良品・不良が各 2 枚以上必要です。",
+    "cross_fitted_line": "クロスフィットによる推定({k} 分割、各画像を他の分割で決めたしきい値で判定): "
+                         "F1 {f1}、適合率 {p}、再現率 {r}。",
+    "cross_fitted_none": "クロスフィットによる推定: テストに良品・不良が各 2 枚以上必要です。",
     "gallery": "判定が変わる画像",
     "gallery_help": "誤検出・見逃しを先頭に、次にしきい値に近い画像。左: ヒートマップ、右: 予測した不良(赤)と"
                     "正解(緑)。",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,8 @@ import streamlit as st
 
 from hamacho_core.crossfit import SUPERVISED_MODES
 from hamacho_core.data import Dataset
-from hamacho_core.pipeline import TEST_DIR
+from hamacho_core.errors import HamachoError
+from hamacho_core.report import read_metrics
 from hamacho_core.supervision import DEFAULT_MIN_DEFECTS
 from ui.i18n import t
 
@@ -49,11 +49,11 @@ def learning_curve_figure(curve: list[dict[str, Any]]) -> go.Figure:
 
 
 def _supervised_metrics(run_dir: Path) -> dict[str, Any]:
-    path = Path(run_dir) / TEST_DIR / "metrics" / "metrics.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("supervised") or {}
-    except (OSError, ValueError):
+        metrics = read_metrics(Path(run_dir))
+    except HamachoError:
         return {}
+    return (metrics.supervised if metrics is not None else None) or {}
 
 
 def supervised_panel(run_dir: Path) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import streamlit as st
 
 from hamacho_core.decisions import Decisions, ThresholdIntervals, save_costs
 from hamacho_core.evaluation import Evaluation
+from hamacho_core.metrics import CrossFittedEstimate, ImageMetrics
 from hamacho_core.persistence import update_thresholds
 from hamacho_core.pipeline import TEST_DIR
 from hamacho_core.report import relative_names
@@ -31,8 +31,8 @@ class Loaded:
     evaluation: Evaluation
     scores: np.ndarray  # normalized image scores
     curves: dict[str, list[float]]
-    honest: dict[str, Any] | None
-    fitted: dict[str, Any]  # metrics at the fitted threshold 0.5
+    cross_fitted: CrossFittedEstimate | None  # each picture judged by a threshold fitted on the other folds
+    fitted: ImageMetrics  # at the fitted threshold 0.5
     names: list[str]  # output names inside test_predictions
     decisions: Decisions  # intervals and costs: the bootstrap is drawn once per run and change
 
@@ -42,8 +42,8 @@ def _load(run_dir: str, stamp: float) -> Loaded:
     evaluation = Evaluation.load(run_dir)
     names = evaluation.output_names or [  # runs written before output names were saved
         p.as_posix() for p in relative_names([Path(p) for p in evaluation.paths], evaluation.defect_types)]
-    return Loaded(evaluation, evaluation.normalized_scores, evaluation.curves(), evaluation.honest_estimate(),
-                  evaluation.metrics_at(0.5).to_dict(), names, Decisions(evaluation))
+    return Loaded(evaluation, evaluation.normalized_scores, evaluation.curves(), evaluation.cross_fitted_estimate(),
+                  evaluation.metrics_at(0.5), names, Decisions(evaluation))
 
 
 def load(run_dir: Path) -> Loaded:
@@ -65,21 +65,22 @@ def _thumb(run_dir: str, name: str, source: str, side: int) -> np.ndarray:
     return thumbnail(copy if copy.is_file() else source, side)
 
 
-def _metric_row(metrics: dict[str, Any], fitted: dict[str, Any], honest: dict[str, Any] | None,
+def _metric_row(metrics: ImageMetrics, fitted: ImageMetrics, cross_fitted: CrossFittedEstimate | None,
                 intervals: ThresholdIntervals) -> None:
     columns = st.columns(4)
     for column, key in zip(columns, ("precision", "recall", "f1", "accuracy"), strict=True):
-        delta = metrics[key] - fitted[key]
-        column.metric(t(f"m_{key}"), f"{metrics[key]:.3f}", f"{delta:+.3f}" if abs(delta) > 1e-9 else None,
+        value = getattr(metrics, key)
+        delta = value - getattr(fitted, key)
+        column.metric(t(f"m_{key}"), f"{value:.3f}", f"{delta:+.3f}" if abs(delta) > 1e-9 else None,
                       help=t("m_delta_help") + " " + t("d_range_help"))
         estimate = getattr(intervals, key)
         counts = f" ({estimate.count}/{estimate.total})" if estimate.total is not None else ""
         column.caption(f"95 %: {estimate.low:.3f}–{estimate.high:.3f}{counts}")
-    fitted_text = t("fitted_line", f1=f"{fitted['f1']:.3f}", p=f"{fitted['precision']:.3f}",
-                    r=f"{fitted['recall']:.3f}")
-    honest_text = t("honest_line", f1=f"{honest['f1']:.3f}", p=f"{honest['precision']:.3f}",
-                    r=f"{honest['recall']:.3f}", k=honest["n_folds"]) if honest else t("honest_none")
-    st.caption(f"{fitted_text}  \n{honest_text}")
+    fitted_text = t("fitted_line", f1=f"{fitted.f1:.3f}", p=f"{fitted.precision:.3f}", r=f"{fitted.recall:.3f}")
+    cross_fitted_text = t("cross_fitted_line", f1=f"{cross_fitted.f1:.3f}", p=f"{cross_fitted.precision:.3f}",
+                          r=f"{cross_fitted.recall:.3f}", k=cross_fitted.n_folds) if cross_fitted else t(
+                              "cross_fitted_none")
+    st.caption(f"{fitted_text}  \n{cross_fitted_text}")
 
 
 def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, pixel_norm: float) -> None:
@@ -90,7 +91,7 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
     columns = st.columns(3)
     for slot, index in enumerate(order):
         image = _thumb(str(run_dir), loaded.names[index], evaluation.paths[index], 192)
-        normalized_map = evaluation.normalization.pixel(evaluation.maps[index].astype(np.float32))
+        normalized_map = evaluation.normalization.normalize_maps(evaluation.maps[index].astype(np.float32))
         truth = evaluation.masks[index] if evaluation.masks is not None else None
         picture = np.hstack([heat_overlay(image, normalized_map),
                              mask_outline(image, evaluation.predicted_mask(index, pixel_norm), truth)])
@@ -132,7 +133,7 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
         metric_ranges(intervals)
         recall_block(intervals, run_dir.name)
     with right:
-        _metric_row(view.metrics.to_dict(), loaded.fitted, loaded.honest, intervals)
+        _metric_row(view.metrics, loaded.fitted, loaded.cross_fitted, intervals)
         add_bands(view.figures, loaded.decisions)
         top = st.columns(2)
         top[0].plotly_chart(view.figures["pr"], key="fig_pr")

@@ -96,15 +96,14 @@ def run(job: Job) -> Job:
         job.log.append(traceback.format_exc(limit=3))
         _finish(job, "failed", f"{type(error).__name__}: {error}")
     else:
-        image = result.metrics.get("image", {})
-        job.metrics = image | {"input_shape": list(result.input_shape)}
+        image = result.metrics.image
+        job.metrics = image.to_dict() | {"input_shape": list(result.input_shape)}  # the job record's JSON
         for warning in getattr(result, "warnings", []):
             job.add_log(f"warning: {warning}")
         if result.problems:
             job.add_log(f"{len(result.problems)} file(s) left out or partly used (see the Data page)")
-        auroc = image.get("auroc")
-        job.add_log(f"image AUROC {auroc:.3f}, F1 {image.get('f1', 0):.3f}" if auroc is not None
-                    else f"image F1 {image.get('f1', 0):.3f}")
+        job.add_log(f"image AUROC {image.auroc:.3f}, F1 {image.f1:.3f}" if image.auroc is not None
+                    else f"image F1 {image.f1:.3f}")
         _finish(job, "done")
     return job
 

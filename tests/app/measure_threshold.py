@@ -89,7 +89,7 @@ def main() -> None:
             for figure in view.figures.values():
                 figure.to_json()
             for index in view.order:
-                normalized = evaluation.normalization.pixel(evaluation.maps[index].astype(np.float32))
+                normalized = evaluation.normalization.normalize_maps(evaluation.maps[index].astype(np.float32))
                 np.hstack([heat_overlay(thumb, normalized),
                            mask_outline(thumb, evaluation.predicted_mask(index, 0.5), evaluation.masks[index])])
             record.append(time.perf_counter() - start)

@@ -64,7 +64,7 @@ def test_plain_onnxruntime_from_the_json_alone(geometry, export_runs, exports, t
     norm = spec["normalization"]
     normalized = np.clip((scores - norm["image_threshold"]) / (norm["image_max"] - norm["image_min"]) + 0.5, 0, 1)
     run = load_run(run_dir, "cpu")
-    np.testing.assert_allclose(normalized, run.normalization.image(expected.scores), atol=1e-4)
+    np.testing.assert_allclose(normalized, run.normalization.normalize_scores(expected.scores), atol=1e-4)
     assert (spec["tiling"] is not None) == (geometry == "tiled")
 
 

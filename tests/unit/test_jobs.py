@@ -25,6 +25,7 @@ TRAINER = textwrap.dedent('''
     import ctypes, time
     from pathlib import Path
     from hamacho_core.errors import DataError
+    from hamacho_core.metrics import ImageMetrics, RunMetrics
     from hamacho_core.pipeline import TrainResult
 
     def train(config, progress):
@@ -41,7 +42,9 @@ TRAINER = textwrap.dedent('''
         for i in range(1, 4):
             progress(i, 3, "predicting")
         (run / "config.yaml").write_text("x")
-        return TrainResult(run, {"image": {"f1": 0.9, "auroc": 0.95}}, [], (128, 128), "")
+        image = ImageMetrics(threshold=0.5, auroc=0.95, average_precision=0.9, f1=0.9, precision=0.9, recall=0.9,
+                             accuracy=0.9, tp=9, fp=1, tn=9, fn=1)
+        return TrainResult(run, RunMetrics(image), [], (128, 128), "")
 ''')
 
 

@@ -71,9 +71,10 @@ def test_good_only_mode_uses_sigma6(demo_root: Path, tmp_path: Path) -> None:
 
     result = train(TrainConfig(category=demo_root.name, dataset_root=str(demo_root.parent), no_bad_mode=True,
                                image_size=96, result_path=str(tmp_path), write_csv=False, accelerator="cpu"))
-    assert result.metrics["normalization"]["method"] == "sigma6"
-    norm = result.metrics["normalization"]
-    assert norm["image_max"] == pytest.approx(2 * norm["image_threshold"])
+    norm = result.metrics.normalization
+    assert norm is not None and norm.method == "sigma6"
+    assert norm.image_max == pytest.approx(2 * norm.image_threshold)
+    assert result.metrics.image_cross_fitted is None and result.metrics.n_test["defect"] == 0  # good pictures only
 
 
 def test_cancel_from_progress_callback_stops_training(demo_root: Path, tmp_path: Path) -> None:

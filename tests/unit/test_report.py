@@ -8,11 +8,20 @@ import pytest
 
 from hamacho_core.data import Sample
 from hamacho_core.detectors import Prediction
+from hamacho_core.errors import ModelFileError
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.imageio import read_image, write_image
-from hamacho_core.metrics import image_metrics, outcomes
+from hamacho_core.metrics import RunMetrics, image_metrics, outcomes
 from hamacho_core.persistence import FORMAT_VERSION, dump_json
-from hamacho_core.report import ReportSource, gray_map, rethreshold, write_reports, write_test_outputs
+from hamacho_core.report import (
+    TEST_DIR,
+    ReportSource,
+    gray_map,
+    read_metrics,
+    rethreshold,
+    write_reports,
+    write_test_outputs,
+)
 from hamacho_core.thresholds import Normalization
 
 NORMALIZATION = Normalization("adaptive", 1.0, 0.0, 2.0, 0.5, 0.0, 1.0)  # pixel: raw 0.5 -> 0.5
@@ -54,9 +63,8 @@ def test_test_outputs_table_matches_the_scores_and_outcomes(tmp_path: Path) -> N
     paths = _images(tmp_path / "in")
     samples = [Sample(p, int(i > 0), "good" if i == 0 else "scratch") for i, p in enumerate(paths)]
     prediction = _prediction()
-    normalized = NORMALIZATION.image(prediction.scores)
-    metrics = {"image": image_metrics(np.array([0, 1, 1]), normalized, 0.5).to_dict(), "curves": {},
-               "pixel": None}
+    normalized = NORMALIZATION.normalize_scores(prediction.scores)
+    metrics = RunMetrics(image_metrics(np.array([0, 1, 1]), normalized, 0.5))
     names = write_test_outputs(tmp_path / "out", samples, prediction, NORMALIZATION, metrics, write_csv=False)
     table = pd.read_csv(tmp_path / "out/metrics/test_outputs.csv", encoding="utf-8-sig")
     assert [n.as_posix() for n in names] == list(table["output_name"]) == ["good/0.png", "scratch/1.png",
@@ -65,6 +73,30 @@ def test_test_outputs_table_matches_the_scores_and_outcomes(tmp_path: Path) -> N
     assert table["norm_score"].tolist() == pytest.approx(normalized.tolist())
     assert not (tmp_path / "out/csv").exists()
     assert (tmp_path / "out/metrics/confusion_matrix.png").stat().st_size > 1000
+    import json
+
+    saved = json.loads((tmp_path / "out/metrics/metrics.json").read_text(encoding="utf-8"))
+    assert saved["problems"] == [] and saved["image"]["tp"] == 1 and saved["image_cross_validated"] is None
+    assert RunMetrics.from_dict(saved) == metrics  # serialised once, read back typed
+
+
+def test_read_metrics_reads_runs_written_before_and_refuses_damaged_files(tmp_path: Path) -> None:
+    assert read_metrics(tmp_path) is None  # no test results: nothing to show
+    path = tmp_path / TEST_DIR / "metrics" / "metrics.json"
+    image = image_metrics(np.array([0, 1]), np.array([0.2, 0.8]), 0.5).to_dict()
+    old = {"image": image, "image_cross_validated": {"n_folds": 2, "f1": 0.5, "precision": 0.5, "recall": 0.5,
+                                                     "accuracy": 0.5, "thresholds": [1.0, 2.0]},
+           "pixel": {"auroc": 0.9, "aupro": 0.8, "f1": 0.7, "threshold": 1.5}, "curves": {},
+           "normalization": NORMALIZATION.to_dict(), "problems": []}  # before n_test, supervised and the ROC lists
+    dump_json(path, old)
+    metrics = read_metrics(tmp_path)
+    assert metrics is not None and metrics.image.tp == 1 and metrics.image_cross_fitted.thresholds == [1.0, 2.0]
+    assert metrics.pixel.aupro == 0.8 and metrics.pixel.roc_fpr == [] and metrics.normalization == NORMALIZATION
+    assert metrics.supervised is None and not metrics.supervised_enabled and metrics.n_test == {}
+    assert metrics.headline()["honest_f1"] == 0.5 and metrics.headline()["pixel_aupro"] == 0.8
+    path.write_text('{"pixel": null}', encoding="utf-8")
+    with pytest.raises(ModelFileError, match="train the run again"):
+        read_metrics(tmp_path)
 
 
 def test_rethreshold_redraws_from_the_saved_maps(tmp_path: Path) -> None:

@@ -3,7 +3,14 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from hamacho_core.errors import ConfigError
-from hamacho_core.metrics import PixelHistograms, confusion_at, cross_validated_estimate, image_metrics
+from hamacho_core.metrics import (
+    PixelHistograms,
+    RunMetrics,
+    confusion_at,
+    cross_fitted_estimate,
+    image_metrics,
+    run_metrics,
+)
 from hamacho_core.thresholds import (
     Normalization,
     adaptive_threshold,
@@ -40,7 +47,33 @@ def test_sigma6_and_old_normalized_threshold_rule() -> None:
 def test_normalization_roundtrip_dict() -> None:
     norm = Normalization("adaptive", 1.0, 0.0, 2.0, 3.0, 0.0, 6.0, 0.6, 0.4)
     assert Normalization.from_dict(norm.to_dict()) == norm
-    assert norm.image(np.array([1.0]))[0] == pytest.approx(0.5)
+    assert norm.normalize_scores(np.array([1.0]))[0] == pytest.approx(0.5)
+    assert norm.normalize_maps(np.array([[3.0, 9.0]])).tolist() == [[0.5, 1.0]]
+
+
+def test_set_thresholds_moves_the_normalized_thresholds_by_the_old_rule() -> None:
+    norm = Normalization("adaptive", 1.0, 0.0, 2.0, 3.0, 0.0, 6.0)
+    assert norm.set_thresholds(0.7, None) == [] and (norm.image_norm, norm.pixel_norm) == (0.7, 0.5)
+    assert norm.set_thresholds(None, 0.995) == ["pixel_norm=0.995 is outside (0.01, 0.99): using 0.5"]
+    assert (norm.image_norm, norm.pixel_norm) == (0.7, 0.5)
+
+
+def test_run_metrics_round_trip_through_the_json_form() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(6), np.ones(6)].astype(int)
+    scores = labels + rng.random(12)
+    norm = Normalization("adaptive", 1.0, 0.0, 2.0, 1.0, 0.0, 2.0)
+    histograms = PixelHistograms(0.0, 1.0)
+    histograms.add(np.array([[0.1, 0.9]]), np.array([[False, True]]))
+    metrics = run_metrics(labels, scores, norm, histograms.metrics(), seed=1)
+    metrics.supervised = {"enabled": False, "reason": "--supervised off"}
+    data = metrics.to_dict()
+    assert list(data) == ["image", "image_cross_validated", "pixel", "curves", "normalization", "n_test", "supervised"]
+    assert data["n_test"] == {"good": 6, "defect": 6} and data["image"]["auroc"] == 1.0
+    assert RunMetrics.from_dict(data) == metrics
+    headline = metrics.headline()
+    assert headline["honest_f1"] == metrics.image_cross_fitted.f1 and headline["pixel_auroc"] == 1.0
+    assert headline["supervised"] is False
 
 
 def test_image_metrics_counts() -> None:
@@ -67,12 +100,12 @@ def test_histogram_pixel_auroc_matches_sklearn_and_aupro_is_one_for_perfect_maps
     assert result.auroc == pytest.approx(1.0) and result.aupro == pytest.approx(1.0, abs=1e-3)
 
 
-def test_cross_validated_estimate_is_not_better_than_fitted_on_noise() -> None:
+def test_cross_fitted_estimate_is_not_better_than_fitted_on_noise() -> None:
     rng = np.random.default_rng(3)
     labels = np.r_[np.zeros(40), np.ones(40)].astype(int)
-    scores = rng.random(80)  # no signal: a fitted threshold flatters, the honest one should not
+    scores = rng.random(80)  # no signal: a fitted threshold flatters, the cross-fitted one should not
     fitted = confusion_at(labels, scores, adaptive_threshold(labels, scores))["f1"]
-    honest = cross_validated_estimate(labels, scores)
-    assert honest is not None and honest.n_folds == 5 and len(honest.thresholds) == 5
-    assert honest.f1 <= fitted
-    assert cross_validated_estimate(np.array([0, 0, 1]), np.array([0.1, 0.2, 0.9])) is None
+    estimate = cross_fitted_estimate(labels, scores)
+    assert estimate is not None and estimate.n_folds == 5 and len(estimate.thresholds) == 5
+    assert estimate.f1 <= fitted
+    assert cross_fitted_estimate(np.array([0, 0, 1]), np.array([0.1, 0.2, 0.9])) is None
