@@ -412,7 +412,7 @@ def threshold_command(config_path: str, cost_miss: float | None, cost_false_alar
     def action(_: ProgressCallback) -> None:
         costs = Costs(cost_miss, cost_false_alarm, defect_rate) if all(given) else None
         advice = advise(config_path, costs, min_recall, max_false_alarm_rate, width)
-        click.echo(format_advice(advice, advice.decisions.evaluation.normalization.pixel_norm))
+        click.echo(format_advice(advice, advice.decisions.evaluation.normalization.normalized_pixel_threshold))
         if save:
             click.echo(f"saved image threshold {save_advice(advice):g} to {advice.run_dir / 'config.yaml'}")
 

@@ -70,7 +70,7 @@ class LearningPoint:
 
     n_defect_pictures: int  # defect pictures each head learned from ("all": the other folds' ones, on average)
     image_auroc: float | None
-    recall: float | None  # at a threshold fitted on other pictures (the honest estimate)
+    recall: float | None  # at a threshold fitted on other pictures (the cross-fitted estimate)
     f1: float | None
     is_all: bool = False
 

@@ -506,8 +506,8 @@ class Decisions:
         return ConstraintChoice(kind, target, threshold, self.at(threshold))
 
     # -------------------------------------------------------------------------------------------- per type
-    def per_type(self, threshold: float, pixel_norm: float | None = None) -> list[TypeResult]:
-        """Recall per defect type at ``threshold``; pixel figures at ``pixel_norm`` when masks exist."""
+    def per_type(self, threshold: float, normalized_pixel_threshold: float | None = None) -> list[TypeResult]:
+        """Recall per defect type at ``threshold``; pixel figures at ``normalized_pixel_threshold`` with masks."""
         evaluation = self.evaluation
         types = np.asarray(evaluation.defect_types, dtype=object)
         flagged = self.scores_ > threshold
@@ -515,9 +515,9 @@ class Decisions:
         for name in sorted({str(v) for v in types[self.labels_]}):
             members = np.flatnonzero(self.labels_ & (types == name))
             result = TypeResult(name, proportion(int(flagged[members].sum()), members.size, self.confidence))
-            if evaluation.masks is not None and pixel_norm is not None:
+            if evaluation.masks is not None and normalized_pixel_threshold is not None:
                 result.pixel_recall, result.pixel_precision, result.pixel_iou = _pixel_figures(
-                    evaluation, members, pixel_norm)
+                    evaluation, members, normalized_pixel_threshold)
             results.append(result)
         return results
 
@@ -532,10 +532,12 @@ class Decisions:
                 for name, members in self._memo["folders"].items()]
 
 
-def _pixel_figures(evaluation: Evaluation, members: np.ndarray, pixel_norm: float) -> tuple[float, float, float]:
+def _pixel_figures(evaluation: Evaluation, members: np.ndarray,
+                   normalized_threshold: float) -> tuple[float, float, float]:
     """(recall, precision, IoU) of the predicted defect pixels on the given pictures (preview size)."""
     truth = evaluation.masks[members]
-    predicted = evaluation.normalization.normalize_maps(evaluation.maps[members].astype(np.float32)) > pixel_norm
+    normalized_maps = evaluation.normalization.normalize_maps(evaluation.maps[members].astype(np.float32))
+    predicted = normalized_maps > normalized_threshold
     hit = int(np.sum(predicted & truth))
     n_truth, n_predicted = int(truth.sum()), int(predicted.sum())
     union = n_truth + n_predicted - hit
@@ -648,8 +650,8 @@ def compare_runs(evaluations: Sequence[Evaluation], names: Sequence[str], n_resa
     runs, differences, aurocs = [], [], []
     for name, evaluation, subset in zip(names, evaluations, subsets, strict=True):
         decisions = Decisions(subset, n_resamples, seed, confidence)
-        runs.append(RunSummary(str(name), len(evaluation.paths), decisions.at(subset.normalization.image_norm),
-                               subset.curves()))
+        saved = subset.normalization.normalized_image_threshold
+        runs.append(RunSummary(str(name), len(evaluation.paths), decisions.at(saved), subset.curves()))
         aurocs.append(weighted_auroc(labels, subset.raw_scores, weights))
     for index, samples in enumerate(aurocs):
         if index == 0 or runs[index].intervals.auroc is None or runs[0].intervals.auroc is None:
@@ -658,7 +660,7 @@ def compare_runs(evaluations: Sequence[Evaluation], names: Sequence[str], n_resa
         low, high = _percentiles(samples - aurocs[0], confidence)
         value = runs[index].intervals.auroc.value - runs[0].intervals.auroc.value
         differences.append(Estimate(value, float(low), float(high)))
-    verdicts = np.array([s.normalized_scores > s.normalization.image_norm for s in subsets])  # (R, N)
+    verdicts = np.array([s.normalized_scores > s.normalization.normalized_image_threshold for s in subsets])  # (R, N)
     scores = np.array([s.normalized_scores for s in subsets])
     split = np.flatnonzero(verdicts.min(axis=0) != verdicts.max(axis=0))
     disagreements = [Disagreement(common[i], subsets[0].defect_types[i], int(labels[i]),

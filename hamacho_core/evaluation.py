@@ -87,9 +87,9 @@ class Evaluation:
     def normalized_scores(self) -> np.ndarray:
         return self.normalization.normalize_scores(self.raw_scores)
 
-    def metrics_at(self, image_norm: float = 0.5) -> ImageMetrics:
-        """Image metrics when ``normalized score > image_norm`` means defect (no model call)."""
-        return image_metrics(self.labels, self.normalized_scores, image_norm)
+    def metrics_at(self, threshold: float = 0.5) -> ImageMetrics:
+        """Image metrics when ``normalized score > threshold`` means defect (no model call)."""
+        return image_metrics(self.labels, self.normalized_scores, threshold)
 
     def curves(self) -> dict[str, list[float]]:
         """PR and ROC curves on the normalized scale."""
@@ -99,9 +99,9 @@ class Evaluation:
         """Each picture judged by a threshold fitted on the other folds (None: fewer than 2 pictures of a class)."""
         return cross_fitted_estimate(self.labels, self.raw_scores, seed=seed)
 
-    def predicted_mask(self, index: int, pixel_norm: float = 0.5) -> np.ndarray:
+    def predicted_mask(self, index: int, threshold: float = 0.5) -> np.ndarray:
         """(h, w) bool predicted defect pixels of image ``index`` at preview size."""
-        return self.normalization.normalize_maps(self.maps[index].astype(np.float32)) > pixel_norm
+        return self.normalization.normalize_maps(self.maps[index].astype(np.float32)) > threshold
 
     # ------------------------------------------------------------------------------------ persistence
     def save(self, run_dir: str | Path) -> None:

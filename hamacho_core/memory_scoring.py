@@ -26,7 +26,7 @@ from hamacho_core.errors import ConfigError
 from hamacho_core.imageio import decode_bytes, to_rgb_uint8
 from hamacho_core.limits import Limits
 from hamacho_core.report import defect_regions
-from hamacho_core.thresholds import Normalization, check_normalized_threshold
+from hamacho_core.thresholds import SAVED_NAMES, Normalization, check_normalized_threshold
 
 __all__ = ["PictureScore", "decode_image", "score_arrays", "with_thresholds"]
 
@@ -60,14 +60,15 @@ def with_thresholds(
         ConfigError: a value that is not a number in [0, 1].
     """
     changes, warnings = {}, []
-    for name, given in (("image_norm", image_norm), ("pixel_norm", pixel_norm)):
+    for field_name, given in (("normalized_image_threshold", image_norm), ("normalized_pixel_threshold", pixel_norm)):
         if given is None:
             continue
+        name = SAVED_NAMES[field_name]  # the option's name, as the caller wrote it
         if not isinstance(given, int | float) or not np.isfinite(given) or not 0.0 <= given <= 1.0:
             raise ConfigError(f"{name} must be a number between 0 and 1 (normalized threshold; the run's is "
-                              f"{getattr(normalization, name):.2f}), got {given!r}")
+                              f"{getattr(normalization, field_name):.2f}), got {given!r}")
         value, warning = check_normalized_threshold(float(given), name)
-        changes[name] = value
+        changes[field_name] = value
         warnings += [warning] if warning else []
     return replace(normalization, **changes), warnings
 
@@ -122,6 +123,8 @@ def score_arrays(
         return []
     prediction = detector.predict(list(images))
     normalized_scores = normalization.normalize_scores(prediction.scores)
+    image_threshold = normalization.normalized_image_threshold
+    pixel_threshold = normalization.normalized_pixel_threshold
     results = []
     for image, name, raw, score, anomaly_map in zip(images, names, prediction.scores, normalized_scores,
                                                     prediction.maps, strict=True):
@@ -129,7 +132,7 @@ def score_arrays(
         full_map = normalization.normalize_maps(cv2.resize(anomaly_map, (width, height),
                                                            interpolation=cv2.INTER_LINEAR))
         results.append(PictureScore(
-            name, float(raw), float(score), bool(score > normalization.image_norm), normalization.image_norm,
-            normalization.pixel_norm, defect_regions(full_map, normalization.pixel_norm, name),
+            name, float(raw), float(score), bool(score > image_threshold), image_threshold, pixel_threshold,
+            defect_regions(full_map, pixel_threshold, name),
             full_map if keep_maps else None))
     return results

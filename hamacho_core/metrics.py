@@ -304,6 +304,6 @@ def run_metrics(labels: np.ndarray, scores: np.ndarray, normalization: Normaliza
         seed: folds of the cross-fitted estimate.
     """
     normalized = normalization.normalize_scores(scores)
-    return RunMetrics(image_metrics(labels, normalized, normalization.image_norm),
+    return RunMetrics(image_metrics(labels, normalized, normalization.normalized_image_threshold),
                       cross_fitted_estimate(labels, scores, seed=seed), pixel, curves(labels, normalized),
                       normalization, {"good": int((labels == 0).sum()), "defect": int((labels == 1).sum())})

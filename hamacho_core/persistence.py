@@ -34,7 +34,7 @@ from safetensors.torch import load_file, save
 from hamacho_core import faults
 from hamacho_core.detectors import Detector, create_detector
 from hamacho_core.errors import ModelFileError, WorkspaceError
-from hamacho_core.thresholds import Normalization
+from hamacho_core.thresholds import SAVED_NAMES, Normalization
 from hamacho_core.workspace import describe_os_error, inside, writable_folder
 
 __all__ = [
@@ -122,7 +122,7 @@ def _check_sections(config: dict[str, Any], config_path: Path) -> None:
         return isinstance(value, int | float) and not isinstance(value, bool)
 
     normalization = config.get("normalization")
-    needed = [f for f in Normalization.__dataclass_fields__ if f != "method"]
+    needed = [SAVED_NAMES.get(f, f) for f in Normalization.__dataclass_fields__ if f != "method"]  # keys in the file
     problems = []
     if not isinstance(config["model"], str):
         problems.append("model is not a name")

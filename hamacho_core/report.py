@@ -86,10 +86,10 @@ class ImageReport:
     normalized_map: np.ndarray  # (H, W) float32 in [0, 1]
     score: float  # normalized image score
     is_defect: bool  # verdict at the image threshold
-    pixel_norm: float  # normalized pixel threshold
+    normalized_pixel_threshold: float  # pixels above it are drawn as defect
     ground_truth: np.ndarray | None = None  # (H, W) bool, when known
     label: int | None = None  # 1 defect / 0 good, when known
-    image_norm: float = 0.5  # normalized image threshold the verdict was taken at
+    normalized_image_threshold: float = 0.5  # the verdict was taken at it
 
 
 def heat_map(image: np.ndarray, normalized_map: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -125,7 +125,7 @@ def _panel(picture: np.ndarray, title: str, height: int) -> np.ndarray:
 
 def combined_picture(report: ImageReport, height: int = 256) -> np.ndarray:
     """The picture an analyst pastes into a report: panels side by side under a verdict banner."""
-    predicted = report.normalized_map > report.pixel_norm
+    predicted = report.normalized_map > report.normalized_pixel_threshold
     panels = [_panel(report.image, "Input", height)]
     if report.ground_truth is not None:
         panels.append(_panel(outline(report.image, report.ground_truth, (40, 200, 40)), "Ground truth", height))
@@ -138,7 +138,7 @@ def combined_picture(report: ImageReport, height: int = 256) -> np.ndarray:
     row = np.concatenate([piece for panel in panels for piece in (panel, gap)][:-1], axis=1)
     verdict = "DEFECT" if report.is_defect else "GOOD"
     banner = np.full((44, row.shape[1], 3), DEFECT_COLOR if report.is_defect else GOOD_COLOR, np.uint8)
-    text = f"{verdict}   score {report.score:.3f} (threshold {report.image_norm:.2f})"
+    text = f"{verdict}   score {report.score:.3f} (threshold {report.normalized_image_threshold:.2f})"
     if report.label is not None:
         truth = "defect" if report.label else "good"
         if bool(report.label) != report.is_defect:
@@ -148,13 +148,13 @@ def combined_picture(report: ImageReport, height: int = 256) -> np.ndarray:
     return np.concatenate([banner, row], axis=0)
 
 
-def defect_regions(normalized_map: np.ndarray, pixel_norm: float, output_name: str = "") -> list[dict]:
-    """Connected regions of ``normalized_map > pixel_norm``, highest peak first, in the map's pixel coordinates.
+def defect_regions(normalized_map: np.ndarray, normalized_threshold: float, output_name: str = "") -> list[dict]:
+    """Connected regions of ``normalized_map > normalized_threshold``, highest peak first, in the map's pixels.
 
     Returns:
         One dict per region with the keys of :data:`REGION_COLUMNS` (x, y = top-left corner of the bounding box).
     """
-    predicted = (normalized_map > pixel_norm).astype(np.uint8)
+    predicted = (normalized_map > normalized_threshold).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(predicted, connectivity=8)
     regions = []
     for label in range(1, count):
@@ -193,7 +193,7 @@ def write_image_report(out_dir: Path, relative: Path, report: ImageReport, write
     """
     name = relative.with_suffix(".png")
     images = out_dir / "images"
-    predicted = report.normalized_map > report.pixel_norm
+    predicted = report.normalized_map > report.normalized_pixel_threshold
     if write_input:
         write_image(images / "input_image" / name, report.image)
     write_image(images / "predicted_heat_map" / name, heat_map(report.image, report.normalized_map))
@@ -228,8 +228,9 @@ def _report_for(source: ReportSource, anomaly_map: np.ndarray, raw_score: float,
     ground_truth = read_mask(source.mask_path) if source.mask_path is not None else (
         np.zeros((height, width), bool) if source.label == 0 else None)
     score = float(normalization.normalize_scores(raw_score))
-    return ImageReport(image, normalization.normalize_maps(full_map), score, score > normalization.image_norm,
-                       normalization.pixel_norm, ground_truth, source.label, normalization.image_norm)
+    threshold = normalization.normalized_image_threshold
+    return ImageReport(image, normalization.normalize_maps(full_map), score, score > threshold,
+                       normalization.normalized_pixel_threshold, ground_truth, source.label, threshold)
 
 
 class ReportWriter:
@@ -283,7 +284,7 @@ class ReportWriter:
              input_written: bool, normalization: Normalization) -> tuple[np.ndarray | None, list[dict]]:
         item = _report_for(source, anomaly_map, raw_score, normalization, image)
         write_image_report(self.out_dir, source.name, item, self.write_csv, write_input=not input_written)
-        regions = defect_regions(item.normalized_map, normalization.pixel_norm, source.name.as_posix())
+        regions = defect_regions(item.normalized_map, normalization.normalized_pixel_threshold, source.name.as_posix())
         return (item.normalized_map if self.keep_maps else None), regions
 
     def close(self, progress: ProgressCallback | None = None) -> list[np.ndarray]:
@@ -392,13 +393,13 @@ def _write_tables(out_dir: Path, samples: Sequence[Sample], names: Sequence[Path
     metrics_dir.mkdir(parents=True, exist_ok=True)
     labels = np.array([s.label for s in samples])
     normalized = normalization.normalize_scores(prediction.scores)
-    results = outcomes(labels, normalized, normalization.image_norm)
+    results = outcomes(labels, normalized, normalization.normalized_image_threshold)
     rows = [{"filepath": str(sample.path), "output_name": name.as_posix(), "defect_type": sample.defect_type,
-             "gt": sample.label, "pred": int(norm > normalization.image_norm), "raw_score": float(raw),
-             "norm_score": float(norm), "image_threshold": normalization.image_threshold,
-             "image_norm": normalization.image_norm, "pixel_threshold": normalization.pixel_threshold,
-             "pixel_norm": normalization.pixel_norm, "result": result}
-            for sample, name, raw, norm, result in zip(samples, names, prediction.scores, normalized, results,
+             "gt": sample.label, "pred": int(score > normalization.normalized_image_threshold), "raw_score": float(raw),
+             "norm_score": float(score), "image_threshold": normalization.image_threshold,
+             "image_norm": normalization.normalized_image_threshold, "pixel_threshold": normalization.pixel_threshold,
+             "pixel_norm": normalization.normalized_pixel_threshold, "result": result}
+            for sample, name, raw, score, result in zip(samples, names, prediction.scores, normalized, results,
                                                        strict=True)]
     pd.DataFrame(rows).to_csv(metrics_dir / "test_outputs.csv", index=False, encoding="utf-8-sig")
     write_plots(metrics_dir, labels, normalized, metrics.image, metrics.curves, metrics.pixel)
@@ -431,10 +432,10 @@ def write_predictions(save_dir: Path, paths: Sequence[Path], names: Sequence[Pat
         raw_scores: (N,) raw image scores, in the order of ``paths``.
     """
     normalized = normalization.normalize_scores(raw_scores)
-    threshold = normalization.image_norm
+    threshold = normalization.normalized_image_threshold
     rows = [{"filepath": str(p), "output_name": n.as_posix(), "raw_score": float(r), "norm_score": float(s),
              "pred": int(s > threshold), "verdict": "defect" if s > threshold else "good",
-             "image_norm": threshold, "pixel_norm": normalization.pixel_norm}
+             "image_norm": threshold, "pixel_norm": normalization.normalized_pixel_threshold}
             for p, n, r, s in zip(paths, names, raw_scores, normalized, strict=True)]
     (save_dir / "metrics").mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=PRED_COLUMNS).to_csv(save_dir / "metrics" / "pred_outputs.csv", index=False,
@@ -486,7 +487,7 @@ def rethreshold(run_dir: Path, normalization: Normalization, out_dir: Path, writ
     """Redraw a run's report at moved thresholds from its saved test results (no model call, no 8-bit PNG read).
 
     The raw maps kept in ``evaluation.safetensors`` are brought to each image's geometry and normalized with
-    ``normalization`` (its ``image_norm``/``pixel_norm`` are the moved thresholds); ground truth comes from the mask
+    ``normalization`` (its normalized thresholds are the moved ones); ground truth comes from the mask
     files (or the saved preview masks when the files are gone).
 
     Args:
@@ -515,13 +516,15 @@ def rethreshold(run_dir: Path, normalization: Normalization, out_dir: Path, writ
                                   interpolation=cv2.INTER_LINEAR)
             truth = _truth(evaluation, index, (height, width))
             score = float(normalized[index])
-            item = ImageReport(image, normalization.normalize_maps(full_map), score, score > normalization.image_norm,
-                               normalization.pixel_norm, truth, int(evaluation.labels[index]), normalization.image_norm)
+            threshold = normalization.normalized_image_threshold
+            item = ImageReport(image, normalization.normalize_maps(full_map), score, score > threshold,
+                               normalization.normalized_pixel_threshold, truth, int(evaluation.labels[index]),
+                               threshold)
             write_image_report(out_dir, name, item, write_csv=False)
 
         with ThreadPoolExecutor(2) as pool:
             list(track(pool.map(one, range(len(names))), len(names), "redrawing pictures", progress))
-    image = image_metrics(evaluation.labels, normalized, normalization.image_norm)
+    image = image_metrics(evaluation.labels, normalized, normalization.normalized_image_threshold)
     found = curves(evaluation.labels, normalized)
     metrics_dir = out_dir / "metrics"
     files = write_plots(metrics_dir, evaluation.labels, normalized, image, found)

@@ -20,7 +20,7 @@ from hamacho_core.detectors import Prediction
 from hamacho_core.imageio import read_image
 from hamacho_core.persistence import LoadedRun
 from hamacho_core.report import REGION_COLUMNS, ImageReport, defect_regions, write_image_report
-from hamacho_core.thresholds import Normalization, check_normalized_threshold
+from hamacho_core.thresholds import Normalization
 
 __all__ = ["PRED_COLUMNS", "ScoredPicture", "apply_thresholds", "score_pictures"]
 
@@ -50,18 +50,12 @@ class ScoredPicture:
 def apply_thresholds(normalization: Normalization, image_norm: float | None,
                      pixel_norm: float | None) -> list[str]:
     """Set the normalized thresholds as ``infer`` does (old tool's range rule); returns the warnings."""
-    warnings = []
-    for name, given in (("image_norm", image_norm), ("pixel_norm", pixel_norm)):
-        if given is not None:
-            value, warning = check_normalized_threshold(given, name)
-            setattr(normalization, name, value)
-            warnings += [warning] if warning else []
-    return warnings
+    return normalization.set_thresholds(image_norm, pixel_norm)
 
 
 def _problem_row(path: str, name: str, reason: str, normalization: Normalization) -> ScoredPicture:
-    return ScoredPicture(path, name, float("nan"), float("nan"), None, "problem", normalization.image_norm,
-                         normalization.pixel_norm, "[]", reason)
+    image_norm, pixel_norm = normalization.normalized_image_threshold, normalization.normalized_pixel_threshold
+    return ScoredPicture(path, name, float("nan"), float("nan"), None, "problem", image_norm, pixel_norm, "[]", reason)
 
 
 def _predict(run: LoadedRun, paths: list[Path]) -> tuple[Prediction | None, dict[Path, str]]:
@@ -122,12 +116,13 @@ def _row(path: Path, name: Path, prediction: Prediction, index: int, normalizati
         height, width = image.shape[:2]
     full_map = normalization.normalize_maps(cv2.resize(prediction.maps[index], (width, height),
                                                        interpolation=cv2.INTER_LINEAR))
-    is_defect = score > normalization.image_norm
+    is_defect = score > normalization.normalized_image_threshold
     if image is not None:
-        report = ImageReport(image, full_map, score, is_defect, normalization.pixel_norm, None, None,
-                             normalization.image_norm)
+        report = ImageReport(image, full_map, score, is_defect, normalization.normalized_pixel_threshold, None, None,
+                             normalization.normalized_image_threshold)
         write_image_report(maps_dir, name, report, write_csv)
     regions = [{k: r[k] for k in REGION_COLUMNS if k != "output_name"}
-               for r in defect_regions(full_map, normalization.pixel_norm)]
+               for r in defect_regions(full_map, normalization.normalized_pixel_threshold)]
     return ScoredPicture(str(path), name.as_posix(), raw, score, int(is_defect), "defect" if is_defect else "good",
-                         normalization.image_norm, normalization.pixel_norm, json.dumps(regions), "")
+                         normalization.normalized_image_threshold, normalization.normalized_pixel_threshold,
+                         json.dumps(regions), "")

@@ -78,7 +78,7 @@ def advise(run_dir: str | Path, costs: Costs | None = None, min_recall: float | 
     run_dir = run_dir.parent if run_dir.suffix in (".yaml", ".yml") else run_dir
     evaluation = Evaluation.load(run_dir)
     decisions = Decisions(evaluation, n_resamples=n_resamples, seed=seed)
-    saved = float(evaluation.normalization.image_norm)
+    saved = float(evaluation.normalization.normalized_image_threshold)
     advice = ThresholdAdvice(run_dir, saved, decisions.at(saved), decisions, width)
     if min_recall is not None:
         advice.constraint = decisions.highest_with_recall(min_recall)
@@ -142,7 +142,7 @@ def cost_sentence(choice: CostChoice) -> str:
             f"{count(cost.value)} ({count(cost.low)}-{count(cost.high)}) per 1,000 parts")
 
 
-def format_advice(advice: ThresholdAdvice, pixel_norm: float | None = None) -> str:
+def format_advice(advice: ThresholdAdvice, normalized_pixel_threshold: float | None = None) -> str:
     """The whole answer as text: table, sentence, per type, per folder, costs, constraint, suggestion."""
     current, decisions = advice.current, advice.decisions
     lines = [f"run {advice.run_dir}",
@@ -150,8 +150,8 @@ def format_advice(advice: ThresholdAdvice, pixel_norm: float | None = None) -> s
              f"at the saved threshold {advice.saved:.3f} (normalized; TP {current.tp}, FP {current.fp}, "
              f"TN {current.tn}, FN {current.fn}):", *_figure_lines(current), "",
              recall_sentence(current, advice.width), "", "per defect type:"]
-    pixel = decisions.evaluation.masks is not None and pixel_norm is not None
-    for item in decisions.per_type(advice.saved, pixel_norm):
+    pixel = decisions.evaluation.masks is not None and normalized_pixel_threshold is not None
+    for item in decisions.per_type(advice.saved, normalized_pixel_threshold):
         extra = (f"   pixels: recall {item.pixel_recall:.2f}, precision {item.pixel_precision:.2f}, "
                  f"IoU {item.pixel_iou:.2f}" if pixel and item.pixel_recall is not None else "")
         lines.append(f"  {item.defect_type:<24} caught {item.recall.count}/{item.recall.total}  recall "

@@ -3,8 +3,9 @@
 * Adaptive threshold: the raw score that maximises F1 on the precision-recall curve (image level, and pixel level
   when masks exist). It is placed half-way into the gap below the F1-optimal score, so ``>`` and ``>=`` agree.
 * sigma6 (good-only training): threshold = mean + 3 std of held-out good scores, max = 2 x threshold.
-* Normalization: ``norm = (raw - threshold) / (max - min) + 0.5`` clipped to [0, 1], so the threshold sits at 0.5
-  and ``norm > 0.5`` means defect. Normalized thresholds can then be moved without recomputing any score.
+* Normalization: ``normalized = (raw - threshold) / (max - min) + 0.5`` clipped to [0, 1], so the threshold sits
+  at 0.5 and ``normalized > 0.5`` means defect. Normalized thresholds (``image_norm`` / ``pixel_norm`` on the
+  command line and in the files) can then be moved without recomputing any score.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from hamacho_core.metrics import PixelMetrics
 
 __all__ = [
+    "SAVED_NAMES",
     "Normalization",
     "adaptive_threshold",
     "binned_adaptive_threshold",
@@ -97,19 +99,29 @@ def check_normalized_threshold(value: float | None, name: str = "image_norm") ->
     return float(value), None
 
 
-@dataclass
+# config.yaml's ``normalization`` keys (and the CLI options, CSV columns, API fields) of the normalized thresholds
+SAVED_NAMES = {"normalized_image_threshold": "image_norm", "normalized_pixel_threshold": "pixel_norm"}
+
+
+@dataclass(slots=True)  # slots: setting a misspelt (or old) field name raises instead of adding an attribute
 class Normalization:
-    """Raw thresholds and the min/max used to normalize image scores and pixel maps."""
+    """Raw thresholds and the min/max used to normalize image scores and pixel maps, and the normalized thresholds.
+
+    A raw score at ``image_threshold`` normalizes to 0.5; a picture is a defect when its normalized score is above
+    ``normalized_image_threshold`` (0.5 until moved), a pixel when its normalized value is above
+    ``normalized_pixel_threshold``. Saved as config.yaml's ``normalization`` (:meth:`to_dict`), where the normalized
+    thresholds keep the old tool's names ``image_norm`` / ``pixel_norm`` (:data:`SAVED_NAMES`).
+    """
 
     method: str  # "adaptive" or "sigma6"
-    image_threshold: float
+    image_threshold: float  # raw image score that normalizes to 0.5
     image_min: float
     image_max: float
-    pixel_threshold: float
+    pixel_threshold: float  # raw map value that normalizes to 0.5
     pixel_min: float
     pixel_max: float
-    image_norm: float = 0.5  # decision threshold on the normalized image score
-    pixel_norm: float = 0.5  # decision threshold on the normalized pixel map
+    normalized_image_threshold: float = 0.5  # decision threshold on the normalized image score (image_norm)
+    normalized_pixel_threshold: float = 0.5  # decision threshold on the normalized pixel map (pixel_norm)
 
     def normalize_scores(self, raw: np.ndarray | float) -> np.ndarray:
         """Normalized image scores: raw (N,) or a float -> float64 in [0, 1], the image threshold at 0.5."""
@@ -119,26 +131,30 @@ class Normalization:
         """Normalized anomaly maps: raw (..., H, W) -> float32 in [0, 1], the pixel threshold at 0.5."""
         return normalize(raw, self.pixel_threshold, self.pixel_min, self.pixel_max).astype(np.float32)
 
-    def set_thresholds(self, image_norm: float | None = None, pixel_norm: float | None = None) -> list[str]:
+    def set_thresholds(self, image: float | None = None, pixel: float | None = None) -> list[str]:
         """Move the normalized thresholds (None = keep), by the old tool's rule (:func:`check_normalized_threshold`).
 
         Returns:
             The warnings of values reset to 0.5.
         """
         warnings = []
-        for name, given in (("image_norm", image_norm), ("pixel_norm", pixel_norm)):
+        for field_name, given in (("normalized_image_threshold", image), ("normalized_pixel_threshold", pixel)):
             if given is not None:
-                value, warning = check_normalized_threshold(given, name)
-                setattr(self, name, value)
+                value, warning = check_normalized_threshold(given, SAVED_NAMES[field_name])
+                setattr(self, field_name, value)
                 warnings += [warning] if warning else []
         return warnings
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (float(v) if isinstance(v, float | np.floating) else v) for k, v in asdict(self).items()}
+        """config.yaml's ``normalization`` section (normalized thresholds as ``image_norm`` / ``pixel_norm``)."""
+        return {SAVED_NAMES.get(k, k): (float(v) if isinstance(v, float | np.floating) else v)
+                for k, v in asdict(self).items()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Normalization:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+        """Read :meth:`to_dict`'s form (keys not known are ignored; missing normalized thresholds are 0.5)."""
+        return cls(**{name: data[SAVED_NAMES.get(name, name)] for name in cls.__dataclass_fields__
+                      if SAVED_NAMES.get(name, name) in data})
 
 
 def fit_normalization(

@@ -51,8 +51,8 @@ def decision_summary(run_dir: Path, evaluation: Evaluation | None = None) -> Dec
     """The figures at the saved threshold (the bootstrap is drawn here: about a second for 2,000 pictures)."""
     evaluation = evaluation if evaluation is not None else Evaluation.load(run_dir)
     decisions = Decisions(evaluation)
-    threshold = float(evaluation.normalization.image_norm)
-    pixel_norm = float(evaluation.normalization.pixel_norm) if evaluation.masks is not None else None
+    threshold = float(evaluation.normalization.normalized_image_threshold)
+    pixel_norm = float(evaluation.normalization.normalized_pixel_threshold) if evaluation.masks is not None else None
     costs = load_costs(run_dir)
     both = decisions.n_defect_ > 0 and decisions.n_good_ > 0
     return DecisionSummary(decisions.at(threshold), decisions.per_type(threshold, pixel_norm),

@@ -157,20 +157,20 @@ def build_report_zip(run_dir: Path, out_path: Path, parts: Sequence[str], projec
     run_dir = Path(run_dir)
     config = read_config(run_dir)
     normalization = Normalization.from_dict(config["normalization"])
-    rows = report_rows(run_dir, normalization.image_norm)
+    rows = report_rows(run_dir, normalization.normalized_image_threshold)
     top = report_name(project, run_dir.name)
     source = run_dir / TEST_DIR
     out_path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
         scratch_dir = Path(scratch)
         pictures = source
-        redraw = bool(set(parts) & set(_REDRAWN)) and _drawn_at(run_dir) != (normalization.image_norm,
-                                                                            normalization.pixel_norm)
+        redraw = bool(set(parts) & set(_REDRAWN)) and _drawn_at(run_dir) != (normalization.normalized_image_threshold,
+                                                                            normalization.normalized_pixel_threshold)
         if redraw:
             pictures = scratch_dir / "redrawn"
         plot_files = rethreshold(run_dir, normalization, pictures if redraw else scratch_dir / "plots", redraw)
         plot_files.pop("pixel_roc", None)
-        summary = _summary(run_dir, rows, normalization.image_norm)
+        summary = _summary(run_dir, rows, normalization.normalized_image_threshold)
         files: list[tuple[Path, str]] = []
         for part in parts:
             base = pictures if part in _REDRAWN else source

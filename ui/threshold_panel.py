@@ -108,15 +108,16 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
     left, right = st.columns([1.3, 3])
     slider_key = f"thr_image_{run_dir.name}"
     with left:
-        st.session_state.setdefault(slider_key, float(saved.image_norm))  # "use this threshold" buttons set it
+        # the "use this threshold" buttons set it
+        st.session_state.setdefault(slider_key, float(saved.normalized_image_threshold))
         image_norm = st.slider(t("image_threshold"), 0.0, 1.0, step=0.005, format="%.3f",
                                help=t("image_threshold_help"), key=slider_key)
-        pixel_norm = float(saved.pixel_norm)
+        pixel_norm = float(saved.normalized_pixel_threshold)
         if evaluation.masks is not None:
             pixel_norm = st.slider(t("pixel_threshold"), 0.0, 1.0, pixel_norm, 0.005, format="%.3f",
                                    help=t("pixel_threshold_help"), key=f"thr_pixel_{run_dir.name}")
         view = threshold_view(evaluation, loaded.scores, loaded.curves, image_norm, chart_text())
-        moved = (image_norm, pixel_norm) != (saved.image_norm, saved.pixel_norm)
+        moved = (image_norm, pixel_norm) != (saved.normalized_image_threshold, saved.normalized_pixel_threshold)
         if st.button(t("save_threshold"), type="primary" if moved else "secondary", disabled=not moved,
                      icon=":material/save:", key="save_threshold"):
             with show_errors():
@@ -128,7 +129,8 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
                 st.rerun()
         if message := st.session_state.pop("threshold_saved", None):
             st.success(message)
-        st.caption(t("saved_thresholds", image=f"{saved.image_norm:.3f}", pixel=f"{saved.pixel_norm:.3f}"))
+        st.caption(t("saved_thresholds", image=f"{saved.normalized_image_threshold:.3f}",
+                     pixel=f"{saved.normalized_pixel_threshold:.3f}"))
         intervals = loaded.decisions.at(image_norm)
         metric_ranges(intervals)
         recall_block(intervals, run_dir.name)

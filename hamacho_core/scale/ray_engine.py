@@ -316,13 +316,14 @@ def score(config: ScoreConfig, progress: ProgressCallback | None = None) -> Scor
     source = resolve_source(config.source)
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
-    _check_state(output, {"run": str(_run_dir(config.config_path).resolve()), "image_norm": normalization.image_norm,
-                          "pixel_norm": normalization.pixel_norm})
+    image_norm, pixel_norm = normalization.normalized_image_threshold, normalization.normalized_pixel_threshold
+    _check_state(output, {"run": str(_run_dir(config.config_path).resolve()), "image_norm": image_norm,
+                          "pixel_norm": pixel_norm})
     if source.problems:
         from hamacho_core.scoring import ScoredPicture
 
         rows = [ScoredPicture(p.path, Path(p.path).name, float("nan"), float("nan"), None, "problem",
-                              normalization.image_norm, normalization.pixel_norm, "[]", p.reason).as_row()
+                              image_norm, pixel_norm, "[]", p.reason).as_row()
                 for p in source.problems]
         write_part(output / PARTS_DIR / "part-source.parquet",
                    _frame(rows).assign(node_id="driver", worker_pid=os.getpid(), batch_id="source"))

@@ -32,7 +32,7 @@ def _evaluation(labels: np.ndarray, raw: np.ndarray, types: list[str] | None = N
     types = types or ["good" if v == 0 else "bad" for v in labels]
     paths = paths or [f"/data/{t}/{i}.png" for i, t in enumerate(types)]
     maps = np.zeros((n, 4, 4), np.float16) if maps is None else maps
-    normalization = Normalization("adaptive", 0.5, 0.0, 1.0, 0.5, 0.0, 1.0, image_norm=image_norm)
+    normalization = Normalization("adaptive", 0.5, 0.0, 1.0, 0.5, 0.0, 1.0, normalized_image_threshold=image_norm)
     return Evaluation(paths, types, labels, np.asarray(raw, np.float64), maps, masks, normalization, names)
 
 
@@ -187,7 +187,8 @@ def test_per_type_recall_pixels_and_folders() -> None:
     maps[0, :2, :2] = 1.0  # scratch a: all 4 found
     maps[3, :2, :] = 1.0  # spot d: 4 found, 4 extra
     evaluation = _evaluation(labels, raw, types, paths=paths, masks=masks, maps=maps)
-    results = {r.defect_type: r for r in Decisions(evaluation, n_resamples=1000).per_type(0.5, pixel_norm=0.5)}
+    decisions = Decisions(evaluation, n_resamples=1000)
+    results = {r.defect_type: r for r in decisions.per_type(0.5, normalized_pixel_threshold=0.5)}
     assert (results["scratch"].recall.count, results["scratch"].recall.total) == (2, 3)
     assert (results["spot"].recall.count, results["spot"].recall.total) == (1, 2)
     assert results["scratch"].pixel_recall == pytest.approx(4 / 12)

@@ -29,7 +29,7 @@ def test_round_trip_keeps_everything_and_takes_the_saved_thresholds(tmp_path: Pa
     assert loaded.paths == ["a.png", "b.png", "c.png", "d.png"] and loaded.mask_paths[2] == "m/c.png"
     assert loaded.raw_scores.tolist() == [0.1, 0.8, 1.2, 1.9] and loaded.labels.tolist() == [0, 0, 1, 1]
     assert loaded.maps.dtype == np.float16 and loaded.maps[3, 0, 0] == 3 and loaded.masks[0, 2, 2]
-    assert loaded.normalization.image_norm == 0.7  # moved threshold in config.yaml wins
+    assert loaded.normalization.normalized_image_threshold == 0.7  # moved threshold in config.yaml wins
 
 
 def test_metrics_at_any_threshold_without_the_model(tmp_path: Path) -> None:

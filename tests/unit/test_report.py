@@ -1,5 +1,6 @@
 """The output writer (hamacho_core.report): picture sets, per-pixel CSVs, regions, test tables, re-thresholding."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -108,12 +109,12 @@ def test_rethreshold_redraws_from_the_saved_maps(tmp_path: Path) -> None:
                                         "normalization": NORMALIZATION.to_dict()})
     Evaluation([str(p) for p in paths], ["good", "scratch", "scratch"], np.array([0, 1, 1]), prediction.scores,
                prediction.maps, None, NORMALIZATION, ["good/0.png", "scratch/1.png", "scratch/2.png"]).save(run_dir)
-    moved = Normalization(**{**NORMALIZATION.to_dict(), "image_norm": 0.3, "pixel_norm": 0.99})
+    moved = Normalization.from_dict({**NORMALIZATION.to_dict(), "image_norm": 0.3, "pixel_norm": 0.99})  # as saved
     files = rethreshold(run_dir, moved, tmp_path / "redrawn")
     assert set(files) == {"confusion", "histogram", "roc", "pr"} and all(f.is_file() for f in files.values())
     predicted = read_image(tmp_path / "redrawn/images/predicted_mask/scratch/1.png")[:, :, 0]
     assert predicted.shape == (40, 60) and predicted[15, 30] == 255 and predicted.sum() < 255 * 40 * 60 / 4
-    lower = rethreshold(run_dir, Normalization(**{**moved.to_dict(), "pixel_norm": 0.01}), tmp_path / "low")
+    lower = rethreshold(run_dir, replace(moved, normalized_pixel_threshold=0.01), tmp_path / "low")
     assert lower and read_image(tmp_path / "low/images/predicted_mask/scratch/1.png")[:, :, 0].sum() > predicted.sum()
     import json
 

@@ -53,9 +53,10 @@ def test_normalization_roundtrip_dict() -> None:
 
 def test_set_thresholds_moves_the_normalized_thresholds_by_the_old_rule() -> None:
     norm = Normalization("adaptive", 1.0, 0.0, 2.0, 3.0, 0.0, 6.0)
-    assert norm.set_thresholds(0.7, None) == [] and (norm.image_norm, norm.pixel_norm) == (0.7, 0.5)
+    assert norm.set_thresholds(0.7, None) == []
+    assert (norm.normalized_image_threshold, norm.normalized_pixel_threshold) == (0.7, 0.5)
     assert norm.set_thresholds(None, 0.995) == ["pixel_norm=0.995 is outside (0.01, 0.99): using 0.5"]
-    assert (norm.image_norm, norm.pixel_norm) == (0.7, 0.5)
+    assert (norm.normalized_image_threshold, norm.normalized_pixel_threshold) == (0.7, 0.5)
 
 
 def test_run_metrics_round_trip_through_the_json_form() -> None:
