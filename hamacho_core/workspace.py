@@ -2,6 +2,8 @@
 
 One place for the path rules every door uses:
 
+* :func:`default_workspace` - the app's workspace folder (``HAMACHO_HOME``, default ``./workspace``), the same for
+  the app, the API and the CLI.
 * :func:`writable_folder` - create a folder when missing and prove it can be written, or raise a
   :class:`WorkspaceError` naming the folder and what to do (below a regular file, read-only, full disk).
 * :func:`inside` - ``root / name`` resolved, refused when it would leave ``root`` (``..``, absolute paths, links).
@@ -18,9 +20,10 @@ from pathlib import Path
 
 from hamacho_core.errors import WorkspaceError
 
-__all__ = ["IMPORT_ROOTS_VARIABLE", "check_import_source", "describe_os_error", "import_roots", "inside",
-           "writable_folder"]
+__all__ = ["HOME_VARIABLE", "IMPORT_ROOTS_VARIABLE", "check_import_source", "default_workspace", "describe_os_error",
+           "import_roots", "inside", "writable_folder"]
 
+HOME_VARIABLE = "HAMACHO_HOME"
 IMPORT_ROOTS_VARIABLE = "HAMACHO_IMPORT_ROOTS"
 
 _ADVICE = {
@@ -39,6 +42,14 @@ def describe_os_error(error: OSError, folder: str | Path, setting: str = "HAMACH
     advice = _ADVICE.get(error.errno or 0, "check the folder and its disk").replace("the setting", setting)
     reason = error.strerror or str(error)
     return f"cannot write in {folder}: {reason} ({advice}; the folder is set by {setting})"
+
+
+def default_workspace() -> Path:
+    """The app's workspace folder: ``HAMACHO_HOME``, default ``./workspace``, with ``~`` expanded, resolved.
+
+    Only the path: nothing is created (``writable_folder(default_workspace())`` creates and checks it).
+    """
+    return Path(os.environ.get(HOME_VARIABLE, "./workspace")).expanduser().resolve()
 
 
 def writable_folder(folder: str | Path, setting: str = "HAMACHO_HOME") -> Path:

@@ -15,7 +15,6 @@ data folder is the project folder itself.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +23,7 @@ from hamacho_core.demo import make_demo_dataset
 from hamacho_core.errors import HamachoError
 from hamacho_core.persistence import RunInfo, list_runs
 from hamacho_core.progress import ProgressCallback
-from hamacho_core.workspace import inside, writable_folder
+from hamacho_core.workspace import HOME_VARIABLE, default_workspace, inside, writable_folder
 
 __all__ = [
     "ProjectError",
@@ -56,7 +55,7 @@ def workspace() -> Path:
         WorkspaceError: it cannot be created or written (below a regular file, read-only, full disk); the message
             names the folder and what to do.
     """
-    return writable_folder(os.environ.get("HAMACHO_HOME", "./workspace"), "HAMACHO_HOME")
+    return writable_folder(default_workspace(), HOME_VARIABLE)
 
 
 def project_folder(name: str, root: Path | None = None) -> Path:
