@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from hamacho_core.api.runs import RUNS, NotFound, is_complete, parse_id, run_id
+from hamacho_core.api.runs import RUNS, NotFound, parse_id, run_id
 from hamacho_core.config import project_train_config
+from hamacho_core.persistence import is_complete
 
 __all__ = ["AppJobBackend", "JobBackend", "JobView"]
 
