@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from hamacho_core.errors import HamachoError, ModelFileError
-from hamacho_core.memory_scoring import PictureScore, score_arrays, with_thresholds
 from hamacho_core.persistence import WEIGHTS_PATH, LoadedRun, is_complete, list_runs, load_run, read_config
+from hamacho_core.scoring import PictureScore, score_arrays, with_thresholds
 from hamacho_core.thresholds import Normalization
 from hamacho_core.workspace import PROJECT_RUNS
 
