@@ -144,7 +144,7 @@ def project_train_config(project_dir: Path, options: dict[str, Any] | None = Non
     """A checked TrainConfig for a project's dataset, writing to a new ``<project>/runs/<timestamp>/`` folder.
 
     The one builder behind the app's Train page and the API's train endpoint. The dataset is ``<project>/data/``,
-    or the project folder itself when it holds ``good/`` directly; ``runs/`` is created when missing.
+    or the project folder itself when it holds ``good/`` directly; ``runs/`` is created (once the options are valid).
 
     Args:
         project_dir: the project folder.
@@ -155,8 +155,8 @@ def project_train_config(project_dir: Path, options: dict[str, Any] | None = Non
     """
     data = project_data_dir(project_dir)
     runs = project_dir / PROJECT_RUNS
-    runs.mkdir(parents=True, exist_ok=True)
     config = TrainConfig(category=data.name, dataset_root=str(data.parent), result_path=str(runs),
                          run_dir=str(runs / new_stamp(runs)), **(options or {}))
     config.validate()
+    runs.mkdir(parents=True, exist_ok=True)  # only for a valid config
     return config
