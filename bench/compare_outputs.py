@@ -43,7 +43,8 @@ def run_tree(tree: Path, out: Path, datasets: Path, cases: list[str]) -> None:
                             "--dataset-root", str(datasets), "--category", category, "--result-path", str(target),
                             "--accelerator", "cpu", "--with-mask-label"], env=env, check=True, cwd=tree)
         run_dir = target / category / "patchcore"
-        images = sorted((datasets / category / infer_dir).rglob("*.png"))[:6]
+        images = sorted(p for p in (datasets / category / infer_dir).rglob("*")
+                        if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp"})[:6]
         picks = target / "inference_inputs"
         picks.mkdir(parents=True, exist_ok=True)
         for image in images:
