@@ -36,6 +36,7 @@ from hamacho_core.report import (
     write_reports,
     write_test_outputs,
 )
+from hamacho_core.scoring import with_thresholds
 from hamacho_core.thresholds import fit_normalization
 
 __all__ = ["InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
@@ -176,8 +177,7 @@ def infer(
     from hamacho_core.export.engines import open_run
 
     run = open_run(config_path, engine, accelerator, model_dir, batch_size=batch_size)
-    normalization = run.normalization
-    warnings = normalization.set_thresholds(image_norm, pixel_norm)
+    normalization, warnings = with_thresholds(run.normalization, image_norm, pixel_norm, strict=False)
     paths, names, problems = collect_images(image_path, progress)
     if not paths:  # still a complete (empty) result, so scripts that loop over folders keep going
         warnings.append(f"no readable image in {image_path}: nothing to predict")

@@ -131,20 +131,6 @@ class Normalization:
         """Normalized anomaly maps: raw (..., H, W) -> float32 in [0, 1], the pixel threshold at 0.5."""
         return normalize(raw, self.pixel_threshold, self.pixel_min, self.pixel_max).astype(np.float32)
 
-    def set_thresholds(self, image: float | None = None, pixel: float | None = None) -> list[str]:
-        """Move the normalized thresholds (None = keep), by the old tool's rule (:func:`check_normalized_threshold`).
-
-        Returns:
-            The warnings of values reset to 0.5.
-        """
-        warnings = []
-        for field_name, given in (("normalized_image_threshold", image), ("normalized_pixel_threshold", pixel)):
-            if given is not None:
-                value, warning = check_normalized_threshold(given, SAVED_NAMES[field_name])
-                setattr(self, field_name, value)
-                warnings += [warning] if warning else []
-        return warnings
-
     def to_dict(self) -> dict[str, Any]:
         """config.yaml's ``normalization`` section (normalized thresholds as ``image_norm`` / ``pixel_norm``)."""
         return {SAVED_NAMES.get(k, k): (float(v) if isinstance(v, float | np.floating) else v)

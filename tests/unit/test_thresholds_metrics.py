@@ -51,14 +51,6 @@ def test_normalization_roundtrip_dict() -> None:
     assert norm.normalize_maps(np.array([[3.0, 9.0]])).tolist() == [[0.5, 1.0]]
 
 
-def test_set_thresholds_moves_the_normalized_thresholds_by_the_old_rule() -> None:
-    norm = Normalization("adaptive", 1.0, 0.0, 2.0, 3.0, 0.0, 6.0)
-    assert norm.set_thresholds(0.7, None) == []
-    assert (norm.normalized_image_threshold, norm.normalized_pixel_threshold) == (0.7, 0.5)
-    assert norm.set_thresholds(None, 0.995) == ["pixel_norm=0.995 is outside (0.01, 0.99): using 0.5"]
-    assert (norm.normalized_image_threshold, norm.normalized_pixel_threshold) == (0.7, 0.5)
-
-
 def test_run_metrics_round_trip_through_the_json_form() -> None:
     rng = np.random.default_rng(0)
     labels = np.r_[np.zeros(6), np.ones(6)].astype(int)
