@@ -400,6 +400,7 @@ EN.update({
     "job_failed": "Stopped with an error: {error}",
     "job_interrupted": "Interrupted: the server stopped before this job finished. Start it again.",
     "session_problems": "Pictures this inference left out", "stage_scoring": "scoring",
+    "stage_inference_predicting": "scoring the pictures",
 })
 JA.update({
     "inference_jobs": "推論ジョブ", "no_inference_jobs": "推論ジョブはまだありません。",
@@ -412,5 +413,5 @@ JA.update({
     "job_failed": "エラーで停止しました: {error}",
     "job_interrupted": "中断: このジョブが終わる前にサーバーが停止しました。もう一度開始してください。",
     "session_problems": "この推論で除外された画像",
-    "stage_scoring": "判定中",
+    "stage_scoring": "判定中", "stage_inference_predicting": "画像を判定中",
 })

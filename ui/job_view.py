@@ -20,8 +20,11 @@ __all__ = ["POLL_SECONDS", "jobs_panel", "progress_text"]
 POLL_SECONDS = 2.5
 
 
-def _stage(stage: str) -> str:
-    text = t(f"stage_{stage.replace(' ', '_')}")
+def _stage(stage: str, kind: str = TRAIN) -> str:
+    name = stage.replace(" ", "_")
+    text = t(f"stage_inference_{name}") if kind == INFERENCE else ""  # an inference scores new pictures, not tests
+    if not text or text.startswith("stage_"):
+        text = t(f"stage_{name}")
     return stage if text.startswith("stage_") else text
 
 
@@ -31,7 +34,7 @@ def progress_text(job: Job) -> str:
         return t("starting_worker")
     seconds = job.eta_seconds()
     eta = "" if seconds is None else " " + t("eta_total", s=f"{seconds:.0f}")
-    return f"{job.overall_fraction:.0%} · {_stage(job.stage)} · {t('elapsed', s=f'{job.elapsed():.0f}')}{eta}"
+    return f"{job.overall_fraction:.0%} · {_stage(job.stage, job.kind)} · {t('elapsed', s=f'{job.elapsed():.0f}')}{eta}"
 
 
 def _inference_done(job: Job) -> None:
@@ -48,11 +51,17 @@ def _inference_done(job: Job) -> None:
         return
     st.success(t("inference_job_done", n=metrics.get("n_pictures", 0), bad=metrics.get("n_defect", 0),
                  s=f"{job.elapsed():.0f}"))
-    if st.button(t("show_results"), key=f"show_{job.id}", icon=":material/table_view:"):
-        st.session_state["run"] = job.config.get("run")
-        st.session_state["inf_session"] = job.run_dir
-        st.session_state.pop("inf_pick", None)  # the results picker follows the chosen job
-        st.rerun()
+    if st.button(t("show_results"), key=f"show_{job.id}", icon=":material/table_view:", on_click=_show, args=(job,)):
+        st.rerun()  # the whole page (a click inside the panel reruns only the panel)
+
+
+def _show(job: Job) -> None:
+    """Before the rerun: the page's run and results pickers move to the job's run and results."""
+    run = job.config.get("run", "")
+    if Path(run).is_dir():  # the picker accepts only an existing run
+        st.session_state["run"] = st.session_state["run_picker"] = run
+    st.session_state["inf_session"] = job.run_dir
+    st.session_state.pop("inf_pick", None)  # the results picker then starts at inf_session
 
 
 def _job_box(manager: JobManager, job: Job) -> None:
