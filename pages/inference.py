@@ -55,7 +55,6 @@ def _run(files: list[tuple[str, bytes]] | None, source: Path | None = None) -> N
         flash(t("inference_folder_queued", id=job.id) if source is not None
               else t("inference_queued", n=len(report.written), id=job.id), "info")
     st.session_state["inf_session"] = str(folder)  # shown as soon as its results exist
-    st.session_state.pop("inf_pick", None)
     st.rerun()
 
 
@@ -92,9 +91,12 @@ if not sessions:
     st.info(t("no_inference"))
     st.stop()
 names = [str(s) for s in sessions]
-current = st.session_state.get("inf_session")
-chosen = st.selectbox(t("pick_session"), names, index=names.index(current) if current in names else 0,
-                      format_func=lambda s: Path(s).name, key="inf_pick")
+requested = st.session_state.get("inf_session")  # the results just scored here, of a job that ended, or asked for
+if requested in names and st.session_state.get("inf_shown") != requested:  # show them once; then the user's pick
+    st.session_state["inf_pick"], st.session_state["inf_shown"] = requested, requested
+elif st.session_state.get("inf_pick") not in names:  # first view, or back from another page
+    st.session_state["inf_pick"] = requested if requested in names else names[0]
+chosen = st.selectbox(t("pick_session"), names, format_func=lambda s: Path(s).name, key="inf_pick")
 with show_errors():
     session = load_session(Path(chosen))
     saved = read_config(run_dir)["normalization"]

@@ -61,7 +61,7 @@ def _show(job: Job) -> None:
     if Path(run).is_dir():  # the picker accepts only an existing run
         st.session_state["run"] = st.session_state["run_picker"] = run
     st.session_state["inf_session"] = job.run_dir
-    st.session_state.pop("inf_pick", None)  # the results picker then starts at inf_session
+    st.session_state.pop("inf_shown", None)  # the results picker moves to inf_session (pages/inference.py)
 
 
 def _job_box(manager: JobManager, job: Job) -> None:

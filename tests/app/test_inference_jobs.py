@@ -18,7 +18,7 @@ from ui.state import get_manager
 
 
 def _inference_page(lang: str = "en") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=300)
     at.session_state["lang"] = lang
     at.session_state["project"] = "検査A"
     at.run()
@@ -41,17 +41,19 @@ def _texts(at: AppTest) -> str:
 def test_a_large_upload_runs_as_a_job_and_its_results_show_when_done(trained_home: Path) -> None:
     n = SMALL_INPUT + 1
     at = _inference_page()
-    at.file_uploader(key="inf_dir_0").set_value(_pictures(trained_home, n)).run()
+    at.file_uploader(key="inf_files_0").set_value(_pictures(trained_home, 2)).run()  # a handful: scored at once
+    assert len(at.dataframe[0].value) == 2 and not get_manager().jobs(trained_home / "検査A", kind=INFERENCE)
+    at.file_uploader(key="inf_dir_1").set_value(_pictures(trained_home, n)).run()
     assert not at.exception, at.exception
     job = get_manager().jobs(trained_home / "検査A", kind=INFERENCE)[0]
     assert f"{n} picture(s): inference {job.id} queued" in _texts(at)
-    assert job.config["source"].endswith("input") and not at.dataframe  # nothing scored in the server process
-    done = get_manager().wait(job.key, timeout=300)
+    assert job.config["source"].endswith("input") and len(at.dataframe[0].value) == 2  # not scored in the server
+    done = get_manager().wait(job.key, timeout=900)
     assert done.status == "done", done.error
     assert done.pid not in (0, os.getpid())  # scored in a worker process
     at.run()
     assert f"{n} picture(s) scored" in _texts(at)
-    assert len(at.dataframe[0].value) == n and len(at.image) == n  # the same table and pictures as in-process
+    assert len(at.dataframe[0].value) == n and len(at.image) == n  # the job's results are shown, as in-process
     reloaded = _inference_page()  # a new browser session: the job and its results are still there
     assert f"{n} picture(s) scored" in _texts(reloaded)
     reloaded.button(key=f"show_{job.id}").click().run()
@@ -81,7 +83,7 @@ def test_a_server_folder_without_pictures_fails_with_a_message_in_japanese(train
     at.button(key="inf_go").click().run()
     assert not at.exception, at.exception
     job = get_manager().jobs(trained_home / "検査A", kind=INFERENCE)[0]
-    assert get_manager().wait(job.key, timeout=300).status == "failed"
+    assert get_manager().wait(job.key, timeout=900).status == "failed"
     at.run()
     errors = [e.value for e in at.error]
     assert any(e.startswith("エラーで停止しました: ") and "no readable image" in e for e in errors), errors
