@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +30,7 @@ CASES = {  # name -> (category, data format, inference sub-folder)
 TIMING_KEYS = {"seconds", "elapsed", "timings", "created"}
 
 
-def run_tree(tree: Path, out: Path, datasets: Path, cases: list[str]) -> None:
+def run_tree(tree: Path, out: Path, datasets: Path, cases: list[str], options: Sequence[str] = ()) -> None:
     """Train and infer with the code of ``tree``, writing ``out/<case>/``."""
     # cwd = the tree: ``python -m`` puts the working directory first on sys.path, before PYTHONPATH
     tree, out, datasets = tree.resolve(), out.resolve(), datasets.absolute()  # absolute, links kept (paths in tables)
@@ -41,9 +43,10 @@ def run_tree(tree: Path, out: Path, datasets: Path, cases: list[str]) -> None:
         else:
             subprocess.run([sys.executable, "-m", "hamacho_core.cli", "train", "--data-format", data_format,
                             "--dataset-root", str(datasets), "--category", category, "--result-path", str(target),
-                            "--accelerator", "cpu", "--with-mask-label"], env=env, check=True, cwd=tree)
+                            "--accelerator", "cpu", "--with-mask-label", *options], env=env, check=True, cwd=tree)
         run_dir = target / category / "patchcore"
-        images = sorted((datasets / category / infer_dir).rglob("*.png"))[:6]
+        images = sorted(p for p in (datasets / category / infer_dir).rglob("*")
+                        if p.suffix.lower() in {".png", ".jpg", ".jpeg", ".bmp"})[:6]
         picks = target / "inference_inputs"
         picks.mkdir(parents=True, exist_ok=True)
         for image in images:
@@ -98,6 +101,8 @@ def main() -> int:
     parser.add_argument("--cases", nargs="*", default=list(CASES), choices=list(CASES))
     parser.add_argument("--side", choices=["before", "after", "both"], default="both", help="which trees to run")
     parser.add_argument("--compare-only", action="store_true")
+    parser.add_argument("--after-options", default="", metavar="OPTIONS",
+                        help="more train options for the new tree, e.g. '--supervised off'")
     args = parser.parse_args()
     if not args.compare_only:
         if args.side in ("before", "both"):
@@ -105,7 +110,7 @@ def main() -> int:
                 parser.error("--before is required unless --side after or --compare-only")
             run_tree(args.before, args.work / "before", args.datasets, args.cases)
         if args.side in ("after", "both"):
-            run_tree(args.after, args.work / "after", args.datasets, args.cases)
+            run_tree(args.after, args.work / "after", args.datasets, args.cases, shlex.split(args.after_options))
     status = 0
     for case in args.cases:
         found = compare(args.work / "before" / case, args.work / "after" / case)

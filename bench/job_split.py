@@ -17,6 +17,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import subprocess
 import sys
 import time
@@ -43,7 +44,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, required=True, help="output folder for the run")
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "datasets")
     parser.add_argument("--category", default="battery_weld")
-    parser.add_argument("--image-size", type=int, default=256)
+    parser.add_argument("--image-size", type=int, default=256, help="0: the product's automatic size")
+    parser.add_argument("--data-format", default="mvtec", choices=("mvtec", "folder"),
+                        help="folder: the old tool's layout (good/, bad/<type>/, mask/<type>/), masks used")
+    parser.add_argument("--extra", default="", metavar="OPTIONS",
+                        help="more train options in one string, e.g. --extra='--supervised off'")
     parser.add_argument("--help-runs", type=int, default=3)
     args = parser.parse_args()
     env = {**os.environ, "PYTHONPATH": str(args.tree.resolve())}
@@ -52,12 +57,15 @@ def main() -> None:
     inference_help = _timed([*cli, "inference", "--help"], env)[0]
     load_before = os.getloadavg()
     root = str(args.data_root.resolve())
-    wall, rss, output = _timed([*cli, "train", "--data-format", "mvtec", "--dataset-root", root,
-                                "--category", args.category, "--image-size", str(args.image_size), "--accelerator",
-                                "cpu", "--result-path", str(args.work.resolve())], env)
+    layout = ["--data-format", "mvtec"] if args.data_format == "mvtec" else ["--with-mask-label"]
+    size = ["--image-size", str(args.image_size)] if args.image_size else []
+    wall, rss, output = _timed([*cli, "train", *layout, "--dataset-root", root, "--category", args.category, *size,
+                                *shlex.split(args.extra),
+                                "--accelerator", "cpu", "--result-path", str(args.work.resolve())], env)
     found = re.search(r"fit ([\d.]+) s, predict ([\d.]+) s, outputs ([\d.]+) s", output)
     fit, predict, outputs = (float(v) for v in found.groups())
-    result = {"tree": str(args.tree), "help_s": round(min(helps), 3), "inference_help_s": round(inference_help, 3),
+    result = {"tree": str(args.tree), "category": args.category, "image_size": args.image_size, "extra": args.extra,
+              "help_s": round(min(helps), 3), "inference_help_s": round(inference_help, 3),
               "wall_s": round(wall, 2), "fit_s": fit, "predict_s": predict, "outputs_s": outputs,
               "rest_s": round(wall - fit - predict - outputs, 2), "peak_rss_mb": rss,
               "load_before": [round(v, 2) for v in load_before], "load_after": [round(v, 2) for v in os.getloadavg()]}

@@ -22,49 +22,22 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
+
+from e2e_support import CHROMIUM, streamlit_server  # noqa: E402 - the browser tests' server: one way to start the app
 
 from hamacho_core.demo import make_demo_dataset  # noqa: E402
 from hamacho_core.jobs import load_jobs  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
 MOVES = 12  # slider moves per session
 LONG = 1_800_000  # ms: waits that include queueing behind every other session's training
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(home: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    command = [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]
-    log = (home.parent / "streamlit.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "HAMACHO_HOME": str(home)}, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    end = time.time() + 180
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("streamlit did not start")
 
 
 def any_job_running(home: Path) -> bool:
@@ -193,15 +166,8 @@ def main() -> int:
         for n in [1, *(args.sessions or [5])]:
             home = Path(tmp) / f"workspace-{n}"
             home.mkdir()
-            process, url = start_server(home)
-            try:
+            with streamlit_server(home, log=home.parent / "streamlit.log") as url:
                 sessions, wall = asyncio.run(run_sessions(n, home, photos, url))
-            finally:
-                process.terminate()
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
             moves = [m for s in sessions for m in s.moves]
             report[f"{n}_sessions"] = {
                 "wall_s": round(wall, 1),

@@ -39,14 +39,14 @@ def _pictures(root: Path, n: int) -> Path:
     return folder
 
 
-def _train(root: Path, n_train: int) -> Path:
+def _train(root: Path, n_train: int, image_size: int | None) -> Path:
     from hamacho_core.pipeline import TrainConfig, train
 
     good = sorted((DATASET / "good").glob("*.jpg"))[:n_train]
     bad = sorted(p for p in (DATASET / "bad").rglob("*.jpg"))[:10]
     config = TrainConfig(model="patchcore", data_format="filelist", result_path=str(root / "results"),
                          good_file_list=",".join(map(str, good)), bad_file_list=",".join(map(str, bad)),
-                         accelerator="cpu", write_csv=False)
+                         accelerator="cpu", write_csv=False, image_size=image_size)
     return train(config).run_dir / "config.yaml"
 
 
@@ -72,6 +72,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--train", type=int, default=40)
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    parser.add_argument("--image-size", type=int, default=None,
+                        help="Model input side (square); default: the product's automatic size.")
     parser.add_argument("--run", default=None, help="An existing run's config.yaml (skips training).")
     parser.add_argument("--no-cluster", action="store_true", help="Skip the two-node cluster (its start is slow).")
     args = parser.parse_args()
@@ -79,11 +81,12 @@ def main() -> None:
 
     env = child_env()
     env.pop("OMP_NUM_THREADS")
-    results: dict = {"n": args.n, "cpus": os.cpu_count(), "load_before": os.getloadavg()}
+    results: dict = {"n": args.n, "image_size": args.image_size, "cpus": os.cpu_count(),
+                     "load_before": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="hamacho-scale-") as temp:
         root = Path(temp)
         started = time.perf_counter()
-        run = Path(args.run) if args.run else _train(root, args.train)
+        run = Path(args.run) if args.run else _train(root, args.train, args.image_size)
         results["train_s"] = time.perf_counter() - started
         pictures = _pictures(root, args.n)
 

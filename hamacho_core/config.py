@@ -21,9 +21,10 @@ from hamacho_core.detectors.patchcore import DEFAULT_MAX_BANK_SIZE
 from hamacho_core.errors import ConfigError
 from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
 from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, check_tiling_options
+from hamacho_core.workspace import PROJECT_RUNS, new_stamp, project_data_dir
 
 __all__ = ["ACCELERATORS", "DEFAULT_MIN_DEFECTS", "SPLIT_RANGE", "SUPERVISED_MODES", "TASK_TYPES", "TrainConfig",
-           "check_num_workers", "max_num_workers"]
+           "check_num_workers", "max_num_workers", "project_train_config"]
 
 
 
@@ -137,3 +138,25 @@ class TrainConfig:
                 "batch_size": self.batch_size, "device": self.accelerator, "n_threads": n_threads,
                 "seed": self.seed, "coreset_ratio": self.coreset_ratio, "max_bank_size": self.max_bank_size,
                 "n_neighbors": self.n_neighbors, "n_features": self.n_features}
+
+
+def project_train_config(project_dir: Path, options: dict[str, Any] | None = None) -> TrainConfig:
+    """A checked TrainConfig for a project's dataset, writing to a new ``<project>/runs/<timestamp>/`` folder.
+
+    The one builder behind the app's Train page and the API's train endpoint. The dataset is ``<project>/data/``,
+    or the project folder itself when it holds ``good/`` directly; ``runs/`` is created (once the options are valid).
+
+    Args:
+        project_dir: the project folder.
+        options: other TrainConfig fields (model, image_size, ...).
+
+    Raises:
+        ConfigError: an invalid setting.
+    """
+    data = project_data_dir(project_dir)
+    runs = project_dir / PROJECT_RUNS
+    config = TrainConfig(category=data.name, dataset_root=str(data.parent), result_path=str(runs),
+                         run_dir=str(runs / new_stamp(runs)), **(options or {}))
+    config.validate()
+    runs.mkdir(parents=True, exist_ok=True)  # only for a valid config
+    return config

@@ -45,6 +45,7 @@ __all__ = [
     "atomic_write_text",
     "clean_interrupted",
     "interrupted_runs",
+    "is_complete",
     "list_runs",
     "load_run",
     "read_config",
@@ -56,6 +57,7 @@ __all__ = [
 FORMAT_VERSION = 1
 CONFIG_NAME = "config.yaml"
 WEIGHTS_PATH = Path("weights") / "model.safetensors"
+EVALUATION_FILES = ("evaluation.json", "evaluation.safetensors")  # written last by training (hamacho_core.evaluation)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -315,7 +317,7 @@ def clean_interrupted(root: str | Path) -> list[Path]:
 
 @dataclass
 class RunInfo:
-    """A trained run as listed by the app."""
+    """A trained run as listed by the app and the API."""
 
     run_dir: Path
     created: str
@@ -323,19 +325,34 @@ class RunInfo:
     backbone: str
     category: str
     metrics: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict, repr=False)  # its config.yaml, as read
 
 
-def list_runs(root: str | Path, errors: list[tuple[Path, str]] | None = None) -> list[RunInfo]:
-    """Every readable run below ``root``, newest first.
+def is_complete(run_dir: str | Path) -> bool:
+    """True when the run can be loaded and its thresholds set: config.yaml, the weights and the evaluation are there.
 
-    Only complete runs are listed: hidden folders (a run still being written, or left by a killed process, see
+    (Training writes the evaluation last; a run saved with :func:`save_run` alone has no evaluation.)
+    """
+    run_dir = Path(run_dir)
+    return (run_dir / CONFIG_NAME).is_file() and (run_dir / WEIGHTS_PATH).is_file() and all(
+        (run_dir / name).is_file() for name in EVALUATION_FILES)
+
+
+def list_runs(root: str | Path, errors: list[tuple[Path, str]] | None = None,
+              complete_only: bool = False) -> list[RunInfo]:
+    """Every readable run below ``root``, newest first (ties in folder order).
+
+    Only published runs are listed: hidden folders (a run still being written, or left by a killed process, see
     :func:`staged_run_dir`) are skipped. Runs that cannot be read (damaged, newer format) are left out; with
-    ``errors`` given, (folder, message) pairs are appended to it.
+    ``errors`` given, (folder, message) pairs are appended to it. With ``complete_only``, runs without their weights
+    or evaluation (:func:`is_complete`) are left out too.
     """
     runs = []
     root = Path(root)
-    for config_path in root.rglob(CONFIG_NAME):
+    for config_path in sorted(root.rglob(CONFIG_NAME)):
         if any(part.startswith(".") for part in config_path.relative_to(root).parts):
+            continue
+        if complete_only and not is_complete(config_path.parent):
             continue
         try:
             config = read_config(config_path)
@@ -354,7 +371,7 @@ def list_runs(root: str | Path, errors: list[tuple[Path, str]] | None = None) ->
 def _run_info(run_dir: Path, config: dict[str, Any]) -> RunInfo:
     settings, detector, metrics = config.get("settings") or {}, config.get("detector") or {}, config.get("metrics")
     return RunInfo(run_dir, str(config.get("created", "")), str(config["model"]), str(detector.get("backbone", "")),
-                   str(settings.get("category", "")), dict(metrics or {}))
+                   str(settings.get("category", "")), dict(metrics or {}), config)
 
 
 def _plain(value: Any) -> Any:

@@ -2,6 +2,9 @@
 
 One place for the path rules every door uses:
 
+* :func:`default_workspace` - the app's workspace folder (``HAMACHO_HOME``, default ``./workspace``), the same for
+  the app, the API and the CLI; :func:`project_data_dir` and :func:`new_stamp` - a project's dataset folder and a
+  fresh timestamp name (``<project>/runs/<stamp>``), the same for the app and the API.
 * :func:`writable_folder` - create a folder when missing and prove it can be written, or raise a
   :class:`WorkspaceError` naming the folder and what to do (below a regular file, read-only, full disk).
 * :func:`inside` - ``root / name`` resolved, refused when it would leave ``root`` (``..``, absolute paths, links).
@@ -14,14 +17,18 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 
 from hamacho_core.errors import WorkspaceError
 
-__all__ = ["IMPORT_ROOTS_VARIABLE", "check_import_source", "describe_os_error", "import_roots", "inside",
+__all__ = ["HOME_VARIABLE", "IMPORT_ROOTS_VARIABLE", "PROJECT_DATA", "PROJECT_RUNS", "check_import_source",
+           "default_workspace", "describe_os_error", "import_roots", "inside", "new_stamp", "project_data_dir",
            "writable_folder"]
 
+HOME_VARIABLE = "HAMACHO_HOME"
 IMPORT_ROOTS_VARIABLE = "HAMACHO_IMPORT_ROOTS"
+PROJECT_DATA, PROJECT_RUNS = "data", "runs"  # <project>/data/ (the dataset), <project>/runs/<stamp>/ (trained runs)
 
 _ADVICE = {
     errno.ENOSPC: "free some space on that disk or point the setting to another disk",
@@ -39,6 +46,31 @@ def describe_os_error(error: OSError, folder: str | Path, setting: str = "HAMACH
     advice = _ADVICE.get(error.errno or 0, "check the folder and its disk").replace("the setting", setting)
     reason = error.strerror or str(error)
     return f"cannot write in {folder}: {reason} ({advice}; the folder is set by {setting})"
+
+
+def default_workspace() -> Path:
+    """The app's workspace folder: ``HAMACHO_HOME``, default ``./workspace``, with ``~`` expanded, resolved.
+
+    Only the path: nothing is created (``writable_folder(default_workspace())`` creates and checks it).
+    """
+    return Path(os.environ.get(HOME_VARIABLE, "./workspace")).expanduser().resolve()
+
+
+def project_data_dir(project: Path) -> Path:
+    """A project's dataset folder: ``<project>/data/``, or the project itself when it holds ``good/`` directly."""
+    if not (project / PROJECT_DATA).is_dir() and (project / "good").is_dir():
+        return project
+    return project / PROJECT_DATA
+
+
+def new_stamp(parent: Path) -> str:
+    """A timestamp name (``20250131-142501``, then ``-2``, ``-3`` ...) not yet used below ``parent``."""
+    base = datetime.now().strftime("%Y%m%d-%H%M%S")
+    name, n = base, 1
+    while (parent / name).exists():
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 def writable_folder(folder: str | Path, setting: str = "HAMACHO_HOME") -> Path:

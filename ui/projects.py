@@ -15,16 +15,23 @@ data folder is the project folder itself.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-from datetime import datetime
 from pathlib import Path
 
 from hamacho_core.demo import make_demo_dataset
 from hamacho_core.errors import HamachoError
 from hamacho_core.persistence import RunInfo, list_runs
 from hamacho_core.progress import ProgressCallback
-from hamacho_core.workspace import inside, writable_folder
+from hamacho_core.workspace import (
+    HOME_VARIABLE,
+    PROJECT_DATA,
+    PROJECT_RUNS,
+    default_workspace,
+    inside,
+    new_stamp,
+    project_data_dir,
+    writable_folder,
+)
 
 __all__ = [
     "ProjectError",
@@ -41,7 +48,8 @@ __all__ = [
     "workspace",
 ]
 
-DATA, RUNS, JOBS, INFERENCE, EXPORTS, DEMO = "data", "runs", "jobs", "inference", "exports", "demo"
+DATA, RUNS = PROJECT_DATA, PROJECT_RUNS
+JOBS, INFERENCE, EXPORTS, DEMO = "jobs", "inference", "exports", "demo"
 _FORBIDDEN = set('/\\:*?"<>|')
 
 
@@ -56,7 +64,7 @@ def workspace() -> Path:
         WorkspaceError: it cannot be created or written (below a regular file, read-only, full disk); the message
             names the folder and what to do.
     """
-    return writable_folder(os.environ.get("HAMACHO_HOME", "./workspace"), "HAMACHO_HOME")
+    return writable_folder(default_workspace(), HOME_VARIABLE)
 
 
 def project_folder(name: str, root: Path | None = None) -> Path:
@@ -113,27 +121,13 @@ def delete_project(name: str, root: Path | None = None) -> None:
     shutil.rmtree(folder)
 
 
-def data_dir(project: Path) -> Path:
-    """The project's dataset folder: ``data/``, or the project itself when it holds ``good/`` directly."""
-    if not (project / DATA).is_dir() and (project / "good").is_dir():
-        return project
-    return project / DATA
+data_dir = project_data_dir  # the project's dataset folder (the core's rule, shared with the API)
 
 
 def project_runs(project: Path) -> list[RunInfo]:
     """Trained runs of the project, newest first."""
     runs = project / RUNS
     return list_runs(runs) if runs.is_dir() else []
-
-
-def new_stamp(parent: Path) -> str:
-    """A timestamp name (``20250131-142501``) not yet used below ``parent``."""
-    base = datetime.now().strftime("%Y%m%d-%H%M%S")
-    name, n = base, 1
-    while (parent / name).exists():
-        n += 1
-        name = f"{base}-{n}"
-    return name
 
 
 def ensure_demo(root: Path | None = None, progress: ProgressCallback | None = None) -> str:

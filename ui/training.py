@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hamacho_core.config import project_train_config
 from hamacho_core.data import Dataset, load_dataset
 from hamacho_core.pipeline import TrainConfig
 from hamacho_core.planning import TrainPlan, plan
 from hamacho_core.tiling import DEFAULT_MAX_TILES
-from ui.projects import RUNS, data_dir, new_stamp
+from ui.projects import data_dir
 
 __all__ = ["BACKBONES", "Estimate", "estimate", "load_project_dataset", "make_config"]
 
@@ -33,11 +34,5 @@ def estimate(dataset: Dataset, model: str, image_size: int | None, resize: str, 
 
 
 def make_config(project: Path, **options: object) -> TrainConfig:
-    """A TrainConfig for the project's data, writing to a new ``runs/<timestamp>/`` folder."""
-    data = data_dir(project)
-    runs = project / RUNS
-    runs.mkdir(parents=True, exist_ok=True)
-    config = TrainConfig(category=data.name, dataset_root=str(data.parent), run_dir=str(runs / new_stamp(runs)),
-                         result_path=str(runs), **options)  # type: ignore[arg-type]
-    config.validate()
-    return config
+    """A TrainConfig for the project's data, writing to a new ``runs/<timestamp>/`` folder (the core's builder)."""
+    return project_train_config(project, options)

@@ -28,8 +28,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hamacho_core import __version__
 from hamacho_core.api.jobs import AppJobBackend, JobBackend
 from hamacho_core.api.runs import ModelCache, NotFound
-from hamacho_core.api.settings import ApiLimits, default_workspace
+from hamacho_core.api.settings import ApiLimits
 from hamacho_core.errors import ConfigError, DataError, HamachoError, ModelFileError
+from hamacho_core.workspace import default_workspace
 
 __all__ = ["PayloadTooLarge", "Unauthorized", "create_app"]
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from hamacho_core.api.runs import RUNS, NotFound, is_complete, parse_id, run_id
-from hamacho_core.config import TrainConfig
+from hamacho_core.api.runs import RUNS, NotFound, parse_id, run_id
+from hamacho_core.config import project_train_config
+from hamacho_core.persistence import is_complete
 
-__all__ = ["AppJobBackend", "JobBackend", "JobView", "train_config"]
+__all__ = ["AppJobBackend", "JobBackend", "JobView"]
 
 
 @dataclass
@@ -74,7 +74,7 @@ class AppJobBackend:
             return self._manager
 
     def submit(self, project_dir: Path, options: dict[str, Any]) -> JobView:
-        job = self._jobs().submit(project_dir, train_config(project_dir, options))
+        job = self._jobs().submit(project_dir, project_train_config(project_dir, options))
         return self._view(job)
 
     def get(self, job_id: str) -> JobView:
@@ -100,25 +100,3 @@ class AppJobBackend:
             done_run = run_id(project_dir.name, run_dir.relative_to(project_dir / RUNS))
         return JobView(f"{project_dir.name}:{job.id}", project_dir.name, job.status, job.stage, job.done, job.total,
                        job.created, job.error, done_run, list(job.log[-20:]))
-
-
-def train_config(project_dir: Path, options: dict[str, Any]) -> TrainConfig:
-    """A TrainConfig for the project's dataset, writing to a new ``runs/<timestamp>/`` folder (as the app does).
-
-    The dataset is ``<project>/data/``, or the project folder itself when it holds ``good/`` directly.
-
-    Raises:
-        ConfigError: an invalid setting.
-    """
-    data = project_dir if not (project_dir / "data").is_dir() and (project_dir / "good").is_dir() else (
-        project_dir / "data")
-    runs = project_dir / RUNS
-    stamp = base = datetime.now().strftime("%Y%m%d-%H%M%S")
-    count = 1
-    while (runs / stamp).exists():
-        count += 1
-        stamp = f"{base}-{count}"
-    config = TrainConfig(category=data.name, dataset_root=str(data.parent), result_path=str(runs),
-                         run_dir=str(runs / stamp), **options)
-    config.validate()
-    return config

@@ -26,8 +26,8 @@ from hamacho_core.api.schemas import (
     TrainRequest,
 )
 from hamacho_core.errors import DataError
-from hamacho_core.memory_scoring import PictureScore, decode_image, with_thresholds
 from hamacho_core.report import heat_map
+from hamacho_core.scoring import PictureScore, decode_image, with_thresholds
 from hamacho_core.thresholds import Normalization
 
 __all__ = ["health", "v1"]

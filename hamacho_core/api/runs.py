@@ -4,8 +4,9 @@ The workspace layout is the app's (``ui/projects.py``)::
 
     <workspace>/<project>/runs/<run folder>/config.yaml   a run (hamacho_core.persistence)
 
-A run's id is ``<project>:<run folder>`` (``:`` cannot occur in a project name). Only complete runs are listed:
-config.yaml readable, weights present, and the evaluation written (training writes it last).
+A run's id is ``<project>:<run folder>`` (``:`` cannot occur in a project name). Only complete runs are listed
+(``persistence.is_complete``): config.yaml readable, weights present, and the evaluation written (training writes it
+last).
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from typing import Any
 import numpy as np
 
 from hamacho_core.errors import HamachoError, ModelFileError
-from hamacho_core.memory_scoring import PictureScore, score_arrays, with_thresholds
-from hamacho_core.persistence import CONFIG_NAME, WEIGHTS_PATH, LoadedRun, load_run, read_config
+from hamacho_core.persistence import WEIGHTS_PATH, LoadedRun, is_complete, list_runs, load_run, read_config
+from hamacho_core.scoring import PictureScore, score_arrays, with_thresholds
 from hamacho_core.thresholds import Normalization
+from hamacho_core.workspace import PROJECT_RUNS
 
 __all__ = ["ModelCache", "NotFound", "RunRecord", "find_run", "list_workspace_runs", "parse_id", "run_id"]
 
-RUNS = "runs"
-EVALUATION_FILES = ("evaluation.json", "evaluation.safetensors")
+RUNS = PROJECT_RUNS
 
 
 class NotFound(HamachoError):
@@ -62,13 +63,8 @@ def parse_id(identifier: str, kind: str = "run") -> tuple[str, str]:
     return project, relative
 
 
-def is_complete(run_dir: Path) -> bool:
-    return (run_dir / CONFIG_NAME).is_file() and (run_dir / WEIGHTS_PATH).is_file() and all(
-        (run_dir / name).is_file() for name in EVALUATION_FILES)
-
-
 def list_workspace_runs(workspace: Path) -> list[RunRecord]:
-    """Every complete, readable run of every project, newest first."""
+    """Every complete, readable run of every project (``persistence.list_runs``), newest first."""
     records = []
     if not workspace.is_dir():
         return records
@@ -76,15 +72,9 @@ def list_workspace_runs(workspace: Path) -> list[RunRecord]:
         runs = project / RUNS
         if not runs.is_dir():
             continue
-        for config_path in sorted(runs.glob(f"*/{CONFIG_NAME}")):
-            run_dir = config_path.parent
-            if run_dir.name.startswith(".") or not is_complete(run_dir):  # hidden: a run still being written
-                continue
-            try:
-                config = read_config(run_dir)
-            except ModelFileError:
-                continue
-            records.append(RunRecord(run_id(project.name, run_dir.relative_to(runs)), project.name, run_dir, config))
+        records += [RunRecord(run_id(project.name, run.run_dir.relative_to(runs)), project.name, run.run_dir,
+                              run.config)
+                    for run in list_runs(runs, complete_only=True) if run.run_dir.parent == runs]  # ids: one level
     return sorted(records, key=lambda r: str(r.config.get("created", "")), reverse=True)
 
 

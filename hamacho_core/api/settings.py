@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hamacho_core.errors import ConfigError
 from hamacho_core.limits import Limits, env_count
+from hamacho_core.workspace import default_workspace
 
 __all__ = ["ApiLimits", "ApiSettings", "check_bind_address", "default_workspace"]
 
@@ -38,11 +39,6 @@ class ApiLimits:
         request_bytes = env_count("HAMACHO_API_MAX_REQUEST_BYTES", DEFAULT_MAX_REQUEST_BYTES)
         return cls(min(request_bytes, core.max_upload_bytes), core.max_image_pixels,
                    env_count("HAMACHO_MAX_FILES", DEFAULT_MAX_FILES))
-
-
-def default_workspace() -> Path:
-    """The app's workspace: ``HAMACHO_HOME``, default ``./workspace`` (as ``ui.projects.workspace``)."""
-    return Path(os.environ.get("HAMACHO_HOME", "./workspace")).expanduser().resolve()
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from hamacho_core.errors import ConfigError, DataError, HamachoError
 from hamacho_core.persistence import _run_dir, read_config
 from hamacho_core.progress import ProgressCallback, report
 from hamacho_core.scale.sources import resolve_source
-from hamacho_core.scoring import PRED_COLUMNS, apply_thresholds
+from hamacho_core.scoring import PRED_COLUMNS, problem_row, with_thresholds
 from hamacho_core.thresholds import Normalization
 
 __all__ = ["OUTPUT_COLUMNS", "ClusterUnreachableError", "ScoreConfig", "ScoreResult", "read_parts", "score"]
@@ -113,7 +113,8 @@ class PictureScorer:
         torch.set_num_threads(max(1, settings["n_threads"]))
         self.run_ = load_run(settings["config_path"], settings["accelerator"])
         self.run_.detector.config.batch_size = settings["batch_size"]
-        apply_thresholds(self.run_.normalization, settings["image_norm"], settings["pixel_norm"])
+        self.run_.normalization = with_thresholds(self.run_.normalization, settings["image_norm"],
+                                                  settings["pixel_norm"], strict=False)[0]
         self.output_ = Path(settings["output"])
         self.maps_, self.write_csv_ = settings["maps"], settings["write_csv"]
         self.node_id_ = ray.get_runtime_context().get_node_id()
@@ -311,19 +312,15 @@ def score(config: ScoreConfig, progress: ProgressCallback | None = None) -> Scor
     """
     config.validate()
     run_config = read_config(config.config_path)  # fails early on a missing/damaged run, before Ray starts
-    normalization = Normalization.from_dict(run_config["normalization"])
-    warnings_ = apply_thresholds(normalization, config.image_norm, config.pixel_norm)
+    normalization, warnings_ = with_thresholds(Normalization.from_dict(run_config["normalization"]), config.image_norm,
+                                               config.pixel_norm, strict=False)
     source = resolve_source(config.source)
     output = Path(config.output)
     output.mkdir(parents=True, exist_ok=True)
     _check_state(output, {"run": str(_run_dir(config.config_path).resolve()), "image_norm": normalization.image_norm,
                           "pixel_norm": normalization.pixel_norm})
     if source.problems:
-        from hamacho_core.scoring import ScoredPicture
-
-        rows = [ScoredPicture(p.path, Path(p.path).name, float("nan"), float("nan"), None, "problem",
-                              normalization.image_norm, normalization.pixel_norm, "[]", p.reason).as_row()
-                for p in source.problems]
+        rows = [problem_row(p.path, Path(p.path).name, p.reason, normalization).as_row() for p in source.problems]
         write_part(output / PARTS_DIR / "part-source.parquet",
                    _frame(rows).assign(node_id="driver", worker_pid=os.getpid(), batch_id="source"))
     done_paths = set(read_parts(output)["filepath"])

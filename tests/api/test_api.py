@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -54,6 +55,10 @@ def test_incomplete_and_damaged_runs_are_not_listed(workspace: Path) -> None:
     (runs / "20250102-000000" / "config.yaml").write_text("model: patchcore\n", encoding="utf-8")
     (runs / "20250103-000000").mkdir()  # damaged
     (runs / "20250103-000000" / "config.yaml").write_text(": : :", encoding="utf-8")
+    shutil.copytree(runs / RUN, runs / ".20250104-000000.1.partial")  # still being written (staged_run_dir)
+    shutil.copytree(runs / RUN, runs / "nested" / "20250105-000000")  # no <project>:<folder> id for it
+    no_evaluation = shutil.copytree(runs / RUN, runs / "20250106-000000")
+    (no_evaluation / "evaluation.json").unlink()  # training writes the evaluation last
     with TestClient(create_app(workspace, KEY, LIMITS)) as client:
         client.headers["Authorization"] = f"Bearer {KEY}"
         assert [r["id"] for r in client.get("/v1/runs").json()["runs"]] == [RUN_ID]
@@ -140,8 +145,6 @@ def test_a_second_request_uses_the_cached_model(shared_client: TestClient, train
 
 def test_model_cache_is_bounded_least_recently_used(workspace: Path) -> None:
     runs = workspace / PROJECT / "runs"
-    import shutil
-
     for name in ("20250104-000000", "20250105-000000"):
         shutil.copytree(runs / RUN, runs / name)
     files = _files(demo_pictures(workspace, 1)[:1])

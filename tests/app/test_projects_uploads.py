@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hamacho_core.errors import DataError
+from hamacho_core.errors import ConfigError, DataError
 from ui import projects
 from ui.uploads import UnsafeArchiveError, import_folder, import_zip, save_uploads, target_for
 
@@ -142,3 +142,14 @@ def test_train_config_for_a_project_holding_good_directly(home: Path) -> None:
     assert Path(config.run_dir).parent == home / "demo" / "runs"
     config = make_config(projects.create_project("新規"))
     assert config.dataset_dir == home / "新規" / "data"
+    # The API's train endpoint uses the same builder: same dataset, a fresh run folder next to a taken one.
+    from hamacho_core.config import project_train_config
+
+    Path(config.run_dir).mkdir()
+    api = project_train_config(home / "新規", {"image_size": 128})
+    assert api.dataset_dir == config.dataset_dir and api.image_size == 128
+    assert Path(api.run_dir).parent == Path(config.run_dir).parent and api.run_dir != config.run_dir
+    invalid = projects.create_project("無効")
+    with pytest.raises(ConfigError, match="batch-size"):
+        project_train_config(invalid, {"batch_size": 0})
+    assert not (invalid / "runs").exists()  # nothing written for a refused config

@@ -7,18 +7,11 @@ Every request the browser makes is checked: one to any host but this machine fai
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from e2e_support import ROOT
+from e2e_support import streamlit_server
 
 from hamacho_core.demo import make_demo_dataset
 
@@ -34,37 +27,6 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@contextmanager
-def fresh_server(home: Path) -> Iterator[str]:
-    """A new app process on a free 127.0.0.1 port; stopped by its own process id."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    command = [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app.py", "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]
-    log = (home.parent / f"streamlit-{port}.log").open("w")
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "HAMACHO_HOME": str(home)}, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        end = time.time() + 90
-        while True:
-            assert process.poll() is None and time.time() < end, "streamlit did not start"
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
 @pytest.mark.parametrize("page_name", list(PAGES))
 def test_every_page_url_works_as_the_first_request_of_a_fresh_server(browser, home: Path, page_name: str) -> None:  # noqa: ANN001
     outside: list[str] = []
@@ -76,7 +38,7 @@ def test_every_page_url_works_as_the_first_request_of_a_fresh_server(browser, ho
             outside.append(route.request.url)
             route.abort()
 
-    with fresh_server(home) as url:
+    with streamlit_server(home) as url:  # a new app process each time
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         context.set_default_timeout(180_000)  # a fresh server imports torch on its first page: slow on a busy CI
         context.route("**/*", only_local)

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from e2e_support import SCREENSHOTS
+from e2e_support import SCREENSHOTS, download_report_zip, idle, nav
 
 from hamacho_core.demo import make_demo_dataset
 
@@ -24,7 +24,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _shot(page, name: str, height: int = 900) -> None:  # noqa: ANN001
     """A screenshot of the page (``height`` px tall: Streamlit scrolls inside its own container)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    _idle(page)
+    idle(page)
     page.set_viewport_size({"width": 1400, "height": height})
     page.mouse.move(800, 400)
     page.mouse.wheel(0, -20_000)
@@ -36,16 +36,6 @@ def _shot(page, name: str, height: int = 900) -> None:  # noqa: ANN001
 def _charts_drawn(page, count: int = 4) -> None:  # noqa: ANN001
     page.wait_for_function(f"() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length"
                            f" >= {count}")
-
-
-def _idle(page) -> None:  # noqa: ANN001
-    """Wait until Streamlit has finished the current run."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
-
-
-def _nav(page, label: str) -> None:  # noqa: ANN001
-    page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
-    _idle(page)
 
 
 def _uploader(page, label: str):  # noqa: ANN001, ANN202
@@ -74,14 +64,14 @@ def test_create_project(page, workspace: Path) -> None:  # noqa: ANN001
 
 
 def test_drop_folders_through_the_file_chooser(page, workspace: Path, photos: Path) -> None:  # noqa: ANN001
-    _nav(page, "Data")
+    nav(page, "Data")
     page.get_by_text("No data yet").wait_for()
     data = workspace / PROJECT / "data"
     for label, folder, count in (("Good images", "good", 12), ("Defect images", "bad", 8), ("Masks", "mask", 8)):
         _uploader(page, label).set_input_files(photos / folder)
         page.get_by_text(f"{count} image(s) saved in the project.").wait_for()
         _wait_files(page, data / folder, count)
-        _idle(page)
+        idle(page)
     assert len(list((data / "good").glob("*.png"))) == 12
     assert sorted(p.name for p in (data / "bad").iterdir()) == ["crack", "missing_piece", "scratch", "spot"]
     assert len(list((data / "mask").rglob("*.png"))) == 8
@@ -93,14 +83,14 @@ def test_drop_folders_through_the_file_chooser(page, workspace: Path, photos: Pa
 
 
 def test_train_in_the_background(page, workspace: Path) -> None:  # noqa: ANN001
-    _nav(page, "Train")
+    nav(page, "Train")
     page.get_by_text("Input shape:").wait_for()
     assert "128 × 128" in page.get_by_text("Input shape:").inner_text()
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("Saved. Image F1", exact=False).wait_for(timeout=240_000)
     runs = list((workspace / PROJECT / "runs").glob("*/config.yaml"))
     assert len(runs) == 1
-    _idle(page)
+    idle(page)
     _shot(page, "train")
     page.reload()  # a refresh keeps the project (URL) and the job (server side and jobs/*.json)
     page.get_by_text("Saved. Image F1", exact=False).wait_for()
@@ -108,7 +98,7 @@ def test_train_in_the_background(page, workspace: Path) -> None:  # noqa: ANN001
 
 
 def test_threshold_slider_changes_the_metrics(page) -> None:  # noqa: ANN001
-    _nav(page, "Threshold")
+    nav(page, "Threshold")
     page.get_by_text("Images that flip").wait_for()
     page.get_by_test_id("stPlotlyChart").nth(3).wait_for()
     before = (_metric(page, "Precision"), _metric(page, "Recall"), _metric(page, "Accuracy"))
@@ -117,9 +107,9 @@ def test_threshold_slider_changes_the_metrics(page) -> None:  # noqa: ANN001
     for _ in range(60):  # 0.5 -> 0.8
         page.keyboard.press("ArrowRight")
     page.wait_for_function("() => Number(document.querySelector('[data-testid=\"stSlider\"] input').value) > 0.79")
-    _idle(page)
+    idle(page)
     page.wait_for_timeout(500)
-    _idle(page)
+    idle(page)
     after = (_metric(page, "Precision"), _metric(page, "Recall"), _metric(page, "Accuracy"))
     assert after != before
     _charts_drawn(page)
@@ -129,11 +119,11 @@ def test_threshold_slider_changes_the_metrics(page) -> None:  # noqa: ANN001
 
 
 def test_inference_on_a_dropped_folder(page, photos: Path) -> None:  # noqa: ANN001
-    _nav(page, "Inference")
+    nav(page, "Inference")
     page.get_by_role("tab", name="Folder", exact=True).click()
     _uploader(page, "Drop a folder").set_input_files(photos / "bad")
     page.get_by_text("image(s), ").wait_for(timeout=120_000)
-    _idle(page)
+    idle(page)
     assert re.search(r"8 image\(s\), \d+ judged defect", page.get_by_text("judged defect").inner_text())
     page.wait_for_function("() => document.querySelectorAll('[data-testid=\"stImage\"] img').length >= 8")
     assert page.get_by_test_id("stImage").count() == 8  # heat map + predicted mask of each dropped image
@@ -141,14 +131,8 @@ def test_inference_on_a_dropped_folder(page, photos: Path) -> None:  # noqa: ANN
 
 
 def test_report_zip_download(page, tmp_path: Path) -> None:  # noqa: ANN001
-    _nav(page, "Report")
-    page.get_by_role("button", name="Build the ZIP").click()
-    button = page.get_by_role("button", name="Download ZIP")
-    button.wait_for(timeout=120_000)
-    with page.expect_download() as download:
-        button.click()
-    target = tmp_path / download.value.suggested_filename
-    download.value.save_as(target)
+    nav(page, "Report")
+    target = download_report_zip(page, tmp_path)
     assert target.name.startswith(f"{PROJECT}_") and target.suffix == ".zip"
     names = zipfile.ZipFile(target).namelist()
     top = target.stem
@@ -161,8 +145,8 @@ def test_report_zip_download(page, tmp_path: Path) -> None:  # noqa: ANN001
 
 def test_japanese_interface(page) -> None:  # noqa: ANN001
     page.get_by_test_id("stSidebar").get_by_text("日本語").click()
-    _idle(page)
-    _nav(page, "しきい値")
+    idle(page)
+    nav(page, "しきい値")
     page.get_by_text("判定が変わる画像").wait_for()
     assert page.get_by_test_id("stMetric").filter(has_text="適合率").count() == 1
     _charts_drawn(page)

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from e2e_support import SCREENSHOTS
+from e2e_support import SCREENSHOTS, download_report_zip, idle, nav
 
 from hamacho_core.demo import make_demo_dataset
 from hamacho_core.pipeline import TrainConfig, train
@@ -36,10 +36,6 @@ def decision_page(browser, server: str, workspace: Path):  # noqa: ANN001, ANN20
     context.close()
 
 
-def _idle(page) -> None:  # noqa: ANN001
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=120_000)
-
-
 def _suggested(page) -> float:  # noqa: ANN001
     text = page.get_by_text(re.compile(r"Cheapest threshold")).first.inner_text()
     return float(re.search(r"Cheapest threshold\s+([0-9.]+)", text).group(1))
@@ -51,7 +47,7 @@ def _set_number(page, label: str, value: str, echo: str) -> None:  # noqa: ANN00
     box.fill(value)
     box.press("Enter")
     page.get_by_text(echo).first.wait_for(timeout=120_000)
-    _idle(page)
+    idle(page)
 
 
 def _slider_value(page) -> float:  # noqa: ANN001
@@ -62,7 +58,7 @@ def test_costs_move_the_suggestion_and_the_button_moves_the_slider(decision_page
     page = decision_page
     page.get_by_test_id("stSidebarNav").get_by_text("Threshold", exact=True).click(timeout=180_000)
     page.get_by_text("Images that flip").wait_for(timeout=180_000)
-    _idle(page)
+    idle(page)
     assert page.get_by_text(re.compile(r"95 %: 0\.\d{3}–[01]\.\d{3}")).count() >= 4  # ranges beside the metrics
     page.get_by_role("tab", name="Costs").click()
     _set_number(page, "Cost of a missed defect", "100000", "a missed defect 100000, a false alarm 1,")
@@ -75,7 +71,7 @@ def test_costs_move_the_suggestion_and_the_button_moves_the_slider(decision_page
     page.get_by_role("button", name="Use this threshold").first.click()
     page.wait_for_function("(v) => Math.abs(Number(document.querySelector('[data-testid=\"stSlider\"] input')"
                            ".value) - v) < 1e-6", arg=cheap_misses)
-    _idle(page)
+    idle(page)
     assert _slider_value(page) == pytest.approx(cheap_misses)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1400, "height": 2300})
@@ -90,15 +86,8 @@ def test_costs_move_the_suggestion_and_the_button_moves_the_slider(decision_page
 
 def test_the_report_carries_intervals_and_costs(decision_page, tmp_path: Path) -> None:  # noqa: ANN001
     page = decision_page
-    page.get_by_test_id("stSidebarNav").get_by_text("Report", exact=True).click()
-    _idle(page)
-    page.get_by_role("button", name="Build the ZIP").click()
-    button = page.get_by_role("button", name="Download ZIP")
-    button.wait_for(timeout=120_000)
-    with page.expect_download() as download:
-        button.click()
-    target = tmp_path / download.value.suggested_filename
-    download.value.save_as(target)
+    nav(page, "Report")
+    target = download_report_zip(page, tmp_path)
     archive = zipfile.ZipFile(target)
     top = target.stem
     index = archive.read(f"{top}/index.html").decode("utf-8")

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from hamacho_core.api.settings import ApiSettings
 from hamacho_core.errors import WorkspaceError
 from hamacho_core.hostile import png_bytes
 from hamacho_core.persistence import atomic_write_text, interrupted_runs, list_runs, staged_run_dir
-from hamacho_core.workspace import check_import_source, import_roots, inside, writable_folder
+from hamacho_core.workspace import check_import_source, default_workspace, import_roots, inside, writable_folder
 from ui import projects
 from ui.uploads import import_folder
 
@@ -33,6 +34,18 @@ def test_project_workspace_below_a_file(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("HAMACHO_HOME", str(tmp_path / "file" / "workspace"))
     with pytest.raises(WorkspaceError, match="HAMACHO_HOME"):
         projects.workspace()
+
+
+def test_app_and_api_use_one_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HAMACHO_HOME (``~`` expanded, resolved) is the app's and the API's workspace; only the app creates it."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("HAMACHO_HOME", "~/ws/../home")
+    assert default_workspace() == tmp_path / "home" and not (tmp_path / "home").exists()
+    assert ApiSettings().workspace == ApiSettings.from_env().workspace == default_workspace()
+    assert projects.workspace() == default_workspace() and (tmp_path / "home").is_dir()
+    monkeypatch.delenv("HAMACHO_HOME")
+    monkeypatch.chdir(tmp_path)
+    assert default_workspace() == tmp_path / "workspace"
 
 
 def test_full_disk_during_an_atomic_write_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

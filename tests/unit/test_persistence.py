@@ -6,7 +6,15 @@ import yaml
 
 from hamacho_core.detectors import PatchCore, PatchCoreConfig
 from hamacho_core.errors import ModelFileError
-from hamacho_core.persistence import atomic_write_text, list_runs, load_run, read_config, save_run, update_thresholds
+from hamacho_core.persistence import (
+    atomic_write_text,
+    is_complete,
+    list_runs,
+    load_run,
+    read_config,
+    save_run,
+    update_thresholds,
+)
 from hamacho_core.thresholds import Normalization
 
 
@@ -26,6 +34,8 @@ def test_weights_are_safetensors_and_no_temp_files_remain(run_dir: Path) -> None
     assert weights[8:9] == b"{" and b"memory_bank" in weights[8: 8 + header_size]
     assert not [p for p in run_dir.rglob("*") if p.name.endswith(".tmp")]
     assert list_runs(run_dir.parent.parent)[0].metrics == {"image_auroc": 0.9}
+    assert list_runs(run_dir.parent.parent)[0].config["settings"] == {"category": "カテゴリ"}  # config.yaml as read
+    assert not is_complete(run_dir) and list_runs(run_dir.parent.parent, complete_only=True) == []  # no evaluation
 
 
 def test_newer_format_is_refused(run_dir: Path, tmp_path: Path) -> None:
