@@ -1,15 +1,20 @@
-"""Inference page: offer a large server folder to the Ray cluster (``HAMACHO_RAY_ADDRESS``) with progress."""
+"""Inference page: offer a large server folder to the Ray cluster (``HAMACHO_RAY_ADDRESS``), as a job.
+
+The job's worker process drives the cluster (:func:`hamacho_core.scale.score`), so the server does not wait on it;
+the Inference page's jobs panel shows its progress, lets it be cancelled, and shows its first rows when done.
+"""
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
+from hamacho_core.jobs import JobManager
 from ui.i18n import t
+from ui.inference_view import save_inputs, submit_inference
+from ui.widgets import flash
 
 __all__ = ["cluster_address", "min_pictures", "offer_cluster"]
 
@@ -39,10 +44,12 @@ def _count(path: str) -> int:
         return 0
 
 
-def offer_cluster(project: Path, run_dir: Path, path: str) -> None:
-    """Below the server-path field: when a cluster is configured and ``path`` is large, a button that scores it there.
+def offer_cluster(manager: JobManager, project: Path, run_dir: Path, path: str) -> None:
+    """Below the server-path field: when a cluster is configured and ``path`` is large, a button that queues a job
+    scoring it there.
 
-    Writes ``<project>/scores/<timestamp>/pred_outputs.csv`` (and .parquet) and shows the first rows.
+    The job writes ``<project>/inference/<timestamp>/output/pred_outputs.csv`` (and .parquet); the jobs panel shows
+    its first rows.
     """
     address = cluster_address()
     if not address or not path.strip() or not Path(path.strip()).exists():
@@ -53,18 +60,7 @@ def offer_cluster(project: Path, run_dir: Path, path: str) -> None:
     st.info(t("cluster_offer", n=count, address=address))
     if not st.button(t("cluster_run"), key="inf_cluster_go"):
         return
-    from hamacho_core.scale import ScoreConfig, score
-
-    output = project / "scores" / time.strftime("%Y%m%d-%H%M%S")
-    bar = st.progress(0.0, text=t("cluster_running"))
-    started = time.perf_counter()
-
-    def progress(done: int, total: int, stage: str) -> None:
-        rate = done / max(time.perf_counter() - started, 1e-6)
-        bar.progress(done / max(total, 1), text=t("cluster_progress", done=done, total=total, rate=f"{rate:.1f}"))
-
-    result = score(ScoreConfig(run_dir / "config.yaml", path.strip(), output, engine="ray", address=address),
-                   progress)
-    bar.empty()
-    st.success(t("cluster_done", n=result.n_pictures, problems=result.n_problems, path=str(output)))
-    st.dataframe(pd.read_csv(output / "pred_outputs.csv", encoding="utf-8-sig", nrows=200), hide_index=True)
+    folder, _ = save_inputs(project, run_dir, [])
+    job = submit_inference(manager, project, run_dir, folder, Path(path.strip()), address=address)
+    flash(t("cluster_queued", id=job.id), "info")
+    st.rerun()

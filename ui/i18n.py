@@ -389,3 +389,31 @@ EN.update({"opt_engine": "Engine", "help_engine": "PyTorch runs the run itself; 
 JA.update({"opt_engine": "推論エンジン", "help_engine": "PyTorch は学習済みモデルをそのまま実行します。ONNX Runtime と "
            "OpenVINO はエクスポートしたモデルを CPU で実行します"
            "(初回にモデルフォルダへエクスポート、スコアの差は 1e-3 以内)。"})
+
+# Inference page: long inferences as jobs in worker processes (ui/inference_view.py, ui/job_view.py)
+EN.update({
+    "inference_jobs": "Inference jobs", "no_inference_jobs": "No inference job yet.",
+    "inference_queued": "{n} picture(s): inference {id} queued; it runs in a worker process (progress below).",
+    "inference_folder_queued": "Inference {id} of the server folder queued; it runs in a worker process "
+                               "(progress below).",
+    "cluster_queued": "Scoring on the Ray cluster queued as job {id} (progress below).",
+    "inference_job_done": "{n} picture(s) scored, {bad} judged defect ({s} s).", "show_results": "Show the results",
+    "results_gone": "The results of this job are no longer on disk.",
+    "job_failed": "Stopped with an error: {error}",
+    "job_interrupted": "Interrupted: the server stopped before this job finished. Start it again.",
+    "session_problems": "Pictures this inference left out", "stage_scoring": "scoring",
+    "stage_inference_predicting": "scoring the pictures",
+})
+JA.update({
+    "inference_jobs": "推論ジョブ", "no_inference_jobs": "推論ジョブはまだありません。",
+    "inference_queued": "{n} 枚: 推論 {id} を登録しました。ワーカープロセスで実行します(進捗は下に表示)。",
+    "inference_folder_queued": "サーバー上のフォルダの推論 {id} を登録しました。ワーカープロセスで実行します"
+                               "(進捗は下に表示)。",
+    "cluster_queued": "Ray クラスターでの判定をジョブ {id} として登録しました(進捗は下に表示)。",
+    "inference_job_done": "{n} 枚を判定し、{bad} 枚を不良と判定しました({s} 秒)。", "show_results": "結果を表示",
+    "results_gone": "このジョブの結果はもうディスクにありません。",
+    "job_failed": "エラーで停止しました: {error}",
+    "job_interrupted": "中断: このジョブが終わる前にサーバーが停止しました。もう一度開始してください。",
+    "session_problems": "この推論で除外された画像",
+    "stage_scoring": "判定中", "stage_inference_predicting": "画像を判定中",
+})

@@ -1,5 +1,10 @@
 """Inference: save dropped images into the project, run ``hamacho_core.pipeline.infer`` (it writes the outputs),
-and show the results again from disk with the thresholds adjustable on the spot (re-thresholding only)."""
+and show the results again from disk with the thresholds adjustable on the spot (re-thresholding only).
+
+Where it runs (:func:`runs_in_server`): a handful of uploaded pictures (at most ``SMALL_INPUT``) in the Streamlit
+server process, for an answer within seconds; more pictures, and every server folder, as an inference job in a
+worker process (:func:`submit_inference`), with the jobs panel's progress and cancel, like a training.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from hamacho_core.errors import DataError
+from hamacho_core.data import Problem
 from hamacho_core.imageio import read_image
-from hamacho_core.pipeline import InferenceResult, infer
+from hamacho_core.jobs import INFERENCE as INFERENCE_KIND
+from hamacho_core.jobs import Job, JobManager
+from hamacho_core.jobs.inference import PROBLEMS_FILE, InferenceJobConfig, InferenceJobResult, run_inference_job
 from hamacho_core.report import defect_regions
 from ui.i18n import t
 from ui.images import fit, gray_to_map, heat_overlay, mask_outline
@@ -22,7 +29,18 @@ from ui.uploads import ImportReport, save_inference_inputs
 
 ENGINE_LABELS = {"torch": "PyTorch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
 
-__all__ = ["ENGINE_LABELS", "Session", "load_session", "results_table", "run_inference", "save_inputs", "show_gallery"]
+__all__ = ["ENGINE_LABELS", "SMALL_INPUT", "Session", "load_session", "results_table", "run_inference",
+           "runs_in_server", "save_inputs", "show_gallery", "submit_inference"]
+
+# At most this many uploaded pictures are scored in the server process (a few seconds on a CPU, the answer comes at
+# once); a larger upload or any server folder (it may hold thousands) becomes a job in a worker process, so the
+# server stays responsive and two sessions' inferences queue instead of competing in one process.
+SMALL_INPUT = 16
+
+
+def runs_in_server(n_pictures: int, server_folder: bool) -> bool:
+    """Whether an inference of ``n_pictures`` uploaded pictures (or of a server folder) runs in this process."""
+    return not server_folder and n_pictures <= SMALL_INPUT
 
 
 def save_inputs(project: Path, run_dir: Path, files: list[tuple[str, bytes]]) -> tuple[Path, ImportReport]:
@@ -36,28 +54,46 @@ def save_inputs(project: Path, run_dir: Path, files: list[tuple[str, bytes]]) ->
     return folder, report
 
 
+def _job_config(run_dir: Path, folder: Path, source: Path | None, write_csv: bool, engine: str,
+                address: str | None = None) -> InferenceJobConfig:
+    return InferenceJobConfig(str(run_dir), str(source or folder / "input"), str(folder), write_csv, engine, address)
+
+
 def run_inference(run_dir: Path, folder: Path, source: Path | None = None, write_csv: bool = False,
-                  progress: object = None, engine: str = "torch") -> InferenceResult:
-    """Run the core's inference on ``source`` (default ``folder/input``), writing to ``folder/output``.
+                  progress: object = None, engine: str = "torch") -> InferenceJobResult:
+    """Run the core's inference on ``source`` (default ``folder/input``) in this process, writing ``folder/output``
+    (the very function an inference job's worker runs).
 
     ``engine``: "torch", "onnx" or "openvino" (the run's own export, made on first use).
+    Raises:
+        DataError: no readable picture. Other HamachoError: no usable run.
     """
-    result = infer(run_dir, str(source or folder / "input"), save_path=folder / "output", write_csv=write_csv,
-                   keep_maps=False, progress=progress, engine=engine)  # type: ignore[arg-type]
-    if not result.rows:  # the CLI carries on with an empty table; in the page it is an error to show
-        raise DataError(result.warnings[0] if result.warnings else "no image to run on")
-    return result
+    return run_inference_job(_job_config(run_dir, folder, source, write_csv, engine), progress)  # type: ignore[arg-type]
+
+
+def submit_inference(manager: JobManager, project: Path, run_dir: Path, folder: Path, source: Path | None = None,
+                     write_csv: bool = False, engine: str = "torch", address: str | None = None) -> Job:
+    """Queue the inference of :func:`run_inference` as a job (a worker process; with ``address``, on that Ray
+    cluster); its results appear in ``folder/output`` when it is done."""
+    config = _job_config(run_dir, folder, source, write_csv, engine, address)
+    return manager.submit(project, config, kind=INFERENCE_KIND)
 
 
 @dataclass
 class Session:
     folder: Path
     frame: pd.DataFrame  # pred_outputs.csv
+    problems: list[Problem]  # pictures the inference left out (problems.json)
 
 
 def load_session(folder: Path) -> Session:
     frame = pd.read_csv(folder / "output" / "metrics" / "pred_outputs.csv", encoding="utf-8-sig")
-    return Session(folder, frame)
+    try:
+        problems = [Problem(str(p["path"]), str(p["reason"]))
+                    for p in json.loads((folder / PROBLEMS_FILE).read_text(encoding="utf-8"))]
+    except (OSError, ValueError, KeyError, TypeError):  # an older session, or a damaged file: nothing to list
+        problems = []
+    return Session(folder, frame, problems)
 
 
 def results_table(session: Session, image_norm: float) -> pd.DataFrame:

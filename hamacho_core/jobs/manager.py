@@ -4,6 +4,7 @@ Used by the app (one manager per Streamlit server) and by the REST API; no Strea
 
     manager = JobManager(workers=1)
     job = manager.submit(project, config, estimated_seconds=40)   # queued; its key is the run folder
+    job = manager.submit(project, inference_config, kind="inference")  # an inference; its key is its folder
     manager.get(job.key)            # the live record (queue position and wait for a waiting one)
     manager.cancel(job.key)         # a waiting job is dropped; a running one's process is stopped
     manager.jobs(project)           # the project's jobs, newest first
@@ -26,8 +27,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from hamacho_core.errors import ConfigError
-from hamacho_core.jobs.records import ACTIVE, DEFAULT_TRAINER, JOBS_DIR, Job, load_job, load_jobs
-from hamacho_core.jobs.worker import remove_run
+from hamacho_core.jobs.records import (
+    ACTIVE,
+    DEFAULT_INFERRER,
+    DEFAULT_TRAINER,
+    INFERENCE,
+    KINDS,
+    TRAIN,
+    Job,
+    job_id,
+    load_job,
+    load_jobs,
+    record_path,
+)
+from hamacho_core.jobs.worker import discard
 from hamacho_core.limits import env_count
 
 __all__ = ["JobManager", "QueueSlot", "default_workers"]
@@ -66,9 +79,11 @@ def _signal_reason(returncode: int) -> str:
 class JobManager:
     """Queue and worker processes; thread-safe (the app shares one instance among every session)."""
 
-    def __init__(self, workers: int | None = None, trainer: str = DEFAULT_TRAINER, python: str = sys.executable):
+    def __init__(self, workers: int | None = None, trainer: str = DEFAULT_TRAINER, python: str = sys.executable,
+                 inferrer: str = DEFAULT_INFERRER):
         self.workers = default_workers() if workers is None else workers
         self.trainer = trainer
+        self.inferrer = inferrer
         self._python = python
         self._queue: deque[str] = deque()  # keys of waiting jobs, first to start first
         self._waiting: dict[str, Job] = {}
@@ -80,20 +95,31 @@ class JobManager:
         self._thread.start()
 
     # ------------------------------------------------------------------ interface
-    def submit(self, project: Path, config: object, estimated_seconds: float = 0.0) -> Job:
-        """Queue a job for ``config`` (a TrainConfig whose ``run_dir`` is set; the folder's name is the job id).
+    def submit(self, project: Path, config: object, estimated_seconds: float = 0.0, kind: str = TRAIN) -> Job:
+        """Queue a job for ``config``.
+
+        Kind "train": a TrainConfig whose ``run_dir`` is set (a new folder; its name is the job id). Kind
+        "inference": an :class:`~hamacho_core.jobs.inference.InferenceJobConfig`; its ``folder``
+        (``<project>/inference/<name>``, may hold the uploaded pictures already) is the key, the id
+        ``inference-<name>``.
 
         Raises:
-            ConfigError: ``config.run_dir`` is not set.
+            ConfigError: the job's folder is not set, an unknown kind, or an invalid inference config.
             FileExistsError: the run folder exists already.
         """
-        run_dir = Path(getattr(config, "run_dir", "") or "")
-        if not str(run_dir) or str(run_dir) == ".":
-            raise ConfigError("the job's run folder (config.run_dir) must be set")
-        run_dir.mkdir(parents=True, exist_ok=False)
-        job = Job(id=run_dir.name, project=str(project), config=asdict(config),  # type: ignore[call-overload]
-                  run_dir=str(run_dir), estimated_seconds=float(estimated_seconds), trainer=self.trainer,
-                  owner_pid=os.getpid())
+        if kind not in KINDS:
+            raise ConfigError(f"the job kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        folder = Path(getattr(config, "folder" if kind == INFERENCE else "run_dir", "") or "")
+        if not str(folder) or str(folder) == ".":
+            raise ConfigError("the job's folder (config.run_dir, or config.folder of an inference) must be set")
+        if kind == INFERENCE:
+            config.validate()  # type: ignore[attr-defined]
+            folder.mkdir(parents=True, exist_ok=True)
+        else:
+            folder.mkdir(parents=True, exist_ok=False)
+        job = Job(id=job_id(folder, kind), project=str(project), config=asdict(config),  # type: ignore[call-overload]
+                  run_dir=str(folder), estimated_seconds=float(estimated_seconds), kind=kind,
+                  trainer=self.inferrer if kind == INFERENCE else self.trainer, owner_pid=os.getpid())
         job.add_log("queued")
         with self._lock:
             job.save()
@@ -108,8 +134,7 @@ class JobManager:
             if key in self._waiting:
                 return self._waiting[key]
             running = key in self._running
-        run_dir = Path(key)
-        job = load_job(run_dir.parent.parent / JOBS_DIR / f"{run_dir.name}.json")
+        job = load_job(record_path(key))
         if job is not None and job.status in ACTIVE and not running:
             job = self._interrupt(job)
         return job
@@ -139,7 +164,7 @@ class JobManager:
                 self._queue.remove(key)
                 job.status, job.finished = "cancelled", time.time()
                 job.add_log("cancelled before it started")
-                remove_run(Path(job.run_dir), always=True)
+                discard(job, always=True)
                 job.save()
                 return job
             if key in self._running and key not in self._cancel_at:
@@ -149,13 +174,16 @@ class JobManager:
         self._wake.set()
         return self.get(key)
 
-    def jobs(self, project: Path) -> list[Job]:
-        """The project's jobs, newest first (a job left active by a stopped server shows as interrupted)."""
+    def jobs(self, project: Path, kind: str | None = None) -> list[Job]:
+        """The project's jobs (of ``kind``, default all), newest first (one left active by a stopped server shows as
+        interrupted)."""
         with self._lock:
             waiting = {job.id: job for job in self._waiting.values() if Path(job.project) == Path(project)}
             running = {job.id for job, _ in self._running.values() if Path(job.project) == Path(project)}
         out = []
         for job in load_jobs(project):
+            if kind is not None and job.kind != kind:
+                continue
             if job.id in waiting:
                 out.append(waiting[job.id])
             elif job.status in ACTIVE and job.id not in running:
@@ -164,8 +192,8 @@ class JobManager:
                 out.append(job)
         return out
 
-    def active(self, project: Path) -> list[Job]:
-        return [job for job in self.jobs(project) if job.status in ACTIVE]
+    def active(self, project: Path, kind: str | None = None) -> list[Job]:
+        return [job for job in self.jobs(project, kind) if job.status in ACTIVE]
 
     def recover(self, projects: list[Path]) -> int:
         """Mark the jobs a stopped server left queued or running as interrupted (at start-up); returns how many."""
@@ -205,7 +233,7 @@ class JobManager:
             job.status, job.finished = "interrupted", job.finished or time.time()
             job.error = job.error or "the server stopped before this job finished"
             job.add_log("interrupted: the server stopped before this job finished")
-            remove_run(Path(job.run_dir), always=True)
+            discard(job, always=True)
             try:
                 job.save()
             except OSError:
@@ -265,7 +293,7 @@ class JobManager:
                     if stderr.strip():
                         record.log.append(stderr.strip())
                 record.finished = time.time()
-                remove_run(Path(record.run_dir), always=True)
+                discard(record, always=True)
                 record.save()
             with self._lock:
                 self._running.pop(key, None)

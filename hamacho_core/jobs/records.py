@@ -16,12 +16,16 @@ from typing import Any
 
 from hamacho_core.persistence import atomic_write_text
 
-__all__ = ["ACTIVE", "JOBS_DIR", "STAGE_WEIGHTS", "Job", "load_job", "load_jobs"]
+__all__ = ["ACTIVE", "INFERENCE", "INFERENCE_STAGE_WEIGHTS", "JOBS_DIR", "KINDS", "STAGE_WEIGHTS", "TRAIN", "Job",
+           "job_id", "load_job", "load_jobs", "record_path"]
 
 ACTIVE = ("queued", "running")
 FINISHED = ("done", "failed", "cancelled", "interrupted")
 JOBS_DIR = "jobs"
 DEFAULT_TRAINER = "hamacho_core.pipeline:train"
+DEFAULT_INFERRER = "hamacho_core.jobs.inference:run_inference_job"
+TRAIN, INFERENCE = "train", "inference"  # job kinds
+KINDS = (TRAIN, INFERENCE)
 
 # Share of a training's time spent in each stage (measured on the demo set, 2-core CPU), in the order they run.
 # Stages not listed (other trainers) count with a small weight of their own.
@@ -29,6 +33,8 @@ STAGE_WEIGHTS: dict[str, float] = {
     "checking images": 0.05, "extracting features": 0.35, "coreset": 0.15, "predicting": 0.30,
     "reading masks": 0.02, "writing outputs": 0.13,
 }
+# The same for an inference job (hamacho_core.pipeline.infer; the writer threads finish after the last batch).
+INFERENCE_STAGE_WEIGHTS: dict[str, float] = {"checking images": 0.05, "predicting": 0.75, "writing outputs": 0.20}
 _OTHER_STAGE = 0.05
 
 
@@ -38,7 +44,7 @@ class Job:
 
     id: str
     project: str  # project folder
-    config: dict[str, Any]  # TrainConfig fields
+    config: dict[str, Any]  # TrainConfig fields (kind "train") or InferenceJobConfig fields (kind "inference")
     status: str = "queued"  # queued | running | done | failed | cancelled | interrupted
     stage: str = ""
     done: int = 0  # steps done in the current stage
@@ -49,13 +55,14 @@ class Job:
     created: str = field(default_factory=lambda: datetime.now().isoformat(timespec="seconds"))
     log: list[str] = field(default_factory=list)
     error: str = ""
-    run_dir: str = ""
-    metrics: dict[str, Any] = field(default_factory=dict)
+    run_dir: str = ""  # the job's folder (its key): the run folder of a training, the inference folder of an inference
+    metrics: dict[str, Any] = field(default_factory=dict)  # training: image metrics; inference: picture counts
     estimated_seconds: float = 0.0  # the caller's estimate of the whole job (0 = unknown)
-    trainer: str = DEFAULT_TRAINER  # "module:function" called as function(TrainConfig, progress)
+    trainer: str = DEFAULT_TRAINER  # "module:function" called as function(config, progress)
     pid: int = 0  # the worker process while running
     owner_pid: int = 0  # the server process that queued the job
     stages_seen: list[str] = field(default_factory=list)
+    kind: str = TRAIN  # "train" | "inference" (records written before kinds existed are trainings)
 
     # ------------------------------------------------------------------ progress
     @property
@@ -65,18 +72,19 @@ class Job:
 
     @property
     def overall_fraction(self) -> float:
-        """Share of the whole job done (stage weights of ``STAGE_WEIGHTS``; never falls back at a new stage)."""
+        """Share of the whole job done (stage weights of the job's kind; never falls back at a new stage)."""
         if self.status == "done":
             return 1.0
         if self.status != "running" or not self.stage:
             return 0.0
-        order = list(STAGE_WEIGHTS)
-        weight = STAGE_WEIGHTS.get(self.stage, _OTHER_STAGE)
-        if self.stage in STAGE_WEIGHTS:
-            before = sum(STAGE_WEIGHTS[name] for name in order[:order.index(self.stage)])
+        weights = INFERENCE_STAGE_WEIGHTS if self.kind == INFERENCE else STAGE_WEIGHTS
+        order = list(weights)
+        weight = weights.get(self.stage, _OTHER_STAGE)
+        if self.stage in weights:
+            before = sum(weights[name] for name in order[:order.index(self.stage)])
         else:
-            before = sum(STAGE_WEIGHTS.get(name, _OTHER_STAGE) for name in self.stages_seen if name != self.stage)
-        total = sum(STAGE_WEIGHTS.values()) + _OTHER_STAGE * sum(s not in STAGE_WEIGHTS for s in self.stages_seen)
+            before = sum(weights.get(name, _OTHER_STAGE) for name in self.stages_seen if name != self.stage)
+        total = sum(weights.values()) + _OTHER_STAGE * sum(s not in weights for s in self.stages_seen)
         return min(0.99, (before + weight * self.fraction) / total)
 
     def eta_seconds(self, now: float | None = None) -> float | None:
@@ -109,6 +117,11 @@ class Job:
     def path(self) -> Path:
         return Path(self.project) / JOBS_DIR / f"{self.id}.json"
 
+    @property
+    def output(self) -> Path:
+        """An inference job's output folder (``<folder>/output``; written whole or not at all)."""
+        return Path(self.run_dir) / "output"
+
     def save(self) -> None:
         atomic_write_text(self.path(), json.dumps(asdict(self), ensure_ascii=False, indent=1))
 
@@ -123,6 +136,22 @@ def load_job(path: Path) -> Job | None:
         return Job(**{k: v for k, v in data.items() if k in Job.__dataclass_fields__})
     except (OSError, ValueError, TypeError):
         return None
+
+
+def job_id(folder: Path, kind: str = TRAIN) -> str:
+    """The id of the job whose folder is ``folder``: the run folder's name, ``inference-<name>`` for an inference
+    (run folders and inference folders are both named by their start time: the prefix keeps the ids apart)."""
+    return f"{INFERENCE}-{folder.name}" if kind == INFERENCE else folder.name
+
+
+def record_path(key: str) -> Path:
+    """Where the record of the job whose key (folder) is ``key`` lives: ``<project>/jobs/<id>.json``.
+
+    A training's folder is ``<project>/runs/<name>``, an inference's ``<project>/inference/<name>``.
+    """
+    folder = Path(key)
+    kind = INFERENCE if folder.parent.name == INFERENCE else TRAIN
+    return folder.parent.parent / JOBS_DIR / f"{job_id(folder, kind)}.json"
 
 
 def load_jobs(project: Path) -> list[Job]:

@@ -1,9 +1,10 @@
 """The worker process of one job: ``python -m hamacho_core.jobs.worker JOB_JSON PARENT_PID``.
 
-It trains (or runs the job's ``trainer``), writing status to the job's JSON record at most every half second, and
-exits. SIGTERM (cancel) is turned into :class:`~hamacho_core.errors.Cancelled` at the next progress step, so the
-pipeline stops cleanly; the server kills the process if it does not stop soon. The worker dies with the server
-(Linux parent-death signal), so a server restart never leaves an orphan training.
+It trains or runs an inference (the job's ``kind``; the function named by its ``trainer``), writing status to the
+job's JSON record at most every half second, and exits. SIGTERM (cancel) is turned into
+:class:`~hamacho_core.errors.Cancelled` at the next progress step, so the pipeline stops cleanly; the server kills
+the process if it does not stop soon. The worker dies with the server (Linux parent-death signal), so a server
+restart never leaves an orphan job.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import traceback
 from pathlib import Path
 
 from hamacho_core.errors import Cancelled, HamachoError
-from hamacho_core.jobs.records import Job, load_job
+from hamacho_core.jobs.records import INFERENCE, Job, load_job
 
-__all__ = ["main", "remove_run"]
+__all__ = ["discard", "main", "remove_run"]
 
 SAVE_EVERY = 0.5  # seconds between status writes while running
 _cancelled = False
@@ -31,6 +32,17 @@ def remove_run(folder: Path, always: bool) -> None:
     """Drop the run folder of a stopped job (``always``), or of a failed one that saved no model."""
     if folder.is_dir() and (always or not (folder / "config.yaml").exists()):
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def discard(job: Job, always: bool) -> None:
+    """Drop what a stopped job left: a training's run folder (see :func:`remove_run`); an inference's
+    half-written results (its inputs stay, its ``output/`` only ever appears complete)."""
+    if job.kind == INFERENCE:
+        from hamacho_core.jobs.inference import discard_partial
+
+        discard_partial(job.run_dir)
+    else:
+        remove_run(Path(job.run_dir), always)
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -58,14 +70,30 @@ def _finish(job: Job, status: str, error: str = "") -> None:
     job.status, job.error, job.finished = status, error, time.time()
     job.add_log(status if not error or error == status else f"{status}: {error}")
     if status != "done":
-        remove_run(Path(job.run_dir), always=status == "cancelled")
+        discard(job, always=status == "cancelled")
     job.save()
+
+
+def _config(job: Job) -> object:
+    if job.kind == INFERENCE:
+        from hamacho_core.jobs.inference import InferenceJobConfig
+
+        return InferenceJobConfig(**job.config)
+    from hamacho_core.pipeline import TrainConfig
+
+    return TrainConfig(**job.config)
+
+
+def _done_inference(job: Job, result: object) -> None:
+    job.metrics = dict(result.metrics)  # type: ignore[attr-defined]
+    for warning in getattr(result, "warnings", []):
+        job.add_log(f"warning: {warning}")
+    job.add_log(f"{job.metrics['n_pictures']} picture(s) scored, {job.metrics['n_defect']} above the threshold, "
+                f"{job.metrics['n_problems']} left out")
 
 
 def run(job: Job) -> Job:
     """Run ``job`` in this process, keeping its record up to date; returns it finished."""
-    from hamacho_core.pipeline import TrainConfig
-
     job.status, job.pid = "running", os.getpid()
     job.started = job.started or time.time()
     job.add_log(f"started (worker process {job.pid})")
@@ -74,7 +102,7 @@ def run(job: Job) -> Job:
 
     def progress(done: int, total: int, stage: str) -> None:
         if _cancelled:
-            raise Cancelled("training cancelled")
+            raise Cancelled(f"{job.kind} cancelled")
         now = time.time()
         if stage != job.stage:
             job.stage, job.stage_started = stage, now
@@ -87,7 +115,7 @@ def run(job: Job) -> Job:
             job.save()
 
     try:
-        result = _resolve(job.trainer)(TrainConfig(**job.config), progress)
+        result = _resolve(job.trainer)(_config(job), progress)
     except Cancelled:
         _finish(job, "cancelled", "cancelled")
     except HamachoError as error:
@@ -96,6 +124,10 @@ def run(job: Job) -> Job:
         job.log.append(traceback.format_exc(limit=3))
         _finish(job, "failed", f"{type(error).__name__}: {error}")
     else:
+        if job.kind == INFERENCE:
+            _done_inference(job, result)
+            _finish(job, "done")
+            return job
         image = result.metrics.image
         job.metrics = image.to_dict() | {"input_shape": list(result.input_shape)}  # the job record's JSON
         for warning in getattr(result, "warnings", []):

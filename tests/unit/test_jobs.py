@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,10 +17,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from hamacho_core.jobs import Job, JobManager, load_jobs
-from hamacho_core.pipeline import TrainConfig
+from hamacho_core.jobs.inference import InferenceJobConfig
+from hamacho_core.pipeline import TrainConfig, infer
 
 TRAINER = textwrap.dedent('''
     import ctypes, time
@@ -189,3 +192,88 @@ def test_overall_progress_never_falls_back_and_eta_uses_it() -> None:
     assert seen == sorted(seen) and 0.9 < seen[-1] < 1.0
     job.stage, job.done, job.total = "predicting", 0, 10
     assert job.eta_seconds(now=150.0) == pytest.approx(50.0 / job.overall_fraction * (1 - job.overall_fraction))
+
+
+# ------------------------------------------------------------------------------------------------ inference jobs
+HOLDING_INFERRER = textwrap.dedent('''
+    import time
+    from pathlib import Path
+    from hamacho_core.jobs.inference import run_inference_job
+
+    def run(config, progress):
+        """The real inference job, held after its first scored batch until the job is cancelled."""
+        def hold(done, total, stage):
+            progress(done, total, stage)
+            if stage == "predicting" and done >= 1:
+                (Path(config.folder) / "held").write_text("")
+                while True:
+                    progress(done, total, stage)  # raises Cancelled once the job is cancelled
+                    time.sleep(0.05)
+        return run_inference_job(config, hold)
+''')
+
+
+def _inference_folder(project: Path, demo_root: Path, n: int = 6) -> Path:
+    """An inference folder holding ``n`` demo pictures in input/ (as the app saves uploaded pictures)."""
+    pictures = sorted(demo_root.glob("bad/*/*.png")) + sorted(demo_root.glob("good/*.png"))
+    folder = project / "inference" / "20250101-000000"
+    (folder / "input").mkdir(parents=True)
+    for picture in pictures[:n]:
+        shutil.copy(picture, folder / "input" / f"{picture.parent.name}_{picture.name}")
+    return folder
+
+
+def test_inference_job_runs_in_a_worker_and_writes_what_infer_writes(
+        tmp_path: Path, trained: tuple[Path, str], demo_root: Path) -> None:
+    run_dir = trained[0]
+    folder = _inference_folder(tmp_path, demo_root)
+    jobs = JobManager(workers=1)
+    job = jobs.submit(tmp_path, InferenceJobConfig(str(run_dir), str(folder / "input"), str(folder)), kind="inference")
+    assert job.id == "inference-20250101-000000" and jobs.get(job.key).kind == "inference"
+    done = jobs.wait(job.key, 300)
+    assert done.status == "done", done.error
+    assert done.pid not in (0, os.getpid())  # scored in a worker process, not in this one
+    assert done.metrics["n_pictures"] == 6 and done.overall_fraction == 1.0
+    here = infer(run_dir, str(folder / "input"), save_path=tmp_path / "here", write_csv=False)
+    ours = pd.read_csv(folder / "output" / "metrics" / "pred_outputs.csv", encoding="utf-8-sig")
+    theirs = pd.read_csv(tmp_path / "here" / "metrics" / "pred_outputs.csv", encoding="utf-8-sig")
+    pd.testing.assert_frame_equal(ours.drop(columns=["raw_score", "norm_score"]),
+                                  theirs.drop(columns=["raw_score", "norm_score"]))
+    assert ours["raw_score"].to_numpy() == pytest.approx(theirs["raw_score"].to_numpy(), rel=1e-5, abs=1e-6)
+    assert done.metrics["n_defect"] == int(theirs["pred"].sum()) == sum(r["pred"] for r in here.rows)
+    assert sorted(p.name for p in (folder / "output" / "images" / "input_image").iterdir()) == sorted(
+        p.name for p in (tmp_path / "here" / "images" / "input_image").iterdir())
+    assert not (folder / "output.partial").exists()
+
+
+def test_a_cancelled_inference_job_leaves_no_half_written_output(
+        tmp_path: Path, trained: tuple[Path, str], demo_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "holding_inferrer.py").write_text(HOLDING_INFERRER)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    folder = _inference_folder(tmp_path / "p", demo_root)
+    jobs = JobManager(workers=1, inferrer="holding_inferrer:run")
+    job = jobs.submit(tmp_path / "p", InferenceJobConfig(str(trained[0]), str(folder / "input"), str(folder),
+                                                   write_csv=True), kind="inference")
+    end = time.time() + 300
+    while not (folder / "held").exists() and time.time() < end and jobs.get(job.key).status in ("queued", "running"):
+        time.sleep(0.05)
+    assert (folder / "output.partial" / "images").is_dir()  # the job had written part of its results
+    jobs.cancel(job.key)
+    cancelled = jobs.wait(job.key, 60)
+    assert cancelled.status == "cancelled"
+    assert not (folder / "output").exists() and not (folder / "output.partial").exists()
+    assert len(list((folder / "input").iterdir())) == 6  # the pictures stay
+
+
+
+def test_a_restart_interrupts_an_inference_job_and_drops_only_its_partial_results(tmp_path: Path) -> None:
+    folder = tmp_path / "inference" / "20250101-000000"
+    (folder / "input").mkdir(parents=True)
+    (folder / "input" / "a.png").write_bytes(b"x")
+    (folder / "output.partial" / "images").mkdir(parents=True)
+    config = {"run": "r", "source": str(folder / "input"), "folder": str(folder)}
+    Job("inference-20250101-000000", str(tmp_path), config, status="running", run_dir=str(folder),
+        kind="inference").save()  # left running by a server that is gone
+    assert JobManager(workers=1).recover([tmp_path]) == 1
+    assert [(job.kind, job.status) for job in load_jobs(tmp_path)] == [("inference", "interrupted")]
+    assert not (folder / "output.partial").exists() and (folder / "input" / "a.png").is_file()
