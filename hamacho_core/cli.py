@@ -324,7 +324,8 @@ def demo_command(root: Path, seed: int, n_good: int, n_bad_per_type: int, size: 
               help="local: a Ray runtime started for this run (default without --address); ray: join a cluster.")
 @click.option("--address", default=None, help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (implies --engine ray).")
 @click.option("--workers", type=click.IntRange(1, 4096), default=None,
-              help="Actors, each holding the model (default: local 1; cluster one per node, or one per GPU).")
+              help="Actors, each holding the model (default: local one per CPU, at most 4; cluster one per "
+                   "node, or one per GPU).")
 @click.option("--cpus-per-worker", type=click.FloatRange(0.1, 1024), default=None,
               help="CPUs (torch threads) per actor (default: local all CPUs / workers; cluster a whole node).")
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=8, show_default=True,

@@ -41,6 +41,7 @@ OUTPUT_COLUMNS = [*PRED_COLUMNS, "defect_regions", "problem"]
 PARTS_DIR = "parts"
 STATE_NAME = "score.json"
 ENGINES = ("local", "ray")
+MAX_LOCAL_WORKERS = 4
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2  # paths and small rows only travel through it
 ACTOR_START_TIMEOUT_S = 600  # starting the actors (model loaded) may take this long before the run gives up
 
@@ -58,7 +59,7 @@ class ScoreConfig:
     output: str | Path  # OUT folder: parts/, pred_outputs.parquet/.csv, the picture tree with maps
     engine: str = "local"  # "local": a Ray runtime started for the run; "ray": join the cluster at `address`
     address: str | None = None  # "auto", "HOST:PORT" or "ray://HOST:PORT" (engine "ray")
-    workers: int | None = None  # actors; default local 1, cluster one per node (one per GPU with GPUs)
+    workers: int | None = None  # actors; default local one per CPU (at most 4), cluster one per node (one per GPU with GPUs)
     cpus_per_worker: float | None = None  # default local: all CPUs / workers; cluster: the smallest node's CPUs
     batch_size: int = 8  # pictures per batch: one detector call and one part file
     maps: bool = False  # also write the picture tree of `hamacho inference`
@@ -217,6 +218,15 @@ def _quiet_ray() -> None:
     warnings.filterwarnings("ignore", module="ray")
 
 
+def local_workers() -> int:
+    """Default actors of the local engine: one per CPU, at most MAX_LOCAL_WORKERS (each holds a model, ~1 GB).
+
+    One actor holding all CPUs scored at half the rate on 2 cores (docs/benchmarks.md, 5,000 pictures): Ray Data's
+    reads and the batch writes then wait on its batches. One actor per core kept the cores busy.
+    """
+    return max(1, min(os.cpu_count() or 1, MAX_LOCAL_WORKERS))
+
+
 def _start_ray(config: ScoreConfig) -> tuple[Any, bool]:
     """Start (local) or join (ray) a Ray runtime; returns the ray module and whether we own the runtime."""
     _quiet_ray()
@@ -225,7 +235,7 @@ def _start_ray(config: ScoreConfig) -> tuple[Any, bool]:
     if ray.is_initialized():
         return ray, False
     if config.engine == "local":
-        workers = config.workers or 1
+        workers = config.workers or local_workers()
         cpus = max(1, int(round(workers * (config.cpus_per_worker or max(1, (os.cpu_count() or 1) // workers)))))
         ray.init(address="local", num_cpus=cpus, include_dashboard=False, log_to_driver=False,
                  logging_level=logging.ERROR, object_store_memory=LOCAL_OBJECT_STORE_BYTES,
@@ -251,7 +261,7 @@ def _plan_workers(ray: Any, config: ScoreConfig) -> tuple[int, float, float]:
     nodes = [n for n in ray.nodes() if n.get("Alive")]
     node_cpus = [n["Resources"].get("CPU", 0) for n in nodes if n["Resources"].get("CPU", 0) > 0] or [1]
     if config.engine == "local":
-        workers = config.workers or 1
+        workers = config.workers or local_workers()
         cpus = config.cpus_per_worker or max(1.0, resources.get("CPU", 1) // workers)
     else:
         workers = config.workers or (gpus if gpus else len(node_cpus))
