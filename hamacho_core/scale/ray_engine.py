@@ -59,7 +59,7 @@ class ScoreConfig:
     output: str | Path  # OUT folder: parts/, pred_outputs.parquet/.csv, the picture tree with maps
     engine: str = "local"  # "local": a Ray runtime started for the run; "ray": join the cluster at `address`
     address: str | None = None  # "auto", "HOST:PORT" or "ray://HOST:PORT" (engine "ray")
-    workers: int | None = None  # actors; default local one per CPU (at most 4), cluster one per node (one per GPU with GPUs)
+    workers: int | None = None  # actors; default local one per CPU (max 4), cluster one per node (per GPU with GPUs)
     cpus_per_worker: float | None = None  # default local: all CPUs / workers; cluster: the smallest node's CPUs
     batch_size: int = 8  # pictures per batch: one detector call and one part file
     maps: bool = False  # also write the picture tree of `hamacho inference`
