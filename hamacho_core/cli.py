@@ -198,6 +198,9 @@ def main() -> None:
                    "cross-fitted). auto (default): on from --supervised-min-defects defect pictures.")
 @click.option("--supervised-min-defects", type=click.IntRange(2), default=None,
               help="Defect pictures from which --supervised auto turns the head on (default 10).")
+@click.option("--learning-curve", is_flag=True, default=None,
+              help="With the head: also cross-fit heads on 5, 10, 20, 50 defect pictures (would more defect pictures "
+                   "help?). Costs about 4x the head's time.")
 @click.pass_context
 def train_command(ctx: click.Context, **options: Any) -> None:
     """Train a detector and write the report tree."""

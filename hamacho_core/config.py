@@ -80,6 +80,9 @@ class TrainConfig:
     run_dir: str | None = None  # explicit output folder; default <result_path>/<category>/<model>
     supervised: str = "auto"  # one of SUPERVISED_MODES: a supervised head on the defect pictures (cross-fitted figures)
     supervised_min_defects: int = DEFAULT_MIN_DEFECTS  # auto: on from this many defect test pictures
+    # With the head: also cross-fit heads on 5/10/20/50 defect pictures (the learning curve). Off by default: it is
+    # 20 of the 26 head fits, about 20 s of a 40 s battery_weld job on 2 cores; the app's Train page turns it on.
+    learning_curve: bool = False
 
     def validate(self) -> None:
         """Check every option once (the CLI and the app rely on this).

@@ -106,7 +106,8 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     head_run = None
     if head_plan.enabled:  # from here on every figure is cross-fitted; the detector carries the head fitted on all
         start = time.perf_counter()
-        head_run = supervise(detector, dataset.test, prediction, config.seed, progress)
+        head_run = supervise(detector, dataset.test, prediction, config.seed, progress,
+                             learning_curve=config.learning_curve)
         prediction = head_run.prediction
         times["supervised"] = time.perf_counter() - start
     use_masks = config.task_type == "segmentation" and dataset.has_masks

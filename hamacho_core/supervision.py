@@ -94,7 +94,8 @@ def plan_supervision(mode: str, detector: Detector, samples: Sequence[Sample], m
 
 
 def supervise(detector: Detector, samples: Sequence[Sample], prediction: Prediction, seed: int,
-              progress: ProgressCallback | None = None, config: CrossFitConfig | None = None) -> SupervisedRun:
+              progress: ProgressCallback | None = None, config: CrossFitConfig | None = None,
+              learning_curve: bool = True) -> SupervisedRun:
     """Cross-fit the head over the test pictures, attach the head fitted on all of them to ``detector``.
 
     Args:
@@ -102,6 +103,7 @@ def supervise(detector: Detector, samples: Sequence[Sample], prediction: Predict
         samples: the N test pictures.
         prediction: ``detector.predict(..., keep_patch_inputs=True)`` of them.
         seed: folds and patch sampling.
+        learning_curve: also cross-fit heads on fewer defect pictures (without it the curve holds only "all").
 
     Returns:
         :class:`SupervisedRun` whose prediction replaces the plain one everywhere figures are shown.
@@ -110,7 +112,7 @@ def supervise(detector: Detector, samples: Sequence[Sample], prediction: Predict
         raise ValueError("supervise needs predict(..., keep_patch_inputs=True)")
     labels = np.array([s.label for s in samples])
     masks = [_mask_at(s, prediction.maps.shape[1:]) for s in samples]
-    config = config or CrossFitConfig(seed=seed)
+    config = config or CrossFitConfig(seed=seed, **({} if learning_curve else {"curve_sizes": ()}))
     result = cross_fit(prediction.patch_inputs, labels, [s.defect_type for s in samples], masks,
                        detector.finish_maps, config, detector.input_shape_.tiles, prediction.scores, progress)
     detector.head_ = result.head

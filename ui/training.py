@@ -35,4 +35,4 @@ def estimate(dataset: Dataset, model: str, image_size: int | None, resize: str, 
 
 def make_config(project: Path, **options: object) -> TrainConfig:
     """A TrainConfig for the project's data, writing to a new ``runs/<timestamp>/`` folder (the core's builder)."""
-    return project_train_config(project, options)
+    return project_train_config(project, {"learning_curve": True, **options})  # the Threshold page draws the curve

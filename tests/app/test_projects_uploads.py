@@ -148,6 +148,8 @@ def test_train_config_for_a_project_holding_good_directly(home: Path) -> None:
     Path(config.run_dir).mkdir()
     api = project_train_config(home / "新規", {"image_size": 128})
     assert api.dataset_dir == config.dataset_dir and api.image_size == 128
+    # The learning curve (4x the head's fits) is the Train page's, not the core's or the API's default.
+    assert config.learning_curve and not api.learning_curve
     assert Path(api.run_dir).parent == Path(config.run_dir).parent and api.run_dir != config.run_dir
     invalid = projects.create_project("無効")
     with pytest.raises(ConfigError, match="batch-size"):
