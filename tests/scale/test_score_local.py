@@ -104,8 +104,9 @@ def test_bad_pictures_become_problem_rows(tiny_run: Path, pictures: Path, tmp_pa
 def test_resume_after_interruption_scores_each_picture_once(tiny_run: Path, pictures: Path, tmp_path: Path,
                                                            local_scores: pd.DataFrame) -> None:
     out = tmp_path / "out"
+    # One worker (the local default is one per CPU): slow enough that the interrupt lands mid-run.
     arguments = ["--config-path", str(tiny_run), "--input", str(pictures), "--output", str(out), "--batch-size", "1",
-                 "--cpus-per-worker", "1"]
+                 "--workers", "1", "--cpus-per-worker", "1"]
     first = subprocess.Popen([sys.executable, "-m", "hamacho_core", "score", *arguments], env=child_env(),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
