@@ -104,7 +104,6 @@ def test_bad_pictures_become_problem_rows(tiny_run: Path, pictures: Path, tmp_pa
 def test_resume_after_interruption_scores_each_picture_once(tiny_run: Path, pictures: Path, tmp_path: Path,
                                                            local_scores: pd.DataFrame) -> None:
     out = tmp_path / "out"
-    # One worker (the local default is one per CPU): slow enough that the interrupt lands mid-run.
     arguments = ["--config-path", str(tiny_run), "--input", str(pictures), "--output", str(out), "--batch-size", "1",
                  "--workers", "1", "--cpus-per-worker", "1"]
     first = subprocess.Popen([sys.executable, "-m", "hamacho_core", "score", *arguments], env=child_env(),
@@ -113,8 +112,12 @@ def test_resume_after_interruption_scores_each_picture_once(tiny_run: Path, pict
         deadline = time.time() + 300
         while len(list((out / "parts").glob("part-*.parquet"))) < 2 and time.time() < deadline:
             assert first.poll() is None, first.stdout.read()
-            time.sleep(0.2)
+            time.sleep(0.02)
+        # Freeze the driver before it can write the other parts (tiny pictures score in milliseconds), queue the
+        # interrupt, then let it run: the interrupt lands mid-run whatever the machine's speed.
+        first.send_signal(signal.SIGSTOP)
         first.send_signal(signal.SIGINT)
+        first.send_signal(signal.SIGCONT)
         output, _ = first.communicate(timeout=120)
     finally:
         if first.poll() is None:
