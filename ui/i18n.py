@@ -290,14 +290,12 @@ JA.update({
 # Inference page: large folders on the Ray cluster (ui/cluster_scoring.py)
 EN.update({
     "cluster_offer": "{n} pictures: this folder can be scored on the Ray cluster at {address}.",
-    "cluster_run": "Score on the Ray cluster", "cluster_running": "Starting the cluster workers…",
-    "cluster_progress": "{done} / {total} pictures, {rate} pictures/s",
+    "cluster_run": "Score on the Ray cluster",
     "cluster_done": "{n} pictures scored ({problems} could not be used). Results: {path}/pred_outputs.csv",
 })
 JA.update({
     "cluster_offer": "{n} 枚の画像があります。Ray クラスター ({address}) で判定できます。",
-    "cluster_run": "Ray クラスターで判定", "cluster_running": "クラスターのワーカーを起動中…",
-    "cluster_progress": "{done} / {total} 枚、毎秒 {rate} 枚",
+    "cluster_run": "Ray クラスターで判定",
     "cluster_done": "{n} 枚を判定しました(使用できない画像 {problems} 枚)。結果: {path}/pred_outputs.csv",
 })
 

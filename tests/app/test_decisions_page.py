@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_support import APP
+from app_support import open_page
 from streamlit.testing.v1 import AppTest
 
 from hamacho_core.decisions import load_costs
@@ -17,13 +17,7 @@ RUN = "20250101-120000"
 
 
 def _threshold_page(lang: str = "en") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.session_state["lang"] = lang
-    at.session_state["project"] = "検査A"
-    at.run()
-    at.switch_page("pages/threshold.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("threshold", lang, timeout=90)
 
 
 def _texts(at: AppTest) -> str:

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_support import APP
+from app_support import open_page
 from streamlit.testing.v1 import AppTest
 
 
 def _inference_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["lang"] = "en"
-    at.session_state["project"] = "検査A"
-    at.run()
-    at.switch_page("pages/inference.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("inference", "en", timeout=120)
 
 
 def test_onnx_engine_on_the_inference_page(trained_home: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from app_support import APP
+from app_support import open_page
 from streamlit.testing.v1 import AppTest
 
 from hamacho_core.jobs import INFERENCE
@@ -18,13 +18,7 @@ from ui.state import get_manager
 
 
 def _inference_page(lang: str = "en") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    at.session_state["lang"] = lang
-    at.session_state["project"] = "検査A"
-    at.run()
-    at.switch_page("pages/inference.py").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("inference", lang, timeout=300)
 
 
 def _pictures(home: Path, n: int) -> list[tuple[str, bytes, str]]:
