@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from hamacho_core.cpu_kernels import MIN_INPUTS, BackboneRuntime
 from hamacho_core.errors import BackboneError, ConfigError
 
 __all__ = ["DEFAULT_BACKBONE", "FeatureExtractor", "create_feature_extractor", "resolve_device"]
@@ -170,10 +171,26 @@ class FeatureExtractor(nn.Module):
         self.reductions = [info[i]["reduction"] for i in self.indices]
         self.max_stride = max(f["reduction"] for f in info)
         self.mean, self.std = tuple(mean), tuple(std)
+        self._runtime: BackboneRuntime | None = None
+
+    def accelerate(self, batch: int, height: int, width: int, n_inputs: int) -> bool:
+        """Run CPU batches of (<= batch, 3, height, width) on onnxruntime when the job is big enough to pay for
+        the trace (``cpu_kernels.MIN_INPUTS``; see that module). Returns: whether they will."""
+        if next(self.parameters()).device.type != "cpu":
+            return False
+        if self._runtime is not None and self._runtime.has(height, width):
+            return True
+        if n_inputs < MIN_INPUTS:
+            return False
+        if self._runtime is None:
+            self._runtime = BackboneRuntime(self.model, self.indices)
+        return self._runtime.prepare(batch, height, width)
 
     @torch.inference_mode()
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Args: images (B, 3, H, W), normalized. Returns: feature maps [(B, C_i, H / r_i, W / r_i)]."""
+        if self._runtime is not None and self._runtime.ready(images):
+            return self._runtime.run(images)
         images = images.contiguous(memory_format=torch.channels_last)
         return self.model.forward_intermediates(images, indices=self.indices, intermediates_only=True)
 

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from hamacho_core.backbone import DEFAULT_BACKBONE, FeatureExtractor, create_feature_extractor, resolve_device
+from hamacho_core.cpu_kernels import fast_kernels_enabled, separable_filter
 from hamacho_core.detectors.supervised import SupervisedHead
 from hamacho_core.errors import ConfigError, NotFittedError
 from hamacho_core.imageio import image_size
@@ -81,8 +82,12 @@ class Prediction:
     patch_inputs: list[torch.Tensor] | None = None  # per image (T, D + 1, h, w) float16, when asked for
 
 
-def gaussian_blur(maps: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur. Args: maps (B, 1, H, W). Returns: the same shape."""
+def gaussian_blur(maps: torch.Tensor, sigma: float, fast_cpu: bool = False) -> torch.Tensor:
+    """Separable Gaussian blur. Args: maps (B, 1, H, W). Returns: the same shape.
+
+    ``fast_cpu``: on the CPU, OpenCV filters instead of PyTorch (``cpu_kernels.separable_filter``; not in graphs that
+    are traced for export).
+    """
     if sigma <= 0:
         return maps
     radius = int(4.0 * sigma + 0.5)
@@ -91,8 +96,11 @@ def gaussian_blur(maps: torch.Tensor, sigma: float) -> torch.Tensor:
     kernel = kernel / kernel.sum()
     pad_h, pad_w = min(radius, maps.shape[-2] - 1), min(radius, maps.shape[-1] - 1)
     out = F.pad(maps, (pad_w, pad_w, pad_h, pad_h), mode="reflect")
-    out = F.conv2d(out, kernel[radius - pad_w: radius + pad_w + 1].view(1, 1, 1, -1))
-    return F.conv2d(out, kernel[radius - pad_h: radius + pad_h + 1].view(1, 1, -1, 1))
+    row, column = kernel[radius - pad_w: radius + pad_w + 1], kernel[radius - pad_h: radius + pad_h + 1]
+    if fast_cpu and maps.device.type == "cpu" and fast_kernels_enabled():
+        return separable_filter(out, row, column)
+    out = F.conv2d(out, row.view(1, 1, 1, -1))
+    return F.conv2d(out, column.view(1, 1, -1, 1))
 
 
 class Detector(ABC):
@@ -131,6 +139,7 @@ class Detector(ABC):
         torch.manual_seed(self.config.seed)
         extractor = self.extractor
         self.input_shape_ = input_shape if input_shape is not None else self._choose_shape(images, extractor.max_stride)
+        self._accelerate(len(images))
         features = (extractor(part) for inputs, _ in self._inputs(images, progress, "extracting features")
                     for part in self._forward_parts(inputs))
         self._fit_features(features, len(images), progress)
@@ -158,6 +167,7 @@ class Detector(ABC):
         with_patches = keep_patch_inputs or self.head_ is not None
         scores, maps, sizes, kept = [], [], [], []
         decoded: list[np.ndarray] | None = [] if on_batch is not None else None
+        self._accelerate(len(images))
         with torch.inference_mode():
             for inputs, batch_sizes in self._inputs(images, progress, "predicting", decoded):
                 parts = [self._score_patches(self.extractor(part)) if with_patches
@@ -298,6 +308,12 @@ class Detector(ABC):
                 done += len(part)
                 report(progress, done, len(images), stage)
 
+    def _accelerate(self, n_images: int) -> None:
+        """Let the backbone run on onnxruntime for a CPU job this big (``hamacho_core.cpu_kernels``)."""
+        grid = self.input_shape_.tiles
+        height, width = self.input_shape_.model_input
+        self.extractor.accelerate(self._step, height, width, n_images * (grid.count if grid is not None else 1))
+
     def _forward_parts(self, inputs: torch.Tensor) -> Iterator[torch.Tensor]:
         for start in range(0, len(inputs), self._step):
             yield inputs[start:start + self._step].to(self.device, non_blocking=True)
@@ -305,7 +321,7 @@ class Detector(ABC):
     def _smooth(self, maps: torch.Tensor) -> torch.Tensor:
         """Upsample raw maps (B, 1, h, w) to the model input (image or tile) and blur them."""
         maps = F.interpolate(maps, size=self.input_shape_.model_input, mode="bilinear", align_corners=False)
-        return gaussian_blur(maps, self.config.blur_sigma)
+        return gaussian_blur(maps, self.config.blur_sigma, fast_cpu=True)
 
     def _check_fitted(self) -> None:
         if self.input_shape_ is None:

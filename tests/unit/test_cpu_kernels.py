@@ -1,0 +1,125 @@
+"""onnxruntime for the CPU hot loops (hamacho_core.cpu_kernels): same answers as PyTorch, and PyTorch on request."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hamacho_core import cpu_kernels
+from hamacho_core.backbone import create_feature_extractor
+from hamacho_core.detectors.base import gaussian_blur
+from hamacho_core.neighbours import RUNTIME_MIN_QUERIES, NearestNeighbours
+
+
+@pytest.fixture
+def pytorch_only(monkeypatch):
+    monkeypatch.setenv(cpu_kernels.ENGINE_VARIABLE, "torch")
+
+
+def _bank_and_queries(n_bank: int = 700, n_queries: int = 3000, depth: int = 40):
+    generator = torch.Generator().manual_seed(0)
+    bank = torch.rand(n_bank, depth, generator=generator)
+    queries = torch.rand(n_queries, depth, generator=generator) * 1.2
+    return bank, queries
+
+
+def test_nearest_on_onnxruntime_matches_pytorch(monkeypatch):
+    bank, queries = _bank_and_queries()
+    fast = NearestNeighbours().fit(bank)
+    distances, indices = fast.kneighbors(queries)
+    assert fast.session_ is not None  # onnxruntime answered
+    monkeypatch.setenv(cpu_kernels.ENGINE_VARIABLE, "torch")
+    slow = NearestNeighbours().fit(bank)
+    expected_distances, expected_indices = slow.kneighbors(queries)
+    assert slow.session_ is None
+    assert distances.shape == expected_distances.shape == (len(queries), 1)
+    assert indices.dtype == expected_indices.dtype == torch.int64
+    torch.testing.assert_close(distances, expected_distances, rtol=1e-5, atol=1e-5)
+    # the same entry, or (a near tie) one at the same distance
+    chosen = torch.linalg.vector_norm(queries - bank[indices[:, 0]], dim=1)
+    torch.testing.assert_close(chosen, expected_distances[:, 0], rtol=1e-5, atol=1e-5)
+    assert (indices == expected_indices).float().mean() > 0.99
+
+
+def test_pytorch_path_is_the_plain_product(pytorch_only):
+    bank, queries = _bank_and_queries(n_queries=RUNTIME_MIN_QUERIES * 2)
+    search = NearestNeighbours().fit(bank)
+    distances, indices = search.kneighbors(queries)
+    assert search.session_ is None
+    exact = torch.cdist(queries.double(), bank.double())
+    assert torch.equal(indices[:, 0], exact.argmin(dim=1))
+    torch.testing.assert_close(distances[:, 0].double(), exact.min(dim=1).values, rtol=1e-5, atol=1e-5)
+
+
+def test_few_queries_and_k_above_one_stay_on_pytorch():
+    bank, queries = _bank_and_queries()
+    search = NearestNeighbours().fit(bank)
+    search.kneighbors(queries[: RUNTIME_MIN_QUERIES - 1])
+    search.kneighbors(queries, k=3)
+    assert search.session_ is None and not search._session_tried
+
+
+def test_refit_drops_the_old_banks_session():
+    bank, queries = _bank_and_queries()
+    search = NearestNeighbours().fit(bank)
+    search.kneighbors(queries)
+    first = search.session_
+    other = bank[:100] + 5.0
+    distances, indices = search.fit(other).kneighbors(queries)
+    assert search.session_ is not first
+    assert int(indices.max()) < 100  # answers from the new bank, not the old one
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    return create_feature_extractor()
+
+
+def test_backbone_on_onnxruntime_matches_pytorch(extractor):
+    images = torch.randn(3, 3, 64, 96, generator=torch.Generator().manual_seed(1))
+    expected = extractor(images)
+    assert extractor.accelerate(4, 64, 96, n_inputs=cpu_kernels.MIN_INPUTS)
+    assert extractor._runtime.ready(images)
+    got = extractor(images)  # 3 pictures in a session traced for 4: padded, the padding dropped
+    assert [g.shape for g in got] == [e.shape for e in expected]
+    for g, e in zip(got, expected, strict=True):
+        torch.testing.assert_close(g, e, rtol=1e-4, atol=1e-4 * float(e.abs().max()))
+    # other shapes and larger batches than traced are still answered, by PyTorch
+    assert not extractor._runtime.ready(torch.zeros(5, 3, 64, 96))
+    assert [f.shape[0] for f in extractor(torch.zeros(5, 3, 64, 96))] == [5, 5]
+    assert not extractor._runtime.ready(torch.zeros(1, 3, 96, 64))
+
+
+def test_small_jobs_and_pytorch_only_do_not_trace(monkeypatch):
+    small = create_feature_extractor()
+    assert not small.accelerate(8, 64, 64, n_inputs=cpu_kernels.MIN_INPUTS - 1)
+    assert small._runtime is None
+    monkeypatch.setenv(cpu_kernels.ENGINE_VARIABLE, "torch")
+    assert not small.accelerate(8, 64, 64, n_inputs=10_000)
+    assert not small._runtime.has(64, 64)
+
+
+def test_a_refused_trace_leaves_pytorch_answering(monkeypatch, extractor, caplog):
+    def refuse(*_):
+        raise RuntimeError("operator not supported")
+
+    runtime = cpu_kernels.BackboneRuntime(extractor.model, extractor.indices)
+    monkeypatch.setattr(runtime, "_open", refuse)
+    assert not runtime.prepare(2, 32, 32)
+    assert "stays on PyTorch" in caplog.text
+    assert not runtime.prepare(2, 32, 32)  # not retried
+    assert not runtime.has(32, 32)
+
+
+@pytest.mark.parametrize("shape", [(4, 1, 64, 96), (2, 1, 7, 30), (1, 1, 1, 5)])
+def test_map_blur_by_opencv_matches_pytorch(shape):
+    maps = torch.rand(*shape, generator=torch.Generator().manual_seed(2)) * 20
+    expected = gaussian_blur(maps, 4.0)
+    got = gaussian_blur(maps, 4.0, fast_cpu=True)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_map_blur_pytorch_only_is_the_plain_convolution(pytorch_only):
+    maps = torch.rand(3, 1, 40, 50, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(gaussian_blur(maps, 2.0, fast_cpu=True), gaussian_blur(maps, 2.0))
