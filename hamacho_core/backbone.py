@@ -173,8 +173,8 @@ class FeatureExtractor(nn.Module):
         self.mean, self.std = tuple(mean), tuple(std)
         self._runtime: BackboneRuntime | None = None
 
-    def accelerate(self, batch: int, height: int, width: int, n_inputs: int) -> bool:
-        """Run CPU batches of (<= batch, 3, height, width) on onnxruntime when the job is big enough to pay for
+    def accelerate(self, height: int, width: int, n_inputs: int) -> bool:
+        """Run CPU batches of (B, 3, height, width) on onnxruntime when the job is big enough to pay for
         the trace (``cpu_kernels.MIN_INPUTS``; see that module). Returns: whether they will."""
         if next(self.parameters()).device.type != "cpu":
             return False
@@ -184,7 +184,7 @@ class FeatureExtractor(nn.Module):
             return False
         if self._runtime is None:
             self._runtime = BackboneRuntime(self.model, self.indices)
-        return self._runtime.prepare(batch, height, width)
+        return self._runtime.prepare(height, width)
 
     @torch.inference_mode()
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:

@@ -6,16 +6,16 @@ and the backbone runs unfused. Both loops therefore run on onnxruntime in CPU jo
 
 **Backbone** (:class:`BackboneRuntime`). PyTorch runs the default backbone (``tf_efficientnet_lite0``: depthwise
 convolutions, TF "same" padding computed from the input size) at about 60 ms per 256 x 384 picture on 2 cores;
-onnxruntime runs the same truncated network, traced for one fixed batch shape (so the padding arithmetic folds into
+onnxruntime runs the same truncated network, traced for one fixed input shape (so the padding arithmetic folds into
 constants and the convolution, batch norm and activation fuse), at about 13 ms. The feature maps agree to a few 1e-6
 of their range, the image scores to about 1e-5 relative (``tests/unit/test_cpu_kernels.py``, docs/benchmarks.md).
 
-:class:`BackboneRuntime` belongs to one :class:`~hamacho_core.backbone.FeatureExtractor`. ``prepare(batch, height,
-width)`` traces the backbone for that batch shape (about 1 s, once per shape and extractor) and opens an
-onnxruntime session; ``run(images)`` then answers for any batch of that height and width up to ``batch`` pictures
-(a short last batch is padded: the pictures of a batch are independent). Detectors prepare it only for CPU jobs of
-at least :data:`MIN_INPUTS` model inputs, where the trace pays for itself; GPU runs, small jobs and any shape whose
-trace or session fails (reported once as a warning) stay on PyTorch.
+:class:`BackboneRuntime` belongs to one :class:`~hamacho_core.backbone.FeatureExtractor`. ``prepare(height, width)``
+traces the backbone for one picture of that size (about 1 s, once per size and extractor) and opens an onnxruntime
+session; ``run(images)`` then answers batches of that size one picture per call (as fast per picture as a traced
+batch of 8 here, with an eighth of the activations in memory). Detectors prepare it only for CPU jobs of at least
+:data:`MIN_INPUTS` model inputs, where the trace pays for itself; GPU runs, small jobs and any size whose trace or
+session fails (reported once as a warning) stay on PyTorch.
 
 **Nearest neighbour** (:func:`nearest_session`). One small ONNX graph built from the bank (no tracing, about
 10 ms): ``Gemm(queries, bank_t, bank_norms, alpha=-2)`` then ``ReduceMin`` and ``ArgMin`` over the bank, the bank
@@ -142,22 +142,22 @@ class _Truncated(nn.Module):
 
 
 class BackboneRuntime:
-    """onnxruntime sessions of one backbone, one per (batch, height, width) it was prepared for."""
+    """onnxruntime sessions of one backbone, one per input height and width it was prepared for."""
 
     def __init__(self, model: nn.Module, indices: list[int]):
         self._module = _Truncated(model, list(indices))
-        self._sessions: dict[tuple[int, int], tuple[int, Any]] = {}  # (h, w) -> (batch, session)
+        self._sessions: dict[tuple[int, int], Any] = {}
         self._failed: set[tuple[int, int]] = set()
 
-    def prepare(self, batch: int, height: int, width: int) -> bool:
-        """Trace and open a session for inputs (<= batch, 3, height, width). Returns: whether it is ready."""
+    def prepare(self, height: int, width: int) -> bool:
+        """Trace and open a session for (3, height, width) inputs. Returns: whether it is ready."""
         key = (height, width)
         if key in self._sessions:
             return True
         if key in self._failed or not runtime_enabled():
             return False
         try:
-            self._sessions[key] = (batch, self._open(batch, height, width))
+            self._sessions[key] = self._open(height, width)
         except Exception as error:  # any exporter or runtime refusal: this shape stays on PyTorch
             self._failed.add(key)
             _LOG.warning("backbone stays on PyTorch for %d x %d inputs (onnxruntime: %s: %s)",
@@ -165,11 +165,11 @@ class BackboneRuntime:
             return False
         return True
 
-    def _open(self, batch: int, height: int, width: int) -> Any:
+    def _open(self, height: int, width: int) -> Any:
         import onnxruntime
 
         buffer = io.BytesIO()
-        example = torch.zeros(batch, 3, height, width)
+        example = torch.zeros(1, 3, height, width)  # one picture: the trace's own forward stays small
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript-exporter deprecation and tracer notes
             torch.onnx.export(self._module, (example,), buffer, dynamo=False, opset_version=17,
@@ -181,16 +181,13 @@ class BackboneRuntime:
         return (height, width) in self._sessions
 
     def ready(self, images: torch.Tensor) -> bool:
-        """Whether ``run`` can take this batch (CPU tensor of a prepared height and width, not too many)."""
-        entry = self._sessions.get(tuple(images.shape[-2:]))
-        return entry is not None and images.device.type == "cpu" and images.shape[0] <= entry[0]
+        """Whether ``run`` can take this batch (a CPU tensor of a prepared height and width)."""
+        return images.device.type == "cpu" and tuple(images.shape[-2:]) in self._sessions
 
     def run(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Args: images (B, 3, H, W) float32 on the CPU, normalized. Returns: the stages' maps, as PyTorch's."""
-        batch, session = self._sessions[tuple(images.shape[-2:])]
-        count = images.shape[0]
+        session = self._sessions[tuple(images.shape[-2:])]
         array = images.detach().float().contiguous().numpy()
-        if count < batch:  # the traced shape is fixed: pad, then drop the padding's outputs
-            array = np.concatenate([array, np.zeros((batch - count, *array.shape[1:]), np.float32)])
-        outputs = session.run(None, {"images": array})
-        return [torch.from_numpy(output[:count]) for output in outputs]
+        # one picture per call: as fast per picture as batches of 8 here, with an eighth of the activations
+        outputs = [session.run(None, {"images": array[index:index + 1]}) for index in range(len(array))]
+        return [torch.from_numpy(np.concatenate(stage)) for stage in zip(*outputs, strict=True)]

@@ -312,7 +312,7 @@ class Detector(ABC):
         """Let the backbone run on onnxruntime for a CPU job this big (``hamacho_core.cpu_kernels``)."""
         grid = self.input_shape_.tiles
         height, width = self.input_shape_.model_input
-        self.extractor.accelerate(self._step, height, width, n_images * (grid.count if grid is not None else 1))
+        self.extractor.accelerate(height, width, n_images * (grid.count if grid is not None else 1))
 
     def _forward_parts(self, inputs: torch.Tensor) -> Iterator[torch.Tensor]:
         for start in range(0, len(inputs), self._step):
