@@ -9,8 +9,11 @@ extractor is never built with random weights: a :class:`BackboneError` says what
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -86,8 +89,47 @@ def _assign(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> No
                         f"model needs {len(target)}): check the backbone name")
 
 
+def _import_timm() -> Any:
+    """``import timm``, without importing TorchDynamo (torch.compile) on the way when nothing else has.
+
+    timm never needs Dynamo to build or run a model, but two import-time lines pull it in: torchvision's roi_align
+    (``from torch._dynamo.utils import is_compile_supported``, reached through timm's norm layers) and timm's
+    ``@torch.compiler.disable`` decorators. That import alone took 2-3 s and 160-190 MB of every process that builds
+    a backbone (measured on the 2-core CI machine). During ``import timm`` only, the decorator passes functions
+    through unchanged (they are never compiled here) and ``torch._dynamo.utils`` is a stand-in whose one function
+    imports the real module when called; both are put back right after, so a later ``torch.compile`` gets the
+    real Dynamo.
+    """
+    if "timm" in sys.modules or "torch._dynamo" in sys.modules:
+        import timm
+
+        return timm
+    import torch.compiler
+
+    def passthrough(fn: Any = None, recursive: bool = True, *, reason: str | None = None) -> Any:
+        return fn if fn is not None else (lambda function: function)
+
+    def is_compile_supported(device_type: str) -> bool:
+        from torch._dynamo.utils import is_compile_supported as real
+
+        return bool(real(device_type))
+
+    stand_in = types.ModuleType("torch._dynamo.utils")
+    stand_in.is_compile_supported = is_compile_supported  # type: ignore[attr-defined]
+    disable = torch.compiler.disable
+    torch.compiler.disable = passthrough
+    sys.modules["torch._dynamo.utils"] = stand_in
+    try:
+        import timm
+    finally:
+        torch.compiler.disable = disable
+        if sys.modules.get("torch._dynamo.utils") is stand_in:
+            del sys.modules["torch._dynamo.utils"]
+    return timm
+
+
 def _create_pretrained(name: str, weights: str | Path | None) -> nn.Module:
-    import timm
+    timm = _import_timm()
 
     if not timm.is_model(name):
         raise BackboneError(f"unknown timm backbone {name!r}: see timm.list_models() for valid names")
@@ -119,7 +161,7 @@ def _create_pretrained(name: str, weights: str | Path | None) -> nn.Module:
 
 def _cached_weights(name: str) -> str | None:
     """Path of the backbone's weights in the local Hugging Face cache, if there."""
-    import timm
+    timm = _import_timm()
     from huggingface_hub import try_to_load_from_cache
 
     try:
