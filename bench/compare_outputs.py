@@ -103,14 +103,17 @@ def main() -> int:
     parser.add_argument("--compare-only", action="store_true")
     parser.add_argument("--after-options", default="", metavar="OPTIONS",
                         help="more train options for the new tree, e.g. '--supervised off'")
+    parser.add_argument("--options", default="", metavar="OPTIONS",
+                        help="more train options for both trees, e.g. '--supervised off'")
     args = parser.parse_args()
     if not args.compare_only:
         if args.side in ("before", "both"):
             if args.before is None:
                 parser.error("--before is required unless --side after or --compare-only")
-            run_tree(args.before, args.work / "before", args.datasets, args.cases)
+            run_tree(args.before, args.work / "before", args.datasets, args.cases, shlex.split(args.options))
         if args.side in ("after", "both"):
-            run_tree(args.after, args.work / "after", args.datasets, args.cases, shlex.split(args.after_options))
+            options = shlex.split(args.options) + shlex.split(args.after_options)
+            run_tree(args.after, args.work / "after", args.datasets, args.cases, options)
     status = 0
     for case in args.cases:
         found = compare(args.work / "before" / case, args.work / "after" / case)
