@@ -2,7 +2,8 @@
 
 On this project's CPUs PyTorch eager leaves much of the speed unused: ``torch.mm`` goes through MKL, which on AMD
 processors runs the (2,048 x 152) x (152 x 5,683) distance product in 83 ms where onnxruntime's MLAS takes 30 ms,
-and the backbone runs unfused. Both loops therefore run on onnxruntime in CPU jobs, with PyTorch everywhere else.
+the backbone runs unfused and a one-channel blur runs slowly. These three loops therefore leave PyTorch in CPU jobs;
+PyTorch does everything else.
 
 **Backbone** (:class:`BackboneRuntime`). PyTorch runs the default backbone (``tf_efficientnet_lite0``: depthwise
 convolutions, TF "same" padding computed from the input size) at about 60 ms per 256 x 384 picture on 2 cores;
@@ -19,12 +20,13 @@ session fails (reported once as a warning) stay on PyTorch.
 
 **Nearest neighbour** (:func:`nearest_session`). One small ONNX graph built from the bank (no tracing, about
 10 ms): ``Gemm(queries, bank_t, bank_norms, alpha=-2)`` then ``ReduceMin`` and ``ArgMin`` over the bank, the bank
-a constant that MLAS packs once. Distances agree with PyTorch's to about 1e-6 relative and the nearest entries are
-the same except for exact ties.
+a constant that MLAS packs once. The nearest entries are the same except for near ties; distances agree with
+PyTorch's to about 1e-6 relative at large distances, and to the float32 rounding of ||q||^2 + ||b||^2 - 2 q.b at
+small ones (battery_weld maps: within 0.009 on values of 3-41, where each library rounds differently).
 
 **Map blur** (:func:`separable_filter`). The Gaussian blur of the anomaly maps is two 1-D convolutions; PyTorch
-runs a one-channel ``conv2d`` at about 1 GFLOP/s, OpenCV's ``sepFilter2D`` (same kernels, same reflected padding,
-valid part kept) 10-20x faster, equal to about 1e-7 relative.
+runs a one-channel ``conv2d`` at about 1 GFLOP/s; OpenCV's ``sepFilter2D`` (same kernels, same reflected padding,
+valid part kept) is about 3x faster (8 maps of 256 x 384: 18 ms against 52) and equal to about 1e-6 relative.
 
 ``HAMACHO_CPU_ENGINE=torch`` turns all three off (PyTorch everywhere: bit-for-bit the results of the PyTorch path).
 """
