@@ -27,9 +27,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hamacho_core import __version__
 from hamacho_core.api.jobs import AppJobBackend, JobBackend
+from hamacho_core.api.recording import StoreHandle
 from hamacho_core.api.runs import ModelCache, NotFound
 from hamacho_core.api.settings import ApiLimits
 from hamacho_core.errors import ConfigError, DataError, HamachoError, ModelFileError
+from hamacho_core.store import ResultNotFound, ResultStore, StoreError
 from hamacho_core.workspace import default_workspace
 
 __all__ = ["PayloadTooLarge", "Unauthorized", "create_app"]
@@ -47,7 +49,7 @@ class PayloadTooLarge(HamachoError):
 
 _STATUS: list[tuple[type[HamachoError], int]] = [
     (Unauthorized, 401), (NotFound, 404), (PayloadTooLarge, 413), (ConfigError, 422), (DataError, 422),
-    (ModelFileError, 409)]
+    (ModelFileError, 409), (ResultNotFound, 404), (StoreError, 503)]
 
 
 def _status_of(error: HamachoError) -> int:
@@ -166,6 +168,8 @@ def create_app(
     cache_size: int = 4,
     accelerator: str = "auto",
     jobs: JobBackend | None = None,
+    store: ResultStore | None = None,
+    record: bool | None = None,
 ) -> FastAPI:
     """Build the API over a workspace.
 
@@ -176,11 +180,13 @@ def create_app(
         cache_size: loaded runs kept in memory (least recently used evicted).
         accelerator: device for loaded runs ("cpu" | "gpu" | "auto").
         jobs: the training job system (default: the app's).
+        store: the results store (default: ``HAMACHO_DATABASE_URL`` or SQLite in the workspace, opened on first use).
+        record: record predictions (default: ``HAMACHO_RECORD_RESULTS``, on unless set to 0).
 
     Returns:
         The ASGI application.
     """
-    from hamacho_core.api import routes
+    from hamacho_core.api import results, routes
 
     root = Path(workspace).expanduser().resolve() if workspace else default_workspace()
     limits = limits or ApiLimits.from_env()
@@ -192,13 +198,17 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         models.close()
+        app.state.store.close()
 
     app = FastAPI(title="Hamacho API", version=__version__, lifespan=lifespan,
                   description="Visual anomaly detection: list trained runs, score pictures, start training.")
     app.state.workspace, app.state.limits, app.state.models = root, limits, models
     app.state.jobs = jobs or AppJobBackend(root)
+    app.state.store = StoreHandle(root, store, record)
     _install_error_handlers(app)
     app.include_router(routes.health)
-    app.include_router(routes.v1, prefix="/v1", dependencies=[Depends(KeyCheck(api_key))])
+    key = [Depends(KeyCheck(api_key))]
+    app.include_router(routes.v1, prefix="/v1", dependencies=key)
+    app.include_router(results.router, prefix="/v1", dependencies=key, responses=routes.ERRORS)
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
     return app

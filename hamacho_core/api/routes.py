@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any
 
-import cv2
-import numpy as np
-from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 
 from hamacho_core import __version__
 from hamacho_core.api.app import PayloadTooLarge
 from hamacho_core.api.jobs import JobView
+from hamacho_core.api.recording import Labels, labels_form, score_and_record
 from hamacho_core.api.runs import NotFound, RunRecord, find_run, list_workspace_runs
 from hamacho_core.api.schemas import (
     ErrorBody,
     Health,
     JobInfo,
-    PictureResult,
     PredictResponse,
     RunDetail,
     RunList,
@@ -25,20 +22,16 @@ from hamacho_core.api.schemas import (
     Thresholds,
     TrainRequest,
 )
-from hamacho_core.errors import DataError
-from hamacho_core.report import heat_map
-from hamacho_core.scoring import PictureScore, decode_image, with_thresholds
-from hamacho_core.thresholds import Normalization
 
 __all__ = ["health", "v1"]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text} for status, text in (
         (401, "missing or wrong API key"), (404, "unknown run, project or job"), (413, "request too large"),
         (422, "invalid value"))}
 
 health = APIRouter(tags=["health"])
-v1 = APIRouter(responses=_ERRORS)
+v1 = APIRouter(responses=ERRORS)
 
 RunId = Annotated[str, Path(description="<project>:<run folder>, as GET /v1/runs lists it", max_length=300)]
 JobId = Annotated[str, Path(description="<project>:<run folder>, as the train answer gives it", max_length=300)]
@@ -85,54 +78,28 @@ def get_run(request: Request, run_id: RunId) -> RunDetail:
                      input_shape_reason=str(record.config.get("state", {}).get("input_shape_reason", "")))
 
 
-def _png(image: np.ndarray) -> str:
-    if image.ndim == 3:
-        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:  # pragma: no cover - OpenCV encodes any uint8 array as PNG
-        raise DataError("cannot encode a PNG")
-    return base64.b64encode(encoded.tobytes()).decode("ascii")
-
-
-def _result(scored: PictureScore, image: np.ndarray, maps: bool) -> PictureResult:
-    regions = [{k: v for k, v in r.items() if k != "output_name"} for r in scored.regions]
-    result = PictureResult(filename=scored.name, raw_score=scored.raw_score, norm_score=scored.norm_score,
-                           verdict=scored.verdict, image_norm=scored.image_norm, pixel_norm=scored.pixel_norm,
-                           defect_regions=regions)
-    if maps and scored.normalized_map is not None:
-        result.heat_map_png = _png(heat_map(image, scored.normalized_map))
-        result.mask_png = _png(np.uint8(scored.normalized_map > scored.pixel_norm) * 255)
-    return result
-
-
 @v1.post("/runs/{run_id}/predict", response_model=PredictResponse, tags=["predict"])
 def predict(
     request: Request,
     run_id: RunId,
     files: Annotated[list[UploadFile], File(description="one or more pictures (PNG, JPEG, BMP, TIFF, WebP)")],
+    labels: Annotated[Labels, Depends(labels_form)],
     image_norm: Annotated[float | None, Form(description="normalized image threshold (default: the run's)")] = None,
     pixel_norm: Annotated[float | None, Form(description="normalized pixel threshold (default: the run's)")] = None,
     maps: Annotated[bool, Form(description="also return the heat map and predicted mask as base64 PNG")] = False,
 ) -> PredictResponse:
-    """Score pictures: the same scores as `hamacho inference`; a `problem` instead of a score for unusable files."""
+    """Score pictures: the same scores as `hamacho inference`; a `problem` instead of a score for unusable files.
+
+    Each scored picture is recorded in the results store (unless `record` is false or the server records nothing:
+    HAMACHO_RECORD_RESULTS=0), with the part id, line and shift given here; `result_id` is its id there."""
     state = request.app.state
     record = find_run(state.workspace, run_id)
     limits = state.limits
     if len(files) > limits.max_files:
         raise PayloadTooLarge(f"{len(files)} files in one request, the limit is {limits.max_files}: send them in "
                               "several requests, or raise HAMACHO_MAX_FILES")
-    warnings = with_thresholds(Normalization.from_dict(record.config["normalization"]), image_norm, pixel_norm)[1]
-    results = []
-    for index, upload in enumerate(files):  # one picture in memory at a time, whatever the request holds
-        name = upload.filename or f"picture-{index + 1}"
-        try:
-            image = decode_image(upload.file.read(), name, limits.max_image_pixels)
-        except DataError as error:
-            results.append(PictureResult(filename=name, problem=str(error)))
-            continue
-        scored = state.models.score(record, [image], [name], image_norm, pixel_norm, keep_maps=maps)[0]
-        results.append(_result(scored[0], image, maps))
-    return PredictResponse(run_id=record.id, results=results, warnings=warnings)
+    pictures = ((upload.filename or f"picture-{index + 1}", upload.file.read()) for index, upload in enumerate(files))
+    return score_and_record(state, record, pictures, image_norm, pixel_norm, maps, labels)
 
 
 def _job_info(view: JobView) -> JobInfo:

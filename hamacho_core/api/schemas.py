@@ -98,6 +98,8 @@ class PictureResult(BaseModel):
     heat_map_png: str | None = Field(None, description="base64 PNG: heat map over the picture (maps=true)")
     mask_png: str | None = Field(None, description="base64 PNG: predicted mask, 0/255 (maps=true)")
     problem: str | None = Field(None, description="why this file was not scored (then no score is given)")
+    result_id: int | None = Field(None, description="its id in the results store (GET /v1/results/{result_id}), "
+                                                    "when recorded")
 
 
 class PredictResponse(BaseModel):

@@ -1,0 +1,172 @@
+"""Recorded results and the line monitor: ``/v1/results`` (list, get, delete, export, kept files) and
+``/v1/monitor``."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import FileResponse, Response
+
+from hamacho_core.api.runs import NotFound, find_run
+from hamacho_core.api.store_schemas import MonitorResponse, RecordedResult, ResultPage
+from hamacho_core.errors import ConfigError, HamachoError
+from hamacho_core.store import ResultFilter, ResultStore, StoredResult
+from hamacho_core.store.monitor import (
+    MIN_PICTURES,
+    MIN_REFERENCE,
+    Reference,
+    drift_message,
+    monitor,
+    reference_from_run,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["results"])
+
+ResultId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a result's id, as GET /v1/results lists it")]
+Verdict = Literal["good", "defect"]
+
+
+def result_filter(
+    run_id: Annotated[str | None, Query(max_length=400, description="<project>:<run folder>")] = None,
+    since: Annotated[datetime | None, Query(description="taken at or after (ISO 8601 with time zone)")] = None,
+    until: Annotated[datetime | None, Query(description="taken before (ISO 8601 with time zone)")] = None,
+    verdict: Verdict | None = None,
+    part_id: Annotated[str | None, Query(max_length=200)] = None,
+    line: Annotated[str | None, Query(max_length=200)] = None,
+    shift: Annotated[str | None, Query(max_length=200)] = None,
+) -> ResultFilter:
+    """The filters of the results endpoints (a dependency)."""
+    for name, moment in (("since", since), ("until", until)):
+        if moment is not None and moment.tzinfo is None:
+            raise ConfigError(f"{name} needs a time zone, e.g. 2026-12-07T00:00:00+09:00 or ...Z for UTC")
+    return ResultFilter(run_id, since, until, verdict, part_id, line, shift)
+
+
+Filters = Annotated[ResultFilter, Depends(result_filter)]
+
+
+def _store(request: Request) -> ResultStore:
+    return request.app.state.store.get()
+
+
+def _out(result: StoredResult) -> RecordedResult:
+    values = {k: v for k, v in vars(result).items() if k not in ("picture_path", "map_path")}
+    return RecordedResult(**values, picture_kept=bool(result.picture_path), map_kept=bool(result.map_path))
+
+
+@router.get("/results", response_model=ResultPage)
+def list_results(
+    request: Request,
+    filters: Filters,
+    limit: Annotated[int, Query(ge=1, le=1000, description="results per page")] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**31, description="results to skip")] = 0,
+) -> ResultPage:
+    """Recorded predictions, newest picture first, filtered by run, time range, verdict, part id, line, shift."""
+    rows, total = _store(request).list(filters, limit, offset)
+    return ResultPage(total=total, offset=offset, results=[_out(r) for r in rows])
+
+
+@router.get("/results/export", response_class=Response,
+            responses={200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
+                             "description": "the matching results as a file"}})
+def export_results(request: Request, filters: Filters, file_format: Annotated[
+        Literal["csv", "parquet"], Query(alias="format", description="csv (UTF-8, opens in Excel) or parquet")] = "csv",
+                   ) -> Response:
+    """Every matching result as one CSV or Parquet file (defect regions as JSON text)."""
+    data = _store(request).export(filters, file_format)
+    media = "text/csv; charset=utf-8" if file_format == "csv" else "application/vnd.apache.parquet"
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f'attachment; filename="results.{file_format}"'})
+
+
+@router.get("/results/{result_id}", response_model=RecordedResult)
+def get_result(request: Request, result_id: ResultId) -> RecordedResult:
+    """One recorded prediction."""
+    return _out(_store(request).get(result_id))
+
+
+def _kept_file(request: Request, result_id: int, which: str) -> FileResponse:
+    store = _store(request)
+    result = store.get(result_id)
+    path = store.file(result.picture_path if which == "picture" else result.map_path)
+    if path is None:
+        raise NotFound(f"result {result_id} has no kept {which}: pictures are kept only with "
+                       "HAMACHO_KEEP_PICTURES=1 on the server")
+    return FileResponse(path)
+
+
+@router.get("/results/{result_id}/picture", response_class=FileResponse,
+            responses={200: {"content": {"image/*": {}}, "description": "the picture as received"}})
+def get_result_picture(request: Request, result_id: ResultId) -> FileResponse:
+    """The picture as it was received (kept when the server keeps pictures)."""
+    return _kept_file(request, result_id, "picture")
+
+
+@router.get("/results/{result_id}/map", response_class=FileResponse,
+            responses={200: {"content": {"image/png": {}}, "description": "normalized map, 0-255 gray"}})
+def get_result_map(request: Request, result_id: ResultId) -> FileResponse:
+    """Its normalized anomaly map as a gray PNG (0.5 = the pixel threshold at 128)."""
+    return _kept_file(request, result_id, "map")
+
+
+@router.delete("/results/{result_id}", response_model=RecordedResult)
+def delete_result(request: Request, result_id: ResultId) -> RecordedResult:
+    """Delete a recorded prediction and the picture and map it kept."""
+    return _out(_store(request).delete(result_id))
+
+
+class ReferenceCache:
+    """Runs' drift references (their saved evaluation), reloaded when the run's files change."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[float, Reference]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request, run_id: str) -> Reference | None:
+        try:
+            run_dir = find_run(request.app.state.workspace, run_id).run_dir
+            stamp = (run_dir / "config.yaml").stat().st_mtime
+            with self._lock:
+                cached = self._items.get(run_id)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, reference_from_run(run_dir))
+                with self._lock:
+                    self._items[run_id] = cached
+            return cached[1]
+        except (HamachoError, OSError):  # a deleted or damaged run: figures without a drift level
+            return None
+
+
+_REFERENCES = ReferenceCache()
+
+METHOD = (f"Defect rate: share of 'defect' verdicts with its exact (Clopper-Pearson) 95 % interval. Drift: "
+          "population stability index (PSI) of the raw scores against the run's good test pictures at training "
+          "(bins: their quantiles); below 0.10 no change, 0.10-0.25 watch, above 0.25 alarm; no level with fewer "
+          f"than {MIN_PICTURES} pictures in a period or {MIN_REFERENCE} reference pictures.")
+
+
+@router.get("/monitor", response_model=MonitorResponse, tags=["monitor"])
+def get_monitor(
+    request: Request,
+    filters: Filters,
+    group_by: Literal["day", "shift"] = "day",
+    timezone: Annotated[str, Query(max_length=64, description="IANA time zone of the days, e.g. Asia/Tokyo")] = "UTC",
+) -> MonitorResponse:
+    """Per run and per day (or shift): pictures scored, defect rate with its 95 % interval, score distribution
+    beside the training-time test pictures', and a drift alarm (see `method`)."""
+    columns = ["run_id", "taken_at", "shift", "raw_score", "norm_score", "verdict"]
+    frame = _store(request).frame(filters, columns)
+    report = monitor(frame, lambda run_id: _REFERENCES(request, run_id), group_by, timezone)
+    runs = []
+    for run in report.runs:
+        periods = [{**vars(p), "drift_message": drift_message(p.drift, p.psi, p.pictures, run.reference_pictures)}
+                   for p in run.periods]
+        runs.append({**vars(run), "periods": periods})
+    return MonitorResponse(group_by=report.group_by, timezone=report.timezone, bins=report.bins,
+                           psi_watch=report.psi_watch, psi_alarm=report.psi_alarm, confidence=report.confidence,
+                           method=METHOD, runs=runs)
