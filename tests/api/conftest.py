@@ -41,3 +41,16 @@ def shared_client(trained_workspace: Path) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as client:
         client.headers["Authorization"] = f"Bearer {KEY}"
         yield client
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """A real PostgreSQL server for the session (tests/postgres_server.py), or a skip saying why not."""
+    from postgres_server import shared_server, stop_shared_server
+
+    try:
+        server = shared_server()
+    except RuntimeError as error:
+        pytest.skip(str(error))
+    yield server
+    stop_shared_server()
