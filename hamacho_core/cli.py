@@ -338,9 +338,11 @@ def demo_command(root: Path, seed: int, n_good: int, n_bad_per_type: int, size: 
 @click.option("--accelerator", type=click.Choice(ACCELERATORS), default="auto", show_default=True)
 @click.option("--image-norm", type=float, default=None, help="Normalized image threshold (default: the run's).")
 @click.option("--pixel-norm", type=float, default=None, help="Normalized pixel threshold (default: the run's).")
+@click.option("--record", is_flag=True, help="Also record the results in the results store (HAMACHO_DATABASE_URL, "
+              "else SQLite in the run's workspace or $HAMACHO_HOME), for GET /v1/results and the Monitor page.")
 def score_command(config_path: str, source: str, output: str, engine: str | None, address: str | None,
                   workers: int | None, cpus_per_worker: float | None, batch_size: int, maps: bool, no_csv: bool,
-                  accelerator: str, image_norm: float | None, pixel_norm: float | None) -> None:
+                  accelerator: str, image_norm: float | None, pixel_norm: float | None, record: bool) -> None:
     """Score many pictures on Ray (this machine or a cluster); results in OUT/pred_outputs.parquet and .csv."""
     from hamacho_core.scale import ScoreConfig, score  # Ray itself is imported only when the run starts
 
@@ -355,6 +357,23 @@ def score_command(config_path: str, source: str, output: str, engine: str | None
         click.echo(f"{result.pictures_per_second:.1f} pictures/s on {result.n_workers} worker(s), "
                    f"{len(result.node_ids)} node(s)")
     click.echo(f"results in {result.output_dir} (pred_outputs.parquet, pred_outputs.csv)")
+    if record:
+        _record_scores(config_path, result.output_dir)
+
+
+def _record_scores(config_path: str, output: Path) -> None:
+    from hamacho_core.store import ResultStore
+    from hamacho_core.store.record import record_table, workspace_of
+    from hamacho_core.workspace import default_workspace
+
+    run_dir = Path(config_path).expanduser().resolve()
+    run_dir = run_dir.parent if run_dir.suffix in (".yaml", ".yml") else run_dir
+    store = ResultStore.for_workspace(workspace_of(run_dir) or default_workspace())
+    try:
+        count = record_table(store, run_dir, output, "cli")
+    finally:
+        store.close()
+    click.echo(f"{count} result(s) recorded in {store.shown_url}")
 
 
 @main.command("serve")

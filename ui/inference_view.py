@@ -22,6 +22,7 @@ from hamacho_core.jobs import INFERENCE as INFERENCE_KIND
 from hamacho_core.jobs import Job, JobManager
 from hamacho_core.jobs.inference import PROBLEMS_FILE, InferenceJobConfig, InferenceJobResult, run_inference_job
 from hamacho_core.report import defect_regions
+from hamacho_core.store.store import RECORD_VARIABLE, env_flag
 from ui.i18n import t
 from ui.images import fit, gray_to_map, heat_overlay, mask_outline
 from ui.projects import INFERENCE, new_stamp
@@ -56,7 +57,8 @@ def save_inputs(project: Path, run_dir: Path, files: list[tuple[str, bytes]]) ->
 
 def _job_config(run_dir: Path, folder: Path, source: Path | None, write_csv: bool, engine: str,
                 address: str | None = None) -> InferenceJobConfig:
-    return InferenceJobConfig(str(run_dir), str(source or folder / "input"), str(folder), write_csv, engine, address)
+    return InferenceJobConfig(str(run_dir), str(source or folder / "input"), str(folder), write_csv, engine, address,
+                              record=env_flag(RECORD_VARIABLE, True))  # the results store (the Monitor page)
 
 
 def run_inference(run_dir: Path, folder: Path, source: Path | None = None, write_csv: bool = False,

@@ -43,6 +43,7 @@ class InferenceJobConfig:
     write_csv: bool = False
     engine: str = "torch"  # "torch" | "onnx" | "openvino" (ignored on a cluster)
     address: str | None = None
+    record: bool = False  # record the results in the workspace's results store (hamacho_core.store)
 
     def validate(self) -> None:
         if not (Path(self.run) / "config.yaml").is_file():
@@ -90,8 +91,30 @@ def run_inference_job(config: InferenceJobConfig, progress: ProgressCallback | N
         discard_partial(folder)
         raise
     result.output = output
+    if config.record:
+        result.warnings += _record(config, output)
     atomic_write_text(folder / PROBLEMS_FILE, json.dumps(result.problems, ensure_ascii=False))
     return result
+
+
+def _record(config: InferenceJobConfig, output: Path) -> list[str]:
+    """Record the results in the run's workspace store; a store that cannot be written is a warning, not a failure."""
+    from hamacho_core.errors import HamachoError
+    from hamacho_core.store import ResultStore
+    from hamacho_core.store.record import record_table, workspace_of
+
+    workspace = workspace_of(config.run)
+    if workspace is None:
+        return [f"results not recorded: the run {config.run} is not inside the app's workspace"]
+    try:
+        store = ResultStore.for_workspace(workspace)
+        try:
+            record_table(store, config.run, output, "app")
+        finally:
+            store.close()
+    except HamachoError as error:
+        return [f"the results were scored but not recorded: {error}"]
+    return []
 
 
 def _infer(config: InferenceJobConfig, partial: Path, progress: ProgressCallback | None) -> InferenceJobResult:

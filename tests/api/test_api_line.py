@@ -127,3 +127,68 @@ def test_recording_can_be_declined_per_request(client: TestClient, day_pictures:
     assert answer["results"][0]["result_id"] is None and client.get("/v1/results").json()["total"] == 0
     naive = client.post(f"/v1/runs/{quote(RUN_ID)}/predict", files=files, data={"taken_at": "2026-03-02T08:00:00"})
     assert naive.status_code == 422 and "time zone" in naive.json()["error"]
+
+
+def test_the_apps_inference_records_its_results(line_workspace: Path, day_pictures: list[np.ndarray],
+                                                tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Inference page's function (in the page's process or a job's worker) records into the workspace's store."""
+    from hamacho_core.jobs.inference import InferenceJobConfig, run_inference_job
+    from hamacho_core.store import ResultFilter, ResultStore
+
+    monkeypatch.delenv("HAMACHO_DATABASE_URL", raising=False)
+    workspace = tmp_path / "workspace"
+    shutil.copytree(line_workspace / PROJECT / "runs", workspace / PROJECT / "runs")
+    source = tmp_path / "in"
+    source.mkdir()
+    for index, image in enumerate(day_pictures[:3]):
+        (source / f"写真_{index}.png").write_bytes(png_bytes(image))
+    run_dir = workspace / PROJECT / "runs" / RUN
+    result = run_inference_job(InferenceJobConfig(str(run_dir), str(source), str(tmp_path / "session"), record=True))
+    assert result.n_pictures == 3 and not result.warnings
+    store = ResultStore.for_workspace(workspace)
+    try:
+        rows, total = store.list(ResultFilter(run_id=RUN_ID))
+        assert total == 3 and {r.source for r in rows} == {"app"}
+        assert {r.picture_name for r in rows} == {f"写真_{i}.png" for i in range(3)}
+    finally:
+        store.close()
+
+
+def test_hamacho_score_records_with_the_record_option(line_workspace: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hamacho score --record` records the rows it wrote (the scoring itself is the score command's own tests')."""
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    import hamacho_core.scale
+    from hamacho_core.cli import main
+    from hamacho_core.store import ResultStore
+
+    run_dir = line_workspace / PROJECT / "runs" / RUN
+    output = tmp_path / "out"
+
+    def fake_score(config: object, progress: object = None) -> SimpleNamespace:
+        output.mkdir()
+        pd.DataFrame([{"filepath": "/nowhere/a.png", "output_name": "a.png", "raw_score": 1.5, "norm_score": 0.7,
+                       "pred": 1, "verdict": "defect", "image_norm": 0.5, "pixel_norm": 0.5,
+                       "defect_regions": "[]", "problem": ""},
+                      {"filepath": "/nowhere/b.png", "output_name": "b.png", "raw_score": float("nan"),
+                       "norm_score": float("nan"), "pred": None, "verdict": "problem", "image_norm": 0.5,
+                       "pixel_norm": 0.5, "defect_regions": "[]", "problem": "damaged"}]).to_csv(
+            output / "pred_outputs.csv", index=False, encoding="utf-8-sig")
+        return SimpleNamespace(warnings=[], n_pictures=2, n_scored=0, n_resumed=0, n_problems=1, output_dir=output)
+
+    monkeypatch.setattr(hamacho_core.scale, "score", fake_score)
+    monkeypatch.setenv("HAMACHO_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite'}")
+    arguments = ["score", "--config-path", str(run_dir / "config.yaml"), "--input", str(tmp_path), "--output",
+                 str(output)]
+    outcome = CliRunner().invoke(main, [*arguments, "--record"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "1 result(s) recorded" in outcome.output
+    store = ResultStore(f"sqlite:///{tmp_path / 'cli.sqlite'}", tmp_path / "files")
+    try:
+        [row] = store.list()[0]
+        assert (row.source, row.verdict, row.run_id, row.norm_score) == ("cli", "defect", RUN_ID, 0.7)
+    finally:
+        store.close()
