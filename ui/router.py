@@ -31,6 +31,7 @@ PAGES = (
     ("pages/threshold.py", "page_threshold", ":material/tune:"),
     ("pages/inference.py", "page_inference", ":material/search:"),
     ("pages/report.py", "page_report", ":material/download:"),
+    ("pages/monitor.py", "page_monitor", ":material/monitoring:"),
 )
 
 

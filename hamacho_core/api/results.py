@@ -3,24 +3,22 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 
-from hamacho_core.api.runs import NotFound, find_run
+from hamacho_core.api.runs import NotFound
 from hamacho_core.api.store_schemas import MonitorResponse, RecordedResult, ResultPage
-from hamacho_core.errors import ConfigError, HamachoError
+from hamacho_core.errors import ConfigError
 from hamacho_core.store import ResultFilter, ResultStore, StoredResult
 from hamacho_core.store.monitor import (
     MIN_PICTURES,
     MIN_REFERENCE,
-    Reference,
+    ReferenceCache,
     drift_message,
-    monitor,
-    reference_from_run,
+    store_report,
 )
 
 __all__ = ["router"]
@@ -120,30 +118,6 @@ def delete_result(request: Request, result_id: ResultId) -> RecordedResult:
     return _out(_store(request).delete(result_id))
 
 
-class ReferenceCache:
-    """Runs' drift references (their saved evaluation), reloaded when the run's files change."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[float, Reference]] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, request: Request, run_id: str) -> Reference | None:
-        try:
-            run_dir = find_run(request.app.state.workspace, run_id).run_dir
-            stamp = (run_dir / "config.yaml").stat().st_mtime
-            with self._lock:
-                cached = self._items.get(run_id)
-            if cached is None or cached[0] != stamp:
-                cached = (stamp, reference_from_run(run_dir))
-                with self._lock:
-                    self._items[run_id] = cached
-            return cached[1]
-        except (HamachoError, OSError):  # a deleted or damaged run: figures without a drift level
-            return None
-
-
-_REFERENCES = ReferenceCache()
-
 METHOD = (f"Defect rate: share of 'defect' verdicts with its exact (Clopper-Pearson) 95 % interval. Drift: "
           "population stability index (PSI) of the raw scores against the run's good test pictures at training "
           "(bins: their quantiles); below 0.10 no change, 0.10-0.25 watch, above 0.25 alarm; no level with fewer "
@@ -159,9 +133,10 @@ def get_monitor(
 ) -> MonitorResponse:
     """Per run and per day (or shift): pictures scored, defect rate with its 95 % interval, score distribution
     beside the training-time test pictures', and a drift alarm (see `method`)."""
-    columns = ["run_id", "taken_at", "shift", "raw_score", "norm_score", "verdict"]
-    frame = _store(request).frame(filters, columns)
-    report = monitor(frame, lambda run_id: _REFERENCES(request, run_id), group_by, timezone)
+    state = request.app.state
+    if getattr(state, "references", None) is None:
+        state.references = ReferenceCache(state.workspace)
+    report = store_report(_store(request), state.references, filters, group_by, timezone)
     runs = []
     for run in report.runs:
         periods = [{**vars(p), "drift_message": drift_message(p.drift, p.psi, p.pictures, run.reference_pictures)}

@@ -15,18 +15,22 @@ no level is given (``unknown``): too few to tell.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
 from hamacho_core.decisions import CONFIDENCE, proportion
-from hamacho_core.errors import ConfigError
+from hamacho_core.errors import ConfigError, HamachoError
+from hamacho_core.store.store import ResultFilter, ResultStore
 
 __all__ = ["DRIFT_LEVELS", "GROUPS", "MIN_PICTURES", "MIN_REFERENCE", "PSI_ALARM", "PSI_WATCH", "MonitorReport",
-           "PeriodSummary", "Reference", "RunMonitor", "drift_level", "drift_message", "monitor", "psi"]
+           "PeriodSummary", "Reference", "RunMonitor", "drift_level", "drift_message", "monitor", "period_filter",
+           "psi", "reference_from_run", "ReferenceCache", "store_report"]
 
 PSI_WATCH = 0.10  # at or above: the scores have moved a little (watch)
 PSI_ALARM = 0.25  # above: the scores have clearly moved (alarm)
@@ -194,3 +198,49 @@ def reference_from_run(run_dir: object) -> Reference:
     normalized = evaluation.normalized_scores
     good = evaluation.labels == 0
     return Reference(evaluation.raw_scores[good], normalized[good], normalized[~good])
+
+
+def period_filter(run_id: str, period: str, group_by: str = "day", timezone: str = "UTC") -> ResultFilter:
+    """The results behind one period of the report (to open them in a gallery)."""
+    if group_by == "shift":
+        return ResultFilter(run_id=run_id, shift=None if period == "-" else period)
+    try:
+        day = datetime.strptime(period, "%Y-%m-%d").replace(tzinfo=_zone(timezone))
+    except ValueError as error:
+        raise ConfigError(f"a day looks like 2026-12-07, got {period!r}") from error
+    return ResultFilter(run_id=run_id, since=day, until=day + timedelta(days=1))
+
+
+class ReferenceCache:
+    """Drift references of a workspace's runs (their saved evaluation), reloaded when a run's config.yaml changes;
+    None for a run that is gone or damaged (then the figures come without a drift level). Thread-safe."""
+
+    def __init__(self, workspace: str | Path):
+        self.workspace = Path(workspace)
+        self._items: dict[str, tuple[float, Reference]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, run_id: str) -> Reference | None:
+        from hamacho_core.store.record import run_dir_for
+
+        run_dir = run_dir_for(self.workspace, run_id)
+        try:
+            if run_dir is None:
+                return None
+            stamp = (run_dir / "config.yaml").stat().st_mtime
+            with self._lock:
+                cached = self._items.get(run_id)
+            if cached is None or cached[0] != stamp:
+                cached = (stamp, reference_from_run(run_dir))
+                with self._lock:
+                    self._items[run_id] = cached
+            return cached[1]
+        except (HamachoError, OSError):
+            return None
+
+
+def store_report(store: ResultStore, references: ReferenceCache, where: ResultFilter | None = None,
+                 group_by: str = "day", timezone: str = "UTC") -> MonitorReport:
+    """:func:`monitor` over a store's matching results (the API's GET /v1/monitor and the Monitor page)."""
+    columns = ["run_id", "taken_at", "shift", "raw_score", "norm_score", "verdict"]
+    return monitor(store.frame(where or ResultFilter(), columns), references, group_by, timezone)

@@ -97,3 +97,17 @@ def record_table(store: ResultStore, run_dir: str | Path, output: str | Path, so
             region = {k: (float(v) if k == "peak_score" else int(v)) for k, v in row.items()}
             regions.setdefault(name, []).append(region)
     return record_rows(store, run_dir, frame.to_dict("records"), source, regions)
+
+
+def run_dir_for(workspace: str | Path, run_id: str) -> Path | None:
+    """The run folder of a ``<project>:<run folder>`` id in the workspace (or of an absolute path id), when it is
+    still there."""
+    project, sep, folder = run_id.partition(":")
+    if sep and project and folder and not any(c in project + folder for c in "/\\\0") and ".." not in (project,
+                                                                                                       folder):
+        run_dir = Path(workspace) / project / PROJECT_RUNS / folder
+    elif Path(run_id).is_absolute():
+        run_dir = Path(run_id)
+    else:
+        return None
+    return run_dir if (run_dir / "config.yaml").is_file() else None

@@ -433,6 +433,13 @@ class ResultStore:
                 removed += 1
         return removed
 
+    def run_ids(self) -> list[str]:
+        """The runs with recorded results, most recently used first."""
+        with self._session("cannot be read") as session:
+            latest = func.max(Result.taken_at)
+            rows = session.execute(select(Result.run_id, latest).group_by(Result.run_id).order_by(latest.desc()))
+            return [str(r[0]) for r in rows]
+
     def count(self) -> int:
         with self._session("cannot be read") as session:
             return int(session.scalar(select(func.count()).select_from(Result)) or 0)

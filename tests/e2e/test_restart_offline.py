@@ -16,7 +16,8 @@ from e2e_support import streamlit_server
 from hamacho_core.demo import make_demo_dataset
 
 PROJECT = "検査P"
-PAGES = {"train": "Train", "threshold": "Threshold", "report": "Report", "data": "Data", "inference": "Inference"}
+PAGES = {"train": "Train", "threshold": "Threshold", "report": "Report", "data": "Data", "inference": "Inference",
+         "monitor": "Monitor the line"}
 LOCAL = {"127.0.0.1", "localhost"}
 
 
