@@ -385,7 +385,11 @@ def _record_scores(config_path: str, output: Path) -> None:
 @click.option("--torch-threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads for torch (default: torch's choice). 1 on a machine shared with other busy "
                    "processes: see docs/benchmarks.md.")
-def serve_command(host: str, port: int, workspace: str | None, accelerator: str, torch_threads: int | None) -> None:
+@click.option("--runs", "run_paths", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Also serve this run folder or results root (`hamacho train --result-path ROOT`); repeatable. "
+                   "Ids: <category>:<model>, like the workspace's <project>:<run>.")
+def serve_command(host: str, port: int, workspace: str | None, accelerator: str, torch_threads: int | None,
+                  run_paths: tuple[str, ...]) -> None:
     """Serve the REST API (OpenAPI docs at /docs); key from HAMACHO_API_KEY."""
     import uvicorn  # imported here: `hamacho --help` stays fast
 
@@ -400,10 +404,11 @@ def serve_command(host: str, port: int, workspace: str | None, accelerator: str,
         settings = ApiSettings.from_env(workspace)
         check_bind_address(host, settings.api_key)
         app = create_app(settings.workspace, settings.api_key, ApiLimits.from_env(), cache_size=settings.cache_size,
-                         accelerator=accelerator)
+                         accelerator=accelerator, run_paths=run_paths)
     except HamachoError as error:
         raise click.ClickException(str(error)) from None
-    click.echo(f"serving {settings.workspace} on http://{host}:{port} (docs: /docs; key "
+    served = " + ".join([str(settings.workspace), *run_paths])
+    click.echo(f"serving {served} on http://{host}:{port} (docs: /docs; key "
                f"{'required' if settings.api_key else 'not set: loopback only'})", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=10)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hamacho_core import __version__
 from hamacho_core.api.jobs import AppJobBackend, JobBackend
 from hamacho_core.api.recording import StoreHandle
-from hamacho_core.api.runs import ModelCache, NotFound
+from hamacho_core.api.runs import ModelCache, NotFound, RunCatalog, RunInUse
 from hamacho_core.api.settings import ApiLimits
 from hamacho_core.errors import ConfigError, DataError, HamachoError, ModelFileError
 from hamacho_core.store import ResultNotFound, ResultStore, StoreError
@@ -49,7 +49,7 @@ class PayloadTooLarge(HamachoError):
 
 _STATUS: list[tuple[type[HamachoError], int]] = [
     (Unauthorized, 401), (NotFound, 404), (PayloadTooLarge, 413), (ConfigError, 422), (DataError, 422),
-    (ModelFileError, 409), (ResultNotFound, 404), (StoreError, 503)]
+    (ModelFileError, 409), (ResultNotFound, 404), (StoreError, 503), (RunInUse, 409)]
 
 
 def _status_of(error: HamachoError) -> int:
@@ -170,6 +170,7 @@ def create_app(
     jobs: JobBackend | None = None,
     store: ResultStore | None = None,
     record: bool | None = None,
+    run_paths: Sequence[str | Path] = (),
 ) -> FastAPI:
     """Build the API over a workspace.
 
@@ -182,11 +183,12 @@ def create_app(
         jobs: the training job system (default: the app's).
         store: the results store (default: ``HAMACHO_DATABASE_URL`` or SQLite in the workspace, opened on first use).
         record: record predictions (default: ``HAMACHO_RECORD_RESULTS``, on unless set to 0).
+        run_paths: run folders or results roots served beside the workspace's runs (:class:`RunCatalog`).
 
     Returns:
         The ASGI application.
     """
-    from hamacho_core.api import results, routes
+    from hamacho_core.api import dataset, results, routes, run_admin
 
     root = Path(workspace).expanduser().resolve() if workspace else default_workspace()
     limits = limits or ApiLimits.from_env()
@@ -205,10 +207,13 @@ def create_app(
     app.state.workspace, app.state.limits, app.state.models = root, limits, models
     app.state.jobs = jobs or AppJobBackend(root)
     app.state.store = StoreHandle(root, store, record)
+    app.state.runs = RunCatalog(root, run_paths)
     _install_error_handlers(app)
     app.include_router(routes.health)
     key = [Depends(KeyCheck(api_key))]
     app.include_router(routes.v1, prefix="/v1", dependencies=key)
     app.include_router(results.router, prefix="/v1", dependencies=key, responses=routes.ERRORS)
+    app.include_router(run_admin.router, prefix="/v1", dependencies=key, responses=routes.ERRORS)
+    app.include_router(dataset.router, prefix="/v1", dependencies=key, responses=routes.ERRORS)
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
     return app

@@ -135,7 +135,7 @@ def get_monitor(
     beside the training-time test pictures', and a drift alarm (see `method`)."""
     state = request.app.state
     if getattr(state, "references", None) is None:
-        state.references = ReferenceCache(state.workspace)
+        state.references = ReferenceCache(resolve=lambda run_id: state.runs.find(run_id).run_dir)
     report = store_report(_store(request), state.references, filters, group_by, timezone)
     runs = []
     for run in report.runs:

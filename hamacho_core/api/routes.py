@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 
 from hamacho_core import __version__
 from hamacho_core.api.app import PayloadTooLarge
+from hamacho_core.api.dataset import project_dir
 from hamacho_core.api.jobs import JobView
 from hamacho_core.api.recording import Labels, labels_form, score_and_record
-from hamacho_core.api.runs import NotFound, RunRecord, find_run, list_workspace_runs
+from hamacho_core.api.runs import RunRecord
 from hamacho_core.api.schemas import (
     ErrorBody,
     Health,
@@ -65,14 +66,14 @@ def _summary_fields(record: RunRecord) -> dict[str, Any]:
 @v1.get("/runs", response_model=RunList, tags=["runs"])
 def get_runs(request: Request) -> RunList:
     """Every complete run of every project of the workspace, newest first."""
-    records = list_workspace_runs(request.app.state.workspace)
+    records = request.app.state.runs.list()
     return RunList(runs=[RunSummary(**_summary_fields(r)) for r in records])
 
 
 @v1.get("/runs/{run_id}", response_model=RunDetail, tags=["runs"])
 def get_run(request: Request, run_id: RunId) -> RunDetail:
     """One run with its settings."""
-    record = find_run(request.app.state.workspace, run_id)
+    record = request.app.state.runs.find(run_id)
     settings = {k: v for k, v in (record.config.get("settings") or {}).items()}
     return RunDetail(**_summary_fields(record), settings=settings, detector=record.config.get("detector") or {},
                      input_shape_reason=str(record.config.get("state", {}).get("input_shape_reason", "")))
@@ -93,7 +94,7 @@ def predict(
     Each scored picture is recorded in the results store (unless `record` is false or the server records nothing:
     HAMACHO_RECORD_RESULTS=0), with the part id, line and shift given here; `result_id` is its id there."""
     state = request.app.state
-    record = find_run(state.workspace, run_id)
+    record = state.runs.find(run_id)
     limits = state.limits
     if len(files) > limits.max_files:
         raise PayloadTooLarge(f"{len(files)} files in one request, the limit is {limits.max_files}: send them in "
@@ -115,10 +116,7 @@ def start_training(
     settings: TrainRequest | None = None,
 ) -> JobInfo:
     """Queue training on the project's dataset in the app's job system; poll GET /v1/jobs/{job_id}."""
-    workspace = request.app.state.workspace
-    folder = workspace / project
-    if (not project or project.startswith(".") or any(c in project for c in "/\\:") or not folder.is_dir()):
-        raise NotFound(f"no project {project!r} in the workspace: create it and upload its pictures in the app")
+    folder = project_dir(request.app.state.workspace, project)
     options = (settings or TrainRequest()).model_dump()
     if options.get("max_bank_size") == 0:
         options["max_bank_size"] = None

@@ -27,13 +27,18 @@ from hamacho_core.scoring import PictureScore, score_arrays, with_thresholds
 from hamacho_core.thresholds import Normalization
 from hamacho_core.workspace import PROJECT_RUNS
 
-__all__ = ["ModelCache", "NotFound", "RunRecord", "find_run", "list_workspace_runs", "parse_id", "run_id"]
+__all__ = ["ModelCache", "NotFound", "RunCatalog", "RunInUse", "RunRecord", "find_run", "list_workspace_runs",
+           "parse_id", "run_id"]
 
 RUNS = PROJECT_RUNS
 
 
 class NotFound(HamachoError):
     """A run, project or job named in the request does not exist."""
+
+
+class RunInUse(HamachoError):
+    """A run that a queued or running job uses."""
 
 
 @dataclass
@@ -144,6 +149,20 @@ class ModelCache:
         future = self._executor.submit(self._score, record.run_dir, images, names, normalization, keep_maps)
         return future.result(), normalization, warnings
 
+    def load(self, record: RunRecord) -> None:
+        """Load a run now (in the torch thread), so that its first prediction does not wait for it."""
+        self._executor.submit(self._get, record.run_dir).result()
+
+    def unload(self, run_dir: Path) -> bool:
+        """Drop a run from memory; False when it was not loaded."""
+        with self._lock:
+            return self._entries.pop(run_dir, None) is not None
+
+    def loaded(self) -> list[Path]:
+        """Loaded run folders, least recently used first."""
+        with self._lock:
+            return list(self._entries)
+
     def _score(self, run_dir: Path, images: Sequence[np.ndarray], names: Sequence[str],
                normalization: Normalization, keep_maps: bool) -> list[PictureScore]:
         entry = self._get(run_dir)
@@ -178,3 +197,48 @@ class ModelCache:
                     self._entries.popitem(last=False)
                 self._loading.pop(run_dir, None)
             return entry
+
+
+class RunCatalog:
+    """The runs a server offers: the workspace's, plus run folders or results roots given to ``hamacho serve``
+    (runs trained with ``hamacho train --result-path ROOT``: ``ROOT/<category>/<model>/``).
+
+    Every run has an id of the same form, ``<project>:<run folder>``: a run outside the workspace is named by its
+    parent folder and its own (``bottle:patchcore``). A workspace run wins over an outside run of the same id; the
+    outside folders are scanned again on each call (a run trained meanwhile appears).
+    """
+
+    def __init__(self, workspace: Path, run_paths: Sequence[str | Path] = ()):
+        self.workspace = workspace
+        self.run_paths = [Path(p).expanduser().resolve() for p in run_paths]
+        for path in self.run_paths:
+            if not path.is_dir():
+                raise NotFound(f"run folder or results root {path} not found: give an existing folder")
+
+    def _outside(self) -> dict[str, RunRecord]:
+        found: dict[str, RunRecord] = {}
+        for path in self.run_paths:
+            for run in list_runs(path, complete_only=True):
+                identifier = f"{run.run_dir.parent.name}:{run.run_dir.name}"
+                if ":" in run.run_dir.parent.name + run.run_dir.name or identifier in found:
+                    continue  # first path wins
+                found[identifier] = RunRecord(identifier, run.run_dir.parent.name, run.run_dir, run.config)
+        return found
+
+    def list(self) -> list[RunRecord]:
+        """Every complete run, the workspace's first, each group newest first."""
+        inside = list_workspace_runs(self.workspace)
+        ids = {r.id for r in inside}
+        outside = sorted((r for i, r in self._outside().items() if i not in ids),
+                         key=lambda r: str(r.config.get("created", "")), reverse=True)
+        return inside + outside
+
+    def find(self, identifier: str) -> RunRecord:
+        """Raises: NotFound, ModelFileError (as :func:`find_run`)."""
+        try:
+            return find_run(self.workspace, identifier)
+        except NotFound:
+            outside = self._outside().get(identifier) if self.run_paths else None
+            if outside is None:
+                raise
+            return RunRecord(outside.id, outside.project, outside.run_dir, read_config(outside.run_dir))

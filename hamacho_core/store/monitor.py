@@ -212,19 +212,23 @@ def period_filter(run_id: str, period: str, group_by: str = "day", timezone: str
 
 
 class ReferenceCache:
-    """Drift references of a workspace's runs (their saved evaluation), reloaded when a run's config.yaml changes;
-    None for a run that is gone or damaged (then the figures come without a drift level). Thread-safe."""
+    """Drift references of runs (their saved evaluation), reloaded when a run's config.yaml changes; None for a run
+    that is gone or damaged (then the figures come without a drift level). Thread-safe.
 
-    def __init__(self, workspace: str | Path):
-        self.workspace = Path(workspace)
+    Args:
+        resolve: a run id -> its folder (None when unknown); default: runs of the workspace ``workspace``.
+    """
+
+    def __init__(self, workspace: str | Path | None = None, resolve: Callable[[str], Path | None] | None = None):
+        from hamacho_core.store.record import run_dir_for
+
+        self.resolve = resolve or (lambda run_id: run_dir_for(Path(workspace or "."), run_id))
         self._items: dict[str, tuple[float, Reference]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, run_id: str) -> Reference | None:
-        from hamacho_core.store.record import run_dir_for
-
-        run_dir = run_dir_for(self.workspace, run_id)
         try:
+            run_dir = self.resolve(run_id)
             if run_dir is None:
                 return None
             stamp = (run_dir / "config.yaml").stat().st_mtime

@@ -18,12 +18,13 @@ CHUNK = 500  # rows per transaction
 
 
 def run_id_for(run_dir: str | Path) -> str:
-    """A run's id in the store: ``<project>:<run folder>`` for a run of the app's workspace (as the API names it),
-    else the run folder's absolute path."""
+    """A run's id in the store, as the API names it: ``<project>:<run folder>`` for a run of the app's workspace,
+    ``<parent folder>:<run folder>`` for one elsewhere (``hamacho train --result-path ROOT``:
+    ``<category>:<model>``)."""
     run_dir = Path(run_dir).resolve()
     if run_dir.parent.name == PROJECT_RUNS:
         return f"{run_dir.parent.parent.name}:{run_dir.name}"
-    return str(run_dir)
+    return f"{run_dir.parent.name}:{run_dir.name}"
 
 
 def workspace_of(run_dir: str | Path) -> Path | None:
@@ -100,14 +101,11 @@ def record_table(store: ResultStore, run_dir: str | Path, output: str | Path, so
 
 
 def run_dir_for(workspace: str | Path, run_id: str) -> Path | None:
-    """The run folder of a ``<project>:<run folder>`` id in the workspace (or of an absolute path id), when it is
-    still there."""
+    """The run folder of a ``<project>:<run folder>`` id in the workspace, when it is still there."""
     project, sep, folder = run_id.partition(":")
     if sep and project and folder and not any(c in project + folder for c in "/\\\0") and ".." not in (project,
                                                                                                        folder):
         run_dir = Path(workspace) / project / PROJECT_RUNS / folder
-    elif Path(run_id).is_absolute():
-        run_dir = Path(run_id)
     else:
         return None
     return run_dir if (run_dir / "config.yaml").is_file() else None

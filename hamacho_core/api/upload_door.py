@@ -1,0 +1,32 @@
+"""The one door from the API to the app's upload checks: pictures added through the API pass the same checks and
+limits as the app's uploads (bytes, header pixels, a decode, pictures per project). Today those live in
+``ui/uploads.py`` (plain functions, no Streamlit); when they move into the core, re-point this module only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from hamacho_core.data import Problem
+from hamacho_core.errors import ConfigError
+from hamacho_core.limits import Limits
+
+__all__ = ["KINDS", "save_pictures"]
+
+KINDS = ("good", "bad", "mask")
+
+
+def save_pictures(data_dir: Path, kind: str, files: Iterable[tuple[str, bytes]],
+                  limits: Limits | None = None) -> tuple[list[Path], list[Problem]]:
+    """Write (relative name, bytes) pairs of ``kind`` into a project's dataset folder as the app's uploads do.
+
+    Returns:
+        (files written, files left out with the reason).
+    """
+    try:
+        from ui.uploads import save_uploads
+    except ImportError as error:  # an installed package without the app's folders
+        raise ConfigError("adding pictures needs the app's upload checks (ui/uploads.py): run `hamacho serve` from "
+                          "the project's folder or its Docker image") from error
+    report = save_uploads(data_dir, kind, files, limits)
+    return report.written, report.problems
