@@ -8,17 +8,18 @@ PORT ?= 8501
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BROWSER_PACKAGES := chromium chromium-driver fonts-noto-cjk
+POSTGRES_PACKAGES := postgresql
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 export HAMACHO_HOME
 
-.PHONY: run test test-fast venv demo browser lint clean
+.PHONY: run test test-fast venv demo browser postgres lint clean
 
 run: demo
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 # Everything CI runs: lint, then all test layers (the browser tests need the apt-get step of `browser`).
-test: venv browser
+test: venv browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -ra tests
 
@@ -43,6 +44,12 @@ demo: venv
 browser:
 	dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || { $(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BROWSER_PACKAGES); }
+
+# Debian's PostgreSQL server binaries for the results-store tests (they start their own server in a temporary folder;
+# the package's own cluster service is not needed).
+postgres:
+	dpkg -s $(POSTGRES_PACKAGES) >/dev/null 2>&1 || { $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(POSTGRES_PACKAGES); }
 
 lint: venv
 	$(BIN)/ruff check .
