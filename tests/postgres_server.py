@@ -14,10 +14,13 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PostgresServer", "find_binaries", "shared_server", "stop_shared_server"]
+import pytest
+
+__all__ = ["PostgresServer", "find_binaries", "postgres", "shared_server", "stop_shared_server"]
 
 
 def find_binaries() -> Path | None:
@@ -106,3 +109,14 @@ def shared_server() -> PostgresServer:
 def stop_shared_server() -> None:
     while _SERVER:
         _SERVER.pop().stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """The session's PostgreSQL server (import this fixture into a conftest), or a skip saying why there is none."""
+    try:
+        server = shared_server()
+    except RuntimeError as error:
+        pytest.skip(str(error))
+    yield server
+    stop_shared_server()

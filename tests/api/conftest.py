@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from api_support import KEY, LIMITS, PROJECT, RUN
 from fastapi.testclient import TestClient
+from postgres_server import postgres  # noqa: F401 - the session's PostgreSQL server, a fixture
 
 from hamacho_core.api import create_app
 from hamacho_core.demo import make_demo_dataset
@@ -42,15 +43,3 @@ def shared_client(trained_workspace: Path) -> Iterator[TestClient]:
         client.headers["Authorization"] = f"Bearer {KEY}"
         yield client
 
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[object]:
-    """A real PostgreSQL server for the session (tests/postgres_server.py), or a skip saying why not."""
-    from postgres_server import shared_server, stop_shared_server
-
-    try:
-        server = shared_server()
-    except RuntimeError as error:
-        pytest.skip(str(error))
-    yield server
-    stop_shared_server()

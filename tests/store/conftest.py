@@ -7,21 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from postgres_server import shared_server, stop_shared_server
+from postgres_server import postgres  # noqa: F401 - the session's PostgreSQL server, a fixture
 
 from hamacho_core.store import ResultStore
 
 _NAMES = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[object]:
-    try:
-        server = shared_server()
-    except RuntimeError as error:
-        pytest.skip(str(error))
-    yield server
-    stop_shared_server()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
