@@ -75,7 +75,17 @@ class StoreHandle:
         with self._lock:
             if self._store is None:
                 self._store = ResultStore.for_workspace(self.workspace)
+                if self._store.keep_pictures:  # files a crash left without their row, swept once per server start
+                    threading.Thread(target=self._sweep, args=(self._store,), daemon=True).start()
             return self._store
+
+    @staticmethod
+    def _sweep(store: ResultStore) -> None:
+        try:
+            if removed := store.sweep_orphans():
+                logger.info("removed %d kept file(s) without a recorded result", removed)
+        except (HamachoError, OSError) as error:
+            logger.warning("could not sweep the kept pictures: %s", error)
 
     def close(self) -> None:
         with self._lock:
