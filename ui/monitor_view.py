@@ -26,7 +26,7 @@ from ui.images import fit, heat_overlay
 __all__ = ["drift_text", "open_references", "open_store", "period_table", "rate_figure", "distribution_figure",
            "show_gallery", "spike_index"]
 
-GALLERY = 24  # pictures shown behind a period
+GALLERY = 12  # thumbnails shown behind a period (the table lists them all)
 
 
 @st.cache_resource(show_spinner=False)

@@ -255,8 +255,11 @@ class ResultStore:
 
     @property
     def shown_url(self) -> str:
-        """The URL without its password (for messages and pages)."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        """Where the store is, for messages and pages: the SQLite file, or the URL without its password."""
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite":
+            return f"SQLite {url.database}"
+        return url.render_as_string(hide_password=True)
 
     def _advice(self, what: str, error: Exception) -> str:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0][:300]
