@@ -3,13 +3,15 @@ references opened once per server, the period table, the two charts and the gall
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from hamacho_core.imageio import read_image
-from hamacho_core.store import ResultFilter, ResultStore
+from hamacho_core.store import ResultFilter, ResultStore, default_url
 from hamacho_core.store.monitor import (
     MIN_PICTURES,
     MIN_REFERENCE,
@@ -29,10 +31,14 @@ __all__ = ["drift_text", "open_references", "open_store", "period_table", "rate_
 GALLERY = 12  # thumbnails shown behind a period (the table lists them all)
 
 
-@st.cache_resource(show_spinner=False)
 def open_store(workspace: str) -> ResultStore:
-    """The workspace's results store, one per server process (its engine pools connections across threads)."""
-    return ResultStore.for_workspace(workspace)
+    """The workspace's results store (HAMACHO_DATABASE_URL or its SQLite), one per server process and database."""
+    return _store(workspace, default_url(Path(workspace)))
+
+
+@st.cache_resource(show_spinner=False)
+def _store(workspace: str, url: str) -> ResultStore:
+    return ResultStore.for_workspace(workspace, url)  # its engine pools connections across threads
 
 
 @st.cache_resource(show_spinner=False)

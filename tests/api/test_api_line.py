@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from api_support import KEY, LIMITS, png_bytes
 from fastapi.testclient import TestClient
+from streamlit.testing.v1 import AppTest
 
 from hamacho_core.api import create_app
 from hamacho_core.imageio import read_image
@@ -27,6 +28,7 @@ RUN_ID = f"{PROJECT}:{RUN}"
 JST = timezone(timedelta(hours=9))
 DAY_ONE = datetime(2026, 3, 2, 8, 0, tzinfo=JST)
 PER_DAY = 100
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,8 @@ def _shifted_camera(image: np.ndarray) -> np.ndarray:
     return np.clip(image.astype(np.int16) + 70, 0, 255).astype(np.uint8)  # brighter lighting / exposure
 
 
-def test_the_line_engineers_loop(client: TestClient, day_pictures: list[np.ndarray]) -> None:
+def test_the_line_engineers_loop(client: TestClient, day_pictures: list[np.ndarray],
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
     predict = f"/v1/runs/{quote(RUN_ID)}/predict"
     for day, camera in ((0, lambda image: image), (1, _shifted_camera)):
         for index, image in enumerate(day_pictures):
@@ -95,6 +98,17 @@ def test_the_line_engineers_loop(client: TestClient, day_pictures: list[np.ndarr
     assert sum(two["histogram"]) == PER_DAY and len(monitor["bins"]) == len(two["histogram"]) + 1
     shifts = client.get("/v1/monitor", params={"group_by": "shift"}).json()["runs"][0]["periods"]
     assert sorted(p["period"] for p in shifts) == sorted(["早番", "遅番"])
+
+    # The app's Monitor page over the same store says the same.
+    monkeypatch.setenv("HAMACHO_HOME", str(client.app.state.workspace))
+    page = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    page.session_state["lang"] = "en"
+    page.run()
+    page.switch_page("pages/monitor.py").run()
+    page.text_input(key="monitor_tz").set_value("Asia/Tokyo").run()  # the line's days
+    assert not page.exception, page.exception
+    assert list(page.dataframe[0].value.iloc[:, 0]) == ["2026-03-02", "2026-03-03"]
+    assert any("2026-03-03" in e.value and "clearly moved" in e.value for e in page.error), page.error
 
     # The pictures behind the spike: day two's, most anomalous first in the page that lists them.
     day_two = {"since": (DAY_ONE + timedelta(days=1) - timedelta(hours=8)).isoformat(),
