@@ -31,6 +31,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hamacho_core.errors import ConfigError, HamachoError
+from hamacho_core.faults import checkpoint
 from hamacho_core.store.models import Result
 
 __all__ = ["DATABASE_VARIABLE", "KEEP_VARIABLE", "RECORD_VARIABLE", "VERDICTS", "NewResult", "ResultFilter",
@@ -293,6 +294,7 @@ class ResultStore:
                 session.add_all(rows)
                 session.flush()
                 ids = [row.id for row in rows]
+                checkpoint("recording results")  # the reliability tests kill the process here, before the commit
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)
