@@ -4,8 +4,9 @@ FastAPI gives the request validation, the multipart parsing and the OpenAPI sche
 ``/openapi.json``) that a hand-written server would have to re-implement and keep in step with the code.
 
 Errors always answer ``{"error": "..."}`` with a message that says what to do: 401 (key), 404 (unknown run, job,
-project or route), 413 (request or picture too large, too many files), 422 (invalid value), 409 (a run that
-cannot be loaded), 500 (a bug: logged here with its traceback, never sent to the client).
+project, result, picture or route), 413 (request or picture too large, too many files), 422 (invalid value), 409 (a
+run that cannot be loaded, or one a job uses), 503 (the results store cannot be reached), 500 (a bug: logged here
+with its traceback, never sent to the client).
 """
 
 from __future__ import annotations
