@@ -366,7 +366,10 @@ def score_command(config_path: str, source: str, output: str, engine: str | None
 @click.option("--torch-threads", type=click.IntRange(1, 256), default=None,
               help="CPU threads for torch (default: torch's choice). 1 on a machine shared with other busy "
                    "processes: see docs/benchmarks.md.")
-def serve_command(host: str, port: int, workspace: str | None, accelerator: str, torch_threads: int | None) -> None:
+@click.option("--check", is_flag=True,
+              help="Check the key for this address and the limits, then exit (0: they let `serve` start).")
+def serve_command(host: str, port: int, workspace: str | None, accelerator: str, torch_threads: int | None,
+                  check: bool) -> None:
     """Serve the REST API (OpenAPI docs at /docs); key from HAMACHO_API_KEY."""
     import uvicorn  # imported here: `hamacho --help` stays fast
 
@@ -380,7 +383,13 @@ def serve_command(host: str, port: int, workspace: str | None, accelerator: str,
     try:
         settings = ApiSettings.from_env(workspace)
         check_bind_address(host, settings.api_key)
-        app = create_app(settings.workspace, settings.api_key, ApiLimits.from_env(), cache_size=settings.cache_size,
+        limits = ApiLimits.from_env()
+        if check:
+            click.echo(f"ready to serve {settings.workspace} on {host} (key "
+                       f"{'set' if settings.api_key else 'not set: loopback only'}, requests up to "
+                       f"{limits.max_upload_bytes:,} bytes)")
+            return
+        app = create_app(settings.workspace, settings.api_key, limits, cache_size=settings.cache_size,
                          accelerator=accelerator)
     except HamachoError as error:
         raise click.ClickException(str(error)) from None
