@@ -388,8 +388,10 @@ def _record_scores(config_path: str, output: Path) -> None:
 @click.option("--runs", "run_paths", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Also serve this run folder or results root (`hamacho train --result-path ROOT`); repeatable. "
                    "Ids: <category>:<model>, like the workspace's <project>:<run>.")
+@click.option("--check", is_flag=True,
+              help="Check the key for this address and the limits, then exit (0: they let `serve` start).")
 def serve_command(host: str, port: int, workspace: str | None, accelerator: str, torch_threads: int | None,
-                  run_paths: tuple[str, ...]) -> None:
+                  run_paths: tuple[str, ...], check: bool) -> None:
     """Serve the REST API (OpenAPI docs at /docs); key from HAMACHO_API_KEY."""
     import uvicorn  # imported here: `hamacho --help` stays fast
 
@@ -403,7 +405,13 @@ def serve_command(host: str, port: int, workspace: str | None, accelerator: str,
     try:
         settings = ApiSettings.from_env(workspace)
         check_bind_address(host, settings.api_key)
-        app = create_app(settings.workspace, settings.api_key, ApiLimits.from_env(), cache_size=settings.cache_size,
+        limits = ApiLimits.from_env()
+        if check:
+            click.echo(f"ready to serve {settings.workspace} on {host} (key "
+                       f"{'set' if settings.api_key else 'not set: loopback only'}, requests up to "
+                       f"{limits.max_upload_bytes:,} bytes)")
+            return
+        app = create_app(settings.workspace, settings.api_key, limits, cache_size=settings.cache_size,
                          accelerator=accelerator, run_paths=run_paths)
     except HamachoError as error:
         raise click.ClickException(str(error)) from None

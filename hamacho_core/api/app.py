@@ -1,7 +1,8 @@
 """The FastAPI application: ``create_app(workspace, api_key, limits)``.
 
 FastAPI gives the request validation, the multipart parsing and the OpenAPI schema (``/docs``,
-``/openapi.json``) that a hand-written server would have to re-implement and keep in step with the code.
+``/openapi.json``) that a hand-written server would have to re-implement and keep in step with the code; the
+``/docs`` and ``/redoc`` pages load their assets from this server (fastapi-offline), never from a CDN.
 
 Errors always answer ``{"error": "..."}`` with a message that says what to do: 401 (key), 404 (unknown run, job,
 project, result, picture or route), 413 (request or picture too large, too many files), 422 (invalid value), 409 (a
@@ -22,6 +23,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -203,8 +205,10 @@ def create_app(
         models.close()
         app.state.store.close()
 
-    app = FastAPI(title="Hamacho API", version=__version__, lifespan=lifespan,
-                  description="Visual anomaly detection: list trained runs, score pictures, start training.")
+    # FastAPIOffline: /docs (Swagger UI) and /redoc load their scripts and styles from this server, not a CDN, so
+    # they work offline and on a line network.
+    app = FastAPIOffline(title="Hamacho API", version=__version__, lifespan=lifespan,
+                         description="Visual anomaly detection: list trained runs, score pictures, start training.")
     app.state.workspace, app.state.limits, app.state.models = root, limits, models
     app.state.jobs = jobs or AppJobBackend(root)
     app.state.store = StoreHandle(root, store, record)
