@@ -76,7 +76,9 @@ def test_workspace_volume_has_one_name_whatever_the_folder() -> None:
         assert all(m == "hamacho-workspace:/data/workspace" for m in mounts), (name, mounts)
     # Every container of the image mounts it: the image declares VOLUME /data/workspace, so one that does not
     # would get a new anonymous volume each time it runs.
-    unmounted = [n for n, s in compose["services"].items() if "hamacho-workspace:/data/workspace" not in s["volumes"]]
+    ours = {n: s for n, s in compose["services"].items() if s.get("image", "").startswith("hamacho")}
+    unmounted = [n for n, s in ours.items() if "hamacho-workspace:/data/workspace" not in s["volumes"]]
+    assert "hamacho" in ours and "api" in ours
     assert unmounted == []
 
 
