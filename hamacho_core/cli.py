@@ -294,11 +294,18 @@ def inference_command(image_path: str, config_path: str, save_path: str | None, 
               show_default=True, help="onnx: model.onnx; openvino: model.xml + model.bin (OpenVINO IR).")
 @click.option("--output", required=True, help="Folder to write (created if missing).")
 def export_command(config_path: str, export_format: str, output: str) -> None:
-    """Export a trained run to one ONNX or OpenVINO model with hamacho-model.json and a README."""
-    from hamacho_core.export.exporter import export_run
+    """Export a trained run to one ONNX or OpenVINO model with hamacho-model.json and a README.
+
+    The model is checked against PyTorch on the run's own test pictures on this machine and refused when a
+    normalized score moves by more than 1e-4 or a verdict changes."""
+    from hamacho_core.export.exporter import export_run, read_manifest
 
     result = _run(lambda progress: export_run(config_path, output, export_format, progress))
     click.echo(f"exported {result.model_path} in {result.seconds:.1f} s (see {result.manifest_path} and README.md)")
+    check = read_manifest(result.output_dir)["check"]
+    click.echo(f"checked against PyTorch on {check['n_pictures']} {check['pictures']}: normalized scores within "
+               f"{check['max_normalized_score']:.1g} (allowed {check['score_tolerance']:g}), "
+               f"{check['verdicts_changed']} verdicts changed")
 
 
 @main.command("demo")
