@@ -8,14 +8,15 @@ importing torch, OpenCV, scikit-learn or pandas (about 3 s on 2 cores). The modu
 
 from __future__ import annotations
 
-__all__ = ["ACCELERATORS", "DATA_FORMATS", "DETECTOR_NAMES", "MAX_SIDE", "MIN_SIDE", "RESIZE_MODES", "SPLIT_RANGE",
-           "SUPERVISED_MODES", "DEFAULT_MIN_DEFECTS", "TASK_TYPES", "TILING_MODES"]
+__all__ = ["ACCELERATORS", "DATA_FORMATS", "DETECTOR_NAMES", "HOLDOUT_RANGE", "MAX_SIDE", "MIN_SIDE", "RESIZE_MODES",
+           "SPLIT_RANGE", "SUPERVISED_MODES", "DEFAULT_MIN_DEFECTS", "TASK_TYPES", "TILING_MODES"]
 
 DETECTOR_NAMES = ("patchcore", "padim")  # keys of hamacho_core.detectors.DETECTORS, in that order
 DATA_FORMATS = ("folder", "mvtec", "filelist")
 TASK_TYPES = ("segmentation", "classification")
 ACCELERATORS = ("cpu", "gpu", "cuda", "auto")
 SPLIT_RANGE = (0.01, 0.99)  # share of good images held out for testing
+HOLDOUT_RANGE = (0.05, 0.5)  # --holdout-split when set (0 = no hold-out): share of the labelled test pictures
 RESIZE_MODES = ("keep-aspect", "square")
 MIN_SIDE = 64  # input side bounds, in pixels
 MAX_SIDE = 2048

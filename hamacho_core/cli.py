@@ -23,6 +23,7 @@ from hamacho_core.choices import (
     ACCELERATORS,
     DATA_FORMATS,
     DETECTOR_NAMES,
+    HOLDOUT_RANGE,
     MAX_SIDE,
     MIN_SIDE,
     RESIZE_MODES,
@@ -179,6 +180,10 @@ def main() -> None:
 @click.option("--batch-size", type=click.IntRange(1, 1024), default=8, show_default=True)
 @click.option("--split", type=click.FloatRange(*SPLIT_RANGE), default=0.2, show_default=True,
               help="Share of good images held out for testing.")
+@click.option("--holdout-split", type=click.FloatRange(0.0, HOLDOUT_RANGE[1]), default=0.0, show_default=True,
+              help=f"Share of the labelled test pictures (good and defect, stratified by type, seeded) sealed away: "
+                   f"never used for the bank, head, threshold or normalization, scored at the end (0 = none; else "
+                   f"{HOLDOUT_RANGE[0]}-{HOLDOUT_RANGE[1]}).")
 @click.option("--num-workers", type=NumWorkers(), default=0, show_default=True, hidden=not _ON_LINUX,
               help="Extra image-decoding workers (Linux only; capped at CPU count - 2).")
 @click.option("--good-file-list", default=None, help="Comma-separated good images (filelist format).")
@@ -238,10 +243,24 @@ def train_command(ctx: click.Context, **options: Any) -> None:
     if pixel is not None:
         click.echo(f"pixel AUROC {pixel.auroc:.4f}  AUPRO {pixel.aupro:.4f}  F1 {pixel.f1:.4f}")
     _print_supervised(result.metrics.supervised or {})
+    if result.holdout is not None:
+        _print_holdout(result.holdout)
     click.echo(f"fit {result.seconds['fit']:.1f} s, predict {result.seconds['predict']:.1f} s, "
                f"outputs {result.seconds['outputs']:.1f} s"
                + (f", supervised head {result.seconds['supervised']:.1f} s" if "supervised" in result.seconds else ""))
     click.echo(f"run saved to {result.run_dir} (config: {result.run_dir / 'config.yaml'})")
+
+
+def _print_holdout(holdout: dict[str, Any]) -> None:
+    """The sealed hold-out's figures at the saved threshold, with their 95 % intervals."""
+    def shown(name: str) -> str:
+        figure = holdout[name]
+        return f"{figure['value']:.3f} ({figure['low']:.3f}-{figure['high']:.3f})"
+
+    click.echo(f"sealed hold-out, measured on {holdout['n_pictures']} pictures the model never saw "
+               f"({holdout['n_defects']} defect): image AUROC {holdout['image_auroc']:.4f}  recall {shown('recall')}  "
+               f"precision {shown('precision')}  false alarms {shown('false_alarm_rate')}  F1 {shown('f1')} "
+               "(95 % intervals)")
 
 
 def _print_supervised(supervised: dict[str, Any]) -> None:
@@ -294,11 +313,18 @@ def inference_command(image_path: str, config_path: str, save_path: str | None, 
               show_default=True, help="onnx: model.onnx; openvino: model.xml + model.bin (OpenVINO IR).")
 @click.option("--output", required=True, help="Folder to write (created if missing).")
 def export_command(config_path: str, export_format: str, output: str) -> None:
-    """Export a trained run to one ONNX or OpenVINO model with hamacho-model.json and a README."""
-    from hamacho_core.export.exporter import export_run
+    """Export a trained run to one ONNX or OpenVINO model with hamacho-model.json and a README.
+
+    The model is checked against PyTorch on the run's own test pictures on this machine and refused when a
+    normalized score moves by more than 1e-4 or a verdict changes."""
+    from hamacho_core.export.exporter import export_run, read_manifest
 
     result = _run(lambda progress: export_run(config_path, output, export_format, progress))
     click.echo(f"exported {result.model_path} in {result.seconds:.1f} s (see {result.manifest_path} and README.md)")
+    check = read_manifest(result.output_dir)["check"]
+    click.echo(f"checked against PyTorch on {check['n_pictures']} {check['pictures']}: normalized scores within "
+               f"{check['max_normalized_score']:.1g} (allowed {check['score_tolerance']:g}), "
+               f"{check['verdicts_changed']} verdicts changed")
 
 
 @main.command("demo")

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from hamacho_core.backbone import DEFAULT_BACKBONE
-from hamacho_core.choices import ACCELERATORS, DEFAULT_MIN_DEFECTS, SPLIT_RANGE, SUPERVISED_MODES, TASK_TYPES
+from hamacho_core.choices import (
+    ACCELERATORS,
+    DEFAULT_MIN_DEFECTS,
+    HOLDOUT_RANGE,
+    SPLIT_RANGE,
+    SUPERVISED_MODES,
+    TASK_TYPES,
+)
 from hamacho_core.data import DATA_FORMATS
 from hamacho_core.detectors import DETECTORS
 from hamacho_core.detectors.patchcore import DEFAULT_MAX_BANK_SIZE
@@ -83,6 +90,9 @@ class TrainConfig:
     # With the head: also cross-fit heads on 5/10/20/50 defect pictures (the learning curve). Off by default: it is
     # 20 of the 26 head fits, about 20 s of a 40 s battery_weld job on 2 cores; the app's Train page turns it on.
     learning_curve: bool = False
+    # Share of the labelled test pictures (good and defect) sealed away as a hold-out: never used for the bank, the
+    # head, the threshold or the normalization; scored by the final model (hamacho_core.holdout). 0 = none.
+    holdout_split: float = 0.0
 
     def validate(self) -> None:
         """Check every option once (the CLI and the app rely on this).
@@ -118,6 +128,11 @@ class TrainConfig:
         check_tiling_options(self.tiling, self.max_tiles, self.tile_overlap)
         if self.supervised not in SUPERVISED_MODES:
             raise ConfigError(f"--supervised must be one of {', '.join(SUPERVISED_MODES)}, got {self.supervised!r}")
+        if self.holdout_split != 0 and not HOLDOUT_RANGE[0] <= self.holdout_split <= HOLDOUT_RANGE[1]:
+            raise ConfigError(f"--holdout-split must be 0 (no hold-out) or between {HOLDOUT_RANGE[0]} and "
+                              f"{HOLDOUT_RANGE[1]}, got {self.holdout_split}")
+        if self.holdout_split and self.no_bad_mode:
+            raise ConfigError("--holdout-split needs labelled defect pictures: it cannot be used with --no-bad-mode")
         if self.supervised_min_defects < 2:
             raise ConfigError(f"--supervised-min-defects must be at least 2, got {self.supervised_min_defects}")
 

@@ -20,9 +20,10 @@ session fails (reported once as a warning) stay on PyTorch.
 
 **Nearest neighbour** (:func:`nearest_session`). One small ONNX graph built from the bank (no tracing, about
 10 ms): ``Gemm(queries, bank_t, bank_norms, alpha=-2)`` then ``ReduceMin`` and ``ArgMin`` over the bank, the bank
-a constant that MLAS packs once. The nearest entries are the same except for near ties; distances agree with
-PyTorch's to about 1e-6 relative at large distances, and to the float32 rounding of ||q||^2 + ||b||^2 - 2 q.b at
-small ones (battery_weld maps: within 0.009 on values of 3-41, where each library rounds differently).
+a constant that MLAS packs once. It only ranks: the distance to the entry found is then taken from the difference
+of the two vectors (``neighbours._exact``), as on every other path, so the rounding of ||q||^2 + ||b||^2 - 2 q.b,
+which differs between libraries at small distances (up to 0.009 on battery_weld's maps of 3-41), never reaches a
+score. The nearest entries are the same except for near ties.
 
 **Map blur** (:func:`separable_filter`). The Gaussian blur of the anomaly maps is two 1-D convolutions; PyTorch
 runs a one-channel ``conv2d`` at about 1 GFLOP/s; OpenCV's ``sepFilter2D`` (same kernels, same reflected padding,
@@ -42,6 +43,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from hamacho_core.runtimes import onnx_session, onnx_session_options
 
 __all__ = ["ENGINE_VARIABLE", "MIN_INPUTS", "BackboneRuntime", "fast_kernels_enabled", "nearest_session",
            "runtime_enabled", "separable_filter"]
@@ -91,15 +94,9 @@ def separable_filter(padded: torch.Tensor, row: torch.Tensor, column: torch.Tens
 
 
 def _session_options() -> Any:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = max(1, torch.get_num_threads())  # the same core budget as PyTorch
-    options.inter_op_num_threads = 1
-    # no busy-waiting between calls: PyTorch's work between them and the report writers need those cores
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3
-    return options
+    # the same core budget as PyTorch, no busy-waiting between calls (PyTorch's work between them and the report
+    # writers need those cores); float32 pinned by the one home of session settings (``runtimes``)
+    return onnx_session_options(torch.get_num_threads(), quiet=True)
 
 
 def nearest_session(bank: torch.Tensor) -> Any | None:
@@ -110,7 +107,6 @@ def nearest_session(bank: torch.Tensor) -> Any | None:
     if not runtime_enabled():
         return None
     try:
-        import onnxruntime
         from onnx import TensorProto, helper, numpy_helper
 
         array = bank.detach().float().cpu().numpy()
@@ -125,8 +121,7 @@ def nearest_session(bank: torch.Tensor) -> Any | None:
             initializer=[numpy_helper.from_array(np.ascontiguousarray(array.T), "bank_t"),
                          numpy_helper.from_array((array * array).sum(axis=1), "bank_norms")])
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-        return onnxruntime.InferenceSession(model.SerializeToString(), _session_options(),
-                                            providers=["CPUExecutionProvider"])
+        return onnx_session(model.SerializeToString(), _session_options())
     except Exception as error:  # an onnx/onnxruntime refusal: PyTorch searches
         _LOG.warning("nearest-neighbour search stays on PyTorch (onnxruntime: %s: %s)", type(error).__name__, error)
         return None
@@ -158,15 +153,13 @@ class BackboneRuntime:
         return True
 
     def _open(self, height: int, width: int) -> Any:
-        import onnxruntime
-
         buffer = io.BytesIO()
         example = torch.zeros(1, 3, height, width)  # one picture: the trace's own forward stays small
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript-exporter deprecation and tracer notes
             torch.onnx.export(self._module, (example,), buffer, dynamo=False, opset_version=17,
                               input_names=["images"])
-        return onnxruntime.InferenceSession(buffer.getvalue(), _session_options(), providers=["CPUExecutionProvider"])
+        return onnx_session(buffer.getvalue(), _session_options())
 
     def has(self, height: int, width: int) -> bool:
         """Whether a session for this height and width is open."""

@@ -30,6 +30,15 @@ __all__ = ["PREVIEW_SIDE", "Evaluation", "preview"]
 
 PREVIEW_SIDE = 160  # long side of the stored preview maps
 _TENSORS, _INDEX = "evaluation.safetensors", "evaluation.json"
+PARTS = ("test", "holdout")  # the test pictures (threshold chosen on them) and the sealed hold-out (holdout.py)
+
+
+def _files(part: str) -> tuple[str, str]:
+    """The tensor and index file names of ``part``: evaluation.* for "test", holdout_evaluation.* for "holdout"."""
+    if part not in PARTS:
+        raise ValueError(f"unknown evaluation part {part!r}: use one of {', '.join(PARTS)}")
+    prefix = "" if part == "test" else f"{part}_"
+    return prefix + _TENSORS, prefix + _INDEX
 
 
 def preview(array: np.ndarray, side: int = PREVIEW_SIDE, nearest: bool = False) -> np.ndarray:
@@ -104,27 +113,37 @@ class Evaluation:
         return self.normalization.normalize_maps(self.maps[index].astype(np.float32)) > threshold
 
     # ------------------------------------------------------------------------------------ persistence
-    def save(self, run_dir: str | Path) -> None:
+    def save(self, run_dir: str | Path, part: str = "test") -> None:
+        """Write ``evaluation.safetensors`` + ``.json`` (``part="holdout"``: ``holdout_evaluation.*``) in the run."""
         run_dir = Path(run_dir)
+        tensors_name, index_name = _files(part)
         shape = max((m.shape for m in self.maps), default=(1, 1))
         tensors = {"labels": torch.from_numpy(self.labels.astype(np.int64)),
                    "raw_scores": torch.from_numpy(self.raw_scores.astype(np.float64)),
                    "maps": torch.from_numpy(_stack(self.maps, shape, np.float16))}
         if self.masks is not None:
             tensors["masks"] = torch.from_numpy(_stack(self.masks, shape, np.uint8))
-        atomic_write_bytes(run_dir / _TENSORS, save(tensors))
-        atomic_write_text(run_dir / _INDEX, json.dumps(
+        atomic_write_bytes(run_dir / tensors_name, save(tensors))
+        atomic_write_text(run_dir / index_name, json.dumps(
             {"paths": self.paths, "defect_types": self.defect_types, "output_names": self.output_names,
              "mask_paths": self.mask_paths}, ensure_ascii=False))
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> Evaluation:
+    def load_holdout(cls, run_dir: str | Path) -> Evaluation | None:
+        """A run's sealed hold-out results (``hamacho_core.holdout``), or None when it was trained without one."""
+        if not (Path(run_dir) / _files("holdout")[0]).is_file():
+            return None
+        return cls.load(run_dir, part="holdout")
+
+    @classmethod
+    def load(cls, run_dir: str | Path, part: str = "test") -> Evaluation:
         """Load a run's test results (normalization from its config.yaml, so saved threshold moves apply)."""
         run_dir = Path(run_dir)
         config = read_config(run_dir)
+        tensors_name, index_name = _files(part)
         try:
-            tensors = load_file(str(run_dir / _TENSORS))
-            index = json.loads((run_dir / _INDEX).read_text(encoding="utf-8"))
+            tensors = load_file(str(run_dir / tensors_name))
+            index = json.loads((run_dir / index_name).read_text(encoding="utf-8"))
             masks = tensors["masks"].numpy().astype(bool) if "masks" in tensors else None
             evaluation = cls(index["paths"], index["defect_types"], tensors["labels"].numpy(),
                              tensors["raw_scores"].numpy(), tensors["maps"].numpy(), masks,

@@ -39,6 +39,17 @@ def _finish(partial: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
     return partial.add_((queries * queries).sum(dim=1, keepdim=True)).clamp_(min=0.0).sqrt_()
 
 
+def _exact(queries: torch.Tensor, bank: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+    """Euclidean distances (Q, 1) from queries (Q, D) to their chosen bank rows ``indices`` (Q, 1), as ||q - b||.
+
+    The search ranks by ||b||^2 - 2 q.b, whose float32 rounding at small distances depends on how a library sums
+    the product (onnxruntime, MKL, the exported graph: up to 0.009 apart on battery_weld's maps of 3-41); the
+    distance itself is taken from the difference, so every search path gives the same value for the same entry.
+    """
+    chosen = bank[indices[:, 0]]
+    return torch.linalg.vector_norm(queries.to(chosen.dtype) - chosen, dim=1, keepdim=True)
+
+
 @dataclass
 class NearestNeighbours:
     """Exact k-NN over a fixed bank, computed in chunks of ``chunk_size`` queries to bound memory."""
@@ -68,8 +79,12 @@ class NearestNeighbours:
         distances, indices = [], []
         for chunk in torch.split(queries.to(self.bank_.dtype), self.chunk_size):
             partial = _partial_distances(chunk, self.bank_t_, self.bank_norms_)
-            values, where = partial.min(dim=1, keepdim=True) if k == 1 else partial.topk(k, dim=1, largest=False)
-            distances.append(_finish(values, chunk))
+            if k == 1:
+                where = partial.argmin(dim=1, keepdim=True)
+                distances.append(_exact(chunk, self.bank_, where))
+            else:
+                values, where = partial.topk(k, dim=1, largest=False)
+                distances.append(_finish(values, chunk))
             indices.append(where)
         return torch.cat(distances), torch.cat(indices)
 
@@ -85,9 +100,10 @@ class NearestNeighbours:
     def _runtime_nearest(self, queries: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         distances, indices = [], []
         for chunk in torch.split(queries.float(), RUNTIME_CHUNK):
-            values, where = self.session_.run(None, {"queries": chunk.contiguous().numpy()})
-            distances.append(_finish(torch.from_numpy(values), chunk))
-            indices.append(torch.from_numpy(where))
+            _, where = self.session_.run(None, {"queries": chunk.contiguous().numpy()})
+            where = torch.from_numpy(where)
+            distances.append(_exact(chunk, self.bank_, where))
+            indices.append(where)
         return torch.cat(distances), torch.cat(indices)
 
 
@@ -174,8 +190,8 @@ class InvertedFileNeighbours:
         winner = torch.full((queries.shape[0],), len(order), dtype=torch.long, device=queries.device)
         is_best = pair_best == best[query_of_pair]
         winner.scatter_reduce_(0, query_of_pair[is_best], torch.nonzero(is_best)[:, 0], reduce="amin")
-        distances = _finish(best.unsqueeze(1), queries)
-        return distances, self.order_[pair_index[winner]].unsqueeze(1)
+        found = self.order_[pair_index[winner]].unsqueeze(1)
+        return _exact(queries, self.exact_.bank_, found), found
 
 
 def create_search(

@@ -1,11 +1,13 @@
 """Train and inference pipelines: what the CLI and the app call. Orchestration only: each step lives in its module.
 
 ``train`` loads and checks the data (:mod:`~hamacho_core.data`), plans the run (:mod:`~hamacho_core.planning`), fits
-the detector, scores the test images, cross-fits the optional supervised head (:mod:`~hamacho_core.supervision`),
+the detector (a sealed hold-out, when asked, set aside first: :mod:`~hamacho_core.holdout`), scores the test
+images, cross-fits the optional supervised head (:mod:`~hamacho_core.supervision`),
 fits the thresholds (:func:`~hamacho_core.thresholds.fit_normalization`) and the figures
 (:func:`~hamacho_core.metrics.run_metrics`), then writes the run (model, the old tool's output tree and metrics of
 :mod:`~hamacho_core.report`, evaluation) into a hidden staging folder renamed to the run folder only when complete
-(``persistence.staged_run_dir``): a crash at any point leaves no half run. ``infer`` runs a saved run on new images.
+(``persistence.staged_run_dir``): a crash at any point leaves no half run. The hold-out is scored last, by the final
+model. ``infer`` runs a saved run on new images.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from hamacho_core.config import TrainConfig, check_num_workers, max_num_workers
 from hamacho_core.data import Dataset, Problem, collect_images, ground_truth_masks, load_dataset, relative_names
 from hamacho_core.detectors import Detector, Prediction, create_detector
 from hamacho_core.evaluation import Evaluation
+from hamacho_core.holdout import holdout_counts, split_holdout, write_holdout
 from hamacho_core.metrics import RunMetrics, run_metrics
 from hamacho_core.persistence import save_run, staged_run_dir
 from hamacho_core.planning import CSV_WARNING_BYTES, TrainPlan, estimate_train_seconds, pixel_csv_bytes, plan
@@ -57,6 +60,7 @@ class TrainResult:
     seconds: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     plan: TrainPlan | None = None
+    holdout: dict[str, Any] | None = None  # metrics.json's "holdout" section (hamacho_core.holdout), None without
 
 
 @dataclass
@@ -90,6 +94,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     times: dict[str, float] = {}
     start = time.perf_counter()
     dataset = _load(config, progress)
+    dataset.test, held_out = split_holdout(dataset.test, config.holdout_split, config.seed)  # sealed from here on
     detector, found = _build_detector(config, dataset, num_workers)
     warnings += found.warnings()
     if on_plan is not None:
@@ -119,7 +124,8 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     metrics.supervised = supervised_figures(head_plan, head_run)
     start = time.perf_counter()
     with staged_run_dir(config.output_dir()) as run_dir:  # renamed to output_dir only once complete
-        save_run(run_dir, detector, normalization, config.saved_settings(dataset.counts(), len(dataset.problems)),
+        counts = {**dataset.counts(), **holdout_counts(held_out)}
+        save_run(run_dir, detector, normalization, config.saved_settings(counts, len(dataset.problems)),
                  metrics.headline())
         names = relative_names([s.path for s in dataset.test], [s.defect_type for s in dataset.test])
         write_test_outputs(run_dir / TEST_DIR, dataset.test, prediction, normalization, metrics, dataset.problems,
@@ -127,10 +133,12 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
                            while_writing=lambda: Evaluation.from_test(  # in this thread while the writers draw
                                dataset.test, names, prediction.scores, prediction.maps, masks, normalization,
                            ).save(run_dir))
+        holdout = None if not held_out else write_holdout(  # scored by the final model, fitted without them
+            run_dir, detector, held_out, normalization, use_masks, config.write_csv, progress)
     times["outputs"] = time.perf_counter() - start
     shape = detector.input_shape_
     return TrainResult(config.output_dir(), metrics, dataset.problems, shape.as_tuple(), shape.reason, times,
-                       warnings, found)
+                       warnings, found, holdout)
 
 
 def _load(config: TrainConfig, progress: ProgressCallback | None) -> Dataset:

@@ -393,17 +393,25 @@ def _write_tables(out_dir: Path, samples: Sequence[Sample], names: Sequence[Path
     metrics_dir.mkdir(parents=True, exist_ok=True)
     labels = np.array([s.label for s in samples])
     normalized = normalization.normalize_scores(prediction.scores)
-    results = outcomes(labels, normalized, normalization.normalized_image_threshold)
-    rows = [{"filepath": str(sample.path), "output_name": name.as_posix(), "defect_type": sample.defect_type,
-             "gt": sample.label, "pred": int(score > normalization.normalized_image_threshold), "raw_score": float(raw),
-             "norm_score": float(score), "image_threshold": normalization.image_threshold,
-             "image_norm": normalization.normalized_image_threshold, "pixel_threshold": normalization.pixel_threshold,
-             "pixel_norm": normalization.normalized_pixel_threshold, "result": result}
-            for sample, name, raw, score, result in zip(samples, names, prediction.scores, normalized, results,
-                                                       strict=True)]
+    rows = test_rows(samples, names, prediction.scores, normalization)
     pd.DataFrame(rows).to_csv(metrics_dir / "test_outputs.csv", index=False, encoding="utf-8-sig")
     write_plots(metrics_dir, labels, normalized, metrics.image, metrics.curves, metrics.pixel)
     dump_json(metrics_dir / "metrics.json", {**metrics.to_dict(), "problems": [asdict(p) for p in problems]})
+
+
+def test_rows(samples: Sequence[Sample], names: Sequence[Path], raw_scores: np.ndarray,
+              normalization: Normalization) -> list[dict[str, Any]]:
+    """The rows of ``test_outputs.csv`` (also ``holdout_outputs.csv``): one per labelled picture."""
+    labels = np.array([s.label for s in samples])
+    normalized = normalization.normalize_scores(raw_scores)
+    threshold = normalization.normalized_image_threshold
+    results = outcomes(labels, normalized, threshold)
+    return [{"filepath": str(sample.path), "output_name": name.as_posix(), "defect_type": sample.defect_type,
+             "gt": sample.label, "pred": int(score > threshold), "raw_score": float(raw),
+             "norm_score": float(score), "image_threshold": normalization.image_threshold,
+             "image_norm": threshold, "pixel_threshold": normalization.pixel_threshold,
+             "pixel_norm": normalization.normalized_pixel_threshold, "result": result}
+            for sample, name, raw, score, result in zip(samples, names, raw_scores, normalized, results, strict=True)]
 
 
 def read_metrics(run_dir: Path) -> RunMetrics | None:

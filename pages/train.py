@@ -10,6 +10,7 @@ from hamacho_core.detectors.patchcore import DEFAULT_MAX_BANK_SIZE
 from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
 from hamacho_core.tiling import TILING_MODES
 from ui.dataset_view import dataset_of
+from ui.holdout_view import holdout_control
 from ui.i18n import explain, t
 from ui.job_view import jobs_panel
 from ui.router import ensure_routed
@@ -53,6 +54,7 @@ with left:
 with right, show_errors():
     dataset = dataset_of(project, float(split), int(seed), good_only)
     supervised = supervised_switch(dataset, left, good_only)
+    holdout = holdout_control(dataset, left, int(seed), good_only)
     if dataset is not None:
         counts = dataset.counts()
         st.markdown(t("split_counts", train=counts.pop("train/good"),
@@ -75,7 +77,8 @@ with right, show_errors():
             config = make_config(project, model=model, backbone=backbone, resize=resize, tiling=tiling,
                                  image_size=None if auto else int(size), coreset_ratio=float(coreset),
                                  max_bank_size=int(bank), batch_size=int(batch), split=float(split), seed=int(seed),
-                                 no_bad_mode=good_only, write_csv=write_csv, supervised=supervised)
+                                 no_bad_mode=good_only, write_csv=write_csv, supervised=supervised,
+                                 holdout_split=holdout)
             job = manager.submit(project, config, estimated_seconds=found.seconds)
             flash(t("queued", id=job.id))
             st.rerun()

@@ -300,6 +300,41 @@ JA.update({
     "cluster_done": "{n} 枚を判定しました(使用できない画像 {problems} 枚)。結果: {path}/pred_outputs.csv",
 })
 
+# Train page: the sealed hold-out (ui/holdout_view.py)
+EN.update({
+    "opt_holdout": "Sealed hold-out (share of the labelled test pictures)",
+    "help_holdout": "Good and defect test pictures set aside before training (stratified by defect type, by the "
+                    "seed): never used for the memory bank, the supervised head, the threshold or the "
+                    "normalization, and scored by the final model at the end. Their figures are measured on "
+                    "pictures the model never saw. 0 = no hold-out.",
+    "holdout_suggest": "{n} defect pictures: enough for a sealed hold-out (e.g. 0.2), whose figures come from "
+                       "pictures the model never saw.",
+    "holdout_few": "{n} defect picture(s): a sealed hold-out is worth it from about {need}; below that it leaves "
+                   "too few pictures to choose the threshold on.",
+    "holdout_on": "Hold-out: {good} good and {defect} defect pictures set aside and measured at the end. Cost: "
+                  "they are not used to choose the threshold (or to teach the supervised head): {left_good} good "
+                  "and {left_defect} defect pictures remain for that.",
+    "holdout_too_few": "This share leaves too few pictures: the hold-out and the remaining test pictures each need "
+                       "at least {n} good and {n} defect pictures. Choose another share or add pictures.",
+    "holdout_range": "Use 0 (no hold-out) or a share between {low} and {high}.",
+})
+JA.update({
+    "opt_holdout": "封印したホールドアウト(ラベル付きテスト画像の割合)",
+    "help_holdout": "学習の前に取り分ける良品・不良のテスト画像(不良の種類ごとに層別、シードで決定)。メモリバンク、"
+                    "教師ありヘッド、閾値、正規化には一切使わず、最後に完成したモデルで判定します。その評価値は"
+                    "モデルが一度も見ていない画像での値です。0 = 使わない。",
+    "holdout_suggest": "不良画像が {n} 枚あります: 封印したホールドアウト(例: 0.2)を使えます。評価値を"
+                       "モデルが見ていない画像で測れます。",
+    "holdout_few": "不良画像 {n} 枚: ホールドアウトは {need} 枚程度から有効です。これより少ないと閾値を決める"
+                   "画像が足りなくなります。",
+    "holdout_on": "ホールドアウト: 良品 {good} 枚・不良 {defect} 枚を取り分け、最後に評価します。代わりに、"
+                  "閾値の決定(と教師ありヘッドの学習)に使える画像が減ります: 残りは良品 {left_good} 枚・"
+                  "不良 {left_defect} 枚です。",
+    "holdout_too_few": "この割合では画像が足りません: ホールドアウトと残りのテスト画像の両方に、良品と不良が"
+                       "それぞれ {n} 枚以上必要です。割合を変えるか画像を追加してください。",
+    "holdout_range": "0(使わない)か、{low}〜{high} の割合を指定してください。",
+})
+
 # ---- jobs in worker processes, login and access (issue 11, app side)
 EN.update({
     "starting_worker": "starting the worker process…", "eta_total": "· about {s} s left",

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hamacho_core.backbone import DEFAULT_BACKBONE
+from hamacho_core.choices import HOLDOUT_RANGE
 from hamacho_core.config import ACCELERATORS, SPLIT_RANGE, TASK_TYPES
 from hamacho_core.detectors import DETECTORS
 from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
@@ -125,6 +126,9 @@ class TrainRequest(BaseModel):
     split: float = Field(0.2, ge=SPLIT_RANGE[0], le=SPLIT_RANGE[1],
                          description="share of good pictures held out for testing")
     seed: int = Field(420, ge=0, le=2**31 - 1)
+    holdout_split: float = Field(0.0, ge=0.0, le=HOLDOUT_RANGE[1],
+                                 description=f"share of the labelled test pictures sealed away as a hold-out, scored "
+                                             f"at the end (0 = none; else {HOLDOUT_RANGE[0]}-{HOLDOUT_RANGE[1]})")
     no_bad_mode: bool = False
     backbone: str = Field(DEFAULT_BACKBONE, min_length=1, max_length=100)
     coreset_ratio: float = Field(0.1, ge=0.0001, le=1.0)

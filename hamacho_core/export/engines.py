@@ -10,7 +10,8 @@ whose ``detector`` predicts with the chosen engine:
   as with ``torch``, so a threshold moved in the app applies to every engine.
 
 Pictures are decoded, resized and normalized by the same code as the PyTorch path (``preprocess.batches``); the
-exported engines run on the CPU.
+exported engines run on the CPU, opened in float32 by ``hamacho_core.runtimes`` (OpenVINO would otherwise compute in
+bfloat16 on CPUs that have it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hamacho_core.export.exporter import export_run, read_manifest, weights_dige
 from hamacho_core.persistence import LoadedRun, load_run, read_config
 from hamacho_core.preprocess import ImageSource, InputShape, batches
 from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.runtimes import onnx_session, openvino_model
 from hamacho_core.thresholds import Normalization
 
 __all__ = ["ENGINES", "EngineConfig", "ExportedModel", "cache_dir", "open_run"]
@@ -50,6 +52,7 @@ class ExportedModel:
     Attributes:
         manifest: the folder's hamacho-model.json.
         input_shape_: the model input (the canvas when tiled).
+        session_: the onnxruntime session or OpenVINO compiled model.
     """
 
     def __init__(self, model_dir: str | Path, config: EngineConfig | None = None):
@@ -66,16 +69,13 @@ class ExportedModel:
         return str(self.manifest["engine"])
 
     def _open(self) -> Any:
-        model_path = str(self.model_dir / self.manifest["model_file"])
+        """The model's session (float32 pinned: ``hamacho_core.runtimes``) and its call."""
+        model_path = self.model_dir / self.manifest["model_file"]
         if self.engine == "onnx":
-            import onnxruntime
-
-            session = onnxruntime.InferenceSession(model_path, providers=["CPUExecutionProvider"])
-            return lambda images: session.run(None, {self.manifest["input"]["name"]: images})
-        import openvino
-
-        compiled = openvino.Core().compile_model(model_path, "CPU")
-        return lambda images: [value for value in compiled(images).values()]
+            self.session_ = onnx_session(model_path)
+            return lambda images: self.session_.run(None, {self.manifest["input"]["name"]: images})
+        self.session_ = openvino_model(model_path)
+        return lambda images: [value for value in self.session_(images).values()]
 
     def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Args: images (B, 3, H, W) float32, normalized. Returns: scores (B,), maps (B, H, W)."""

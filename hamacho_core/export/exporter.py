@@ -9,6 +9,11 @@ that ONNX graph with ``openvino.convert_model`` and saved in full float32 precis
 the default FP16 weights would move scores by more than the 1e-3 we promise); IR loads faster than ONNX in
 OpenVINO and is what OpenVINO's deployment tools expect.
 
+Before anything is kept, the written model is opened as every engine opens it (float32 pinned:
+``hamacho_core.runtimes``) and checked against PyTorch on the run's own test pictures on this machine
+(``hamacho_core.export.check``); the largest differences go into ``hamacho-model.json`` (``check``), and an export
+whose normalized scores move by more than 1e-4 or whose verdicts change is refused.
+
 Everything is written in a temporary folder inside the output folder and moved into place file by file,
 ``hamacho-model.json`` last: a folder with that file holds a complete model.
 """
@@ -16,10 +21,12 @@ Everything is written in a temporary folder inside the output folder and moved i
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +38,7 @@ from hamacho_core.errors import ConfigError, ModelFileError
 from hamacho_core.export.graph import create_graph
 from hamacho_core.persistence import CONFIG_NAME, WEIGHTS_PATH, atomic_write_text, dump_json, load_run, read_config
 from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.runtimes import OPENVINO_CONFIG, precision_settings
 
 __all__ = ["EXPORT_FORMATS", "EXPORT_FORMAT_VERSION", "MANIFEST_NAME", "ExportResult", "export_run",
            "read_manifest", "weights_digest"]
@@ -70,48 +78,64 @@ def _run_dir(path: str | Path) -> Path:
 
 
 def export_run(
-    config_path: str | Path, output_dir: str | Path, format: str = "onnx", progress: ProgressCallback | None = None
+    config_path: str | Path, output_dir: str | Path, format: str = "onnx", progress: ProgressCallback | None = None,
+    check_pictures: Sequence[str | Path] | None = None,
 ) -> ExportResult:
-    """Export a trained run.
+    """Export a trained run, checked against PyTorch on this machine (``hamacho_core.export.check``).
 
     Args:
         config_path: the run's config.yaml (or its folder).
         output_dir: folder to write (created when missing; files of an earlier export are replaced).
         format: "onnx" (model.onnx) or "openvino" (model.xml + model.bin).
         progress: callback (done, total, stage).
+        check_pictures: pictures for the check (None = the run's own test pictures nearest its threshold).
 
     Returns:
         :class:`ExportResult`.
 
     Raises:
-        ConfigError: unknown format. ModelFileError: the run cannot be read.
+        ConfigError: unknown format. ModelFileError: the run cannot be read. ExportMismatchError: the exported
+        model's scores differ from PyTorch's beyond the tolerance on this machine (nothing is written).
     """
+    from hamacho_core.export.check import ExportMismatchError, check_export
+
     if format not in EXPORT_FORMATS:
         raise ConfigError(f"unknown export format {format!r}: use one of {', '.join(EXPORT_FORMATS)}")
     start = time.perf_counter()
-    report(progress, 0, 3, "loading the run")
+    report(progress, 0, 4, "loading the run")
     run = load_run(config_path, "cpu")
     graph = create_graph(run.detector)
     height, width = graph.input_shape
     output_dir = Path(output_dir)
+    created = not output_dir.exists()
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=output_dir, prefix=".export-"))
     try:
-        report(progress, 1, 3, "tracing the model")
+        report(progress, 1, 4, "tracing the model")
         onnx_path = staging / "model.onnx"
         _to_onnx(graph, torch.zeros(1, 3, height, width), onnx_path)
         if format == "openvino":
-            report(progress, 2, 3, "converting to OpenVINO")
+            report(progress, 2, 4, "converting to OpenVINO")
             _to_openvino(onnx_path, staging / "model.xml")
         names = MODEL_FILES[format]
+        manifest = build_manifest(run, format, names[0], weights_digest(run.run_dir))
+        dump_json(staging / MANIFEST_NAME, manifest)
+        report(progress, 3, 4, "checking against PyTorch")
+        check = check_export(run, staging, None if check_pictures is None else [Path(p) for p in check_pictures])
+        if not check.passed:
+            raise ExportMismatchError(check.message(format))
+        manifest["check"] = check.to_dict()
         for name in names:
             (staging / name).replace(output_dir / name)
-        manifest = build_manifest(run, format, names[0], weights_digest(run.run_dir))
         atomic_write_text(output_dir / "README.md", line_readme(manifest))
         dump_json(output_dir / MANIFEST_NAME, manifest)
-    finally:
+    except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
-    report(progress, 3, 3, "exported")
+        if created:
+            shutil.rmtree(output_dir, ignore_errors=True)  # a folder this call made holds nothing half-written
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    report(progress, 4, 4, "exported")
     return ExportResult(output_dir, output_dir / MODEL_FILES[format][0], output_dir / MANIFEST_NAME,
                         time.perf_counter() - start)
 
@@ -131,6 +155,7 @@ def _to_onnx(graph: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
 
 
 def _to_openvino(onnx_path: Path, xml_path: Path) -> None:
+    """ONNX -> OpenVINO IR with float32 weights (see module docstring)."""
     import openvino as ov
 
     model = ov.convert_model(str(onnx_path))
@@ -184,6 +209,8 @@ def build_manifest(run: Any, format: str, model_file: str, digest: str) -> dict[
                     "'tile' px at 'origins' (y, x), scores each, takes the highest tile score as the picture's "
                     "and stitches the tile maps back (feathered where they overlap)"},
         "normalization": normalization,
+        "precision": {**precision_settings(format), "rule": "compute in float32: OpenVINO runs in bfloat16 on CPUs "
+                      "that have it unless INFERENCE_PRECISION_HINT is f32, and its scores then move by percents"},
         "decision": {
             "formula": "norm = clip((raw - threshold) / (max - min) + 0.5, 0, 1): image with image_threshold, "
                        "image_min, image_max; pixels with pixel_threshold, pixel_min, pixel_max",
@@ -200,6 +227,10 @@ def line_readme(manifest: dict[str, Any]) -> str:
     tiled = ("\nThe run is tiled: the model input is the whole canvas and the model cuts it into tiles itself "
              f"({manifest['tiling']['rows']} x {manifest['tiling']['cols']} tiles of {manifest['tiling']['tile']}).\n"
              if manifest["tiling"] else "")
+    check = manifest.get("check")
+    check = "" if not check else (
+        f"\nChecked at export on {check['n_pictures']} {check['pictures']} on this machine: normalized scores within "
+        f"{check['max_normalized_score']:.1g} of PyTorch's, {check['verdicts_changed']} verdicts changed.\n")
     runtime = ("onnxruntime (`pip install onnxruntime`)" if manifest["engine"] == "onnx"
                else "OpenVINO (`pip install openvino`)")
     return f"""# Hamacho model: {manifest['model']} ({manifest['category'] or 'run'})
@@ -234,10 +265,16 @@ h, w = spec["input"]["height"], spec["input"]["width"]
 rgb = cv2.cvtColor(cv2.imread("picture.png", cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if rgb.shape[0] > h else cv2.INTER_LINEAR)
 x = ((rgb / 255.0 - spec["input"]["mean"]) / spec["input"]["std"]).astype(np.float32).transpose(2, 0, 1)[None]
-scores, maps = ort.InferenceSession("model.onnx").run(None, {{"images": x}})
+scores, maps = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"]).run(None, {{"images": x}})
 ```
-With OpenVINO: `openvino.Core().compile_model("model.xml", "CPU")(x)` gives the same two outputs.
-"""
+With OpenVINO, pin float32 (on CPUs with bfloat16, AVX512-BF16 or AMX, OpenVINO otherwise computes in bfloat16 and
+the scores move by percents):
+```python
+import openvino
+model = openvino.Core().compile_model("model.xml", "CPU", {json.dumps(OPENVINO_CONFIG)})
+scores, maps = model(x).values()
+```
+{check}"""
 
 
 def read_manifest(model_dir: str | Path) -> dict[str, Any]:
@@ -246,8 +283,6 @@ def read_manifest(model_dir: str | Path) -> dict[str, Any]:
     Raises:
         ModelFileError: missing, damaged, or written by a newer hamacho.
     """
-    import json
-
     path = Path(model_dir) / MANIFEST_NAME
     if not path.is_file():
         raise ModelFileError(f"no exported model in {model_dir}: {MANIFEST_NAME} not found (run hamacho export)")

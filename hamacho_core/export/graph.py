@@ -127,7 +127,7 @@ class PatchCoreGraph(DetectorGraph):
             stacked = torch.stack(values, dim=1)  # (Q, chunks)
             best, chunk = stacked.min(dim=1)
             where = torch.gather(torch.stack(indices, dim=1), 1, chunk.unsqueeze(1))[:, 0]
-        distances = (best + (queries * queries).sum(dim=1)).clamp(min=0.0).sqrt()
+        distances = (queries - self.rows(where)).norm(dim=1)  # from the difference, as neighbours._exact
         return distances, where
 
     def rows(self, indices: torch.Tensor) -> torch.Tensor:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from hamacho_core.cli import main
 from hamacho_core.errors import ConfigError, ModelFileError
 from hamacho_core.export import open_run, read_manifest
+from hamacho_core.export.check import SCORE_TOLERANCE
 from hamacho_core.export.engines import cache_dir
 from hamacho_core.pipeline import infer
 
@@ -43,7 +44,7 @@ def test_inference_engines_give_the_same_csv(export_runs, exports, test_pictures
         rows[engine] = pd.read_csv(tmp_path / engine / "metrics" / "pred_outputs.csv", encoding="utf-8-sig")
     for engine in ("onnx", "openvino"):
         assert list(rows[engine]["verdict"]) == list(rows["torch"]["verdict"])
-        assert (abs(rows[engine]["raw_score"] - rows["torch"]["raw_score"]) <= 1e-3 * rows["torch"]["raw_score"]).all()
+        assert (abs(rows[engine]["norm_score"] - rows["torch"]["norm_score"]) <= SCORE_TOLERANCE).all()
         heat_maps = sorted(p.name for p in (tmp_path / engine / "images" / "predicted_heat_map").iterdir())
         assert heat_maps == sorted(p.name for p in folder.iterdir())  # the whole output tree, every picture
     manifest = read_manifest(cache_dir(run_dir, "onnx"))  # no --model-dir: the run's own export, kept for next time
