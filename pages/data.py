@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hamacho_core import uploads
+from hamacho_core.projects import data_dir
 from hamacho_core.workspace import import_roots
-from ui import uploads
 from ui.dataset_view import counts_table, dataset_of, show_import, thumbnails, upload_box
 from ui.i18n import t
-from ui.projects import data_dir
 from ui.router import ensure_routed
 from ui.state import require_project
 from ui.widgets import flash_errors, problems_table, show_errors, show_flash

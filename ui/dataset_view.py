@@ -11,11 +11,11 @@ import pandas as pd
 import streamlit as st
 
 from hamacho_core.data import Dataset, Sample
+from hamacho_core.projects import data_dir
+from hamacho_core.uploads import KINDS, ImportReport
 from ui.i18n import t
 from ui.images import thumbnail
-from ui.projects import data_dir
 from ui.training import load_project_dataset
-from ui.uploads import KINDS, ImportReport
 
 __all__ = ["counts_table", "dataset_of", "show_import", "thumbnails", "upload_box"]
 

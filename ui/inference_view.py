@@ -21,11 +21,11 @@ from hamacho_core.imageio import read_image
 from hamacho_core.jobs import INFERENCE as INFERENCE_KIND
 from hamacho_core.jobs import Job, JobManager
 from hamacho_core.jobs.inference import PROBLEMS_FILE, InferenceJobConfig, InferenceJobResult, run_inference_job
+from hamacho_core.projects import INFERENCE, new_stamp
 from hamacho_core.report import defect_regions
+from hamacho_core.uploads import ImportReport, save_inference_inputs
 from ui.i18n import t
 from ui.images import fit, gray_to_map, heat_overlay, mask_outline
-from ui.projects import INFERENCE, new_stamp
-from ui.uploads import ImportReport, save_inference_inputs
 
 ENGINE_LABELS = {"torch": "PyTorch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
 

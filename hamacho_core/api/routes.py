@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from hamacho_core import __version__
 from hamacho_core.api.app import PayloadTooLarge
 from hamacho_core.api.jobs import JobView
-from hamacho_core.api.runs import NotFound, RunRecord, find_run, list_workspace_runs
+from hamacho_core.api.runs import RunRecord, find_run, list_workspace_runs, project_folder_or_404
 from hamacho_core.api.schemas import (
     ErrorBody,
     Health,
@@ -148,10 +148,7 @@ def start_training(
     settings: TrainRequest | None = None,
 ) -> JobInfo:
     """Queue training on the project's dataset in the app's job system; poll GET /v1/jobs/{job_id}."""
-    workspace = request.app.state.workspace
-    folder = workspace / project
-    if (not project or project.startswith(".") or any(c in project for c in "/\\:") or not folder.is_dir()):
-        raise NotFound(f"no project {project!r} in the workspace: create it and upload its pictures in the app")
+    folder = project_folder_or_404(request.app.state.workspace, project)
     options = (settings or TrainRequest()).model_dump()
     if options.get("max_bank_size") == 0:
         options["max_bank_size"] = None
