@@ -180,7 +180,7 @@ def create_app(
     Returns:
         The ASGI application.
     """
-    from hamacho_core.api import routes
+    from hamacho_core.api import labels, routes
 
     root = Path(workspace).expanduser().resolve() if workspace else default_workspace()
     limits = limits or ApiLimits.from_env()
@@ -200,5 +200,6 @@ def create_app(
     _install_error_handlers(app)
     app.include_router(routes.health)
     app.include_router(routes.v1, prefix="/v1", dependencies=[Depends(KeyCheck(api_key))])
+    app.include_router(labels.router, prefix="/v1", dependencies=[Depends(KeyCheck(api_key))])
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
     return app

@@ -37,6 +37,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "missing or wrong API key"), (404, "unknown run, project or job"), (413, "request too large"),
         (422, "invalid value"))}
 
+ERROR_RESPONSES = _ERRORS  # the error answers every /v1 router documents
+
 health = APIRouter(tags=["health"])
 v1 = APIRouter(responses=_ERRORS)
 
