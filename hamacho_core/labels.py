@@ -34,9 +34,9 @@ from hamacho_core.errors import DataError, WorkspaceError
 from hamacho_core.imageio import is_image_file
 from hamacho_core.workspace import describe_os_error, inside, project_data_dir
 
-__all__ = ["EXCLUDED", "HISTORY", "LABELS", "LabelChange", "LabelError", "Refusal", "add_picture", "changes",
-           "changes_since", "dismiss_refusals", "find_picture", "history", "label_of", "open_refusals", "recover",
-           "record_refusals", "relabel", "sha256_of", "undo"]
+__all__ = ["EXCLUDED", "HISTORY", "LABELS", "LabelChange", "LabelError", "Refusal", "add_picture", "append_entries",
+           "changes", "changes_since", "dismiss_refusals", "find_picture", "history", "label_of", "open_refusals",
+           "recover", "record_refusals", "relabel", "sha256_of", "undo", "where_now"]
 
 GOOD, DEFECT, EXCLUDED = "good", "defect", "excluded"
 LABELS = (GOOD, DEFECT, EXCLUDED)
@@ -44,6 +44,7 @@ HISTORY, PENDING = "history.jsonl", ".labels-pending.json"
 LOCAL = "local"
 _BAD, _MASK = "bad", "mask"
 _FORBIDDEN = set('/\\:*?"<>|')
+_CHANGES = ("relabel", "add", "undo")
 
 
 class LabelError(DataError):
@@ -152,7 +153,7 @@ def _entries(project: Path) -> list[dict[str, Any]]:
     return found
 
 
-def _append(project: Path, entries: Iterable[dict[str, Any]]) -> None:
+def append_entries(project: Path, entries: Iterable[dict[str, Any]]) -> None:
     """Append lines to the history (fsynced); a line cut by an earlier kill is ended first."""
     path = _history_file(project)
     text = "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in entries)
@@ -180,7 +181,7 @@ def history(project: Path) -> list[dict[str, Any]]:
 
 def changes(project: Path) -> list[LabelChange]:
     """The label changes of the project, oldest first."""
-    return [LabelChange.from_dict(e) for e in history(project) if e["action"] in ("relabel", "add", "undo")]
+    return [LabelChange.from_dict(e) for e in history(project) if e["action"] in _CHANGES]
 
 
 def changes_since(project: Path, when: str | datetime | None) -> list[LabelChange]:
@@ -215,6 +216,31 @@ def find_picture(project: Path, picture: str | Path) -> PurePosixPath:
     relative = PurePosixPath(path.relative_to(data).as_posix())
     label_of(relative)
     return relative
+
+
+def where_now(project: Path, picture: str | Path) -> tuple[PurePosixPath | None, LabelChange | None]:
+    """Where a picture (as a run saw it: absolute, or relative to the data folder) is now, following the label
+    changes, and the change in force that put it there (None when none did: nothing to undo).
+
+    Returns:
+        (path relative to the data folder, or None when it is not in the dataset any more; the change or None).
+    """
+    data = _data_dir(project)
+    path = Path(picture)
+    try:
+        relative = PurePosixPath((path if path.is_absolute() else data / path).resolve().relative_to(data).as_posix())
+    except ValueError:
+        return None, None
+    found = changes(project)
+    undone = {c.undoes for c in found if c.action == "undo"}
+    last = None
+    for change in found:
+        for source, target in change.moves:
+            if PurePosixPath(source) == relative:
+                relative = PurePosixPath(target)
+                last = change if change.action != "undo" and change.id not in undone else None
+                break
+    return (relative if (data / relative).is_file() else None), last
 
 
 def _free(data: Path, target: PurePosixPath, taken: set[PurePosixPath]) -> PurePosixPath:
@@ -282,7 +308,7 @@ def _apply(project: Path, entry: dict[str, Any]) -> None:
             except OSError as error:
                 raise WorkspaceError(describe_os_error(error, dst.parent)) from error
     if not any(e["id"] == entry["id"] for e in _entries(project)):
-        _append(project, [entry])
+        append_entries(project, [entry])
     (Path(project) / PENDING).unlink(missing_ok=True)
 
 
@@ -401,7 +427,7 @@ def add_picture(project: Path, content: bytes, name: str, to: str, defect_type: 
     atomic_write_bytes(data / target, content)
     change = LabelChange(_new_id(), _now(), who or LOCAL, "add", hashlib.sha256(content).hexdigest(),
                          target.as_posix(), "new", f"{DEFECT}:{defect_type}" if to == DEFECT else GOOD, why.strip())
-    _append(project, [change.to_dict()])
+    append_entries(project, [change.to_dict()])
     return change
 
 
@@ -410,7 +436,7 @@ def record_refusals(project: Path, problems: Sequence[Any], who: str = LOCAL) ->
     refusals = [Refusal(_new_id(), _now(), who or LOCAL, str(p.path), str(p.reason)) for p in problems]
     if refusals:
         Path(project).mkdir(parents=True, exist_ok=True)
-        _append(Path(project), [{"action": "refused", **asdict(r)} for r in refusals])
+        append_entries(Path(project), [{"action": "refused", **asdict(r)} for r in refusals])
     return refusals
 
 
@@ -427,6 +453,6 @@ def dismiss_refusals(project: Path, ids: Sequence[str] | None = None, who: str =
     open_ids = [r.id for r in open_refusals(project)]
     chosen = open_ids if ids is None else [i for i in ids if i in open_ids]
     if chosen:
-        _append(Path(project), [{"action": "dismissed", "id": _new_id(), "when": _now(), "who": who or LOCAL,
+        append_entries(Path(project), [{"action": "dismissed", "id": _new_id(), "when": _now(), "who": who or LOCAL,
                                  "ids": chosen}])
     return len(chosen)

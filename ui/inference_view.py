@@ -26,6 +26,7 @@ from hamacho_core.report import defect_regions
 from hamacho_core.uploads import ImportReport, save_inference_inputs
 from ui.i18n import t
 from ui.images import fit, gray_to_map, heat_overlay, mask_outline
+from ui.label_view import add_popover
 
 ENGINE_LABELS = {"torch": "PyTorch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
 
@@ -130,3 +131,6 @@ def show_gallery(session: Session, image_norm: float, pixel_norm: float, limit: 
             caption += " · " + t("regions_caption", n=len(regions), x=top["x"], y=top["y"], w=top["width"],
                                  h=top["height"])
         columns[slot % 3].image(picture, caption=caption, width="stretch")
+        if Path(str(item.filepath)).is_file():  # a scored picture can join the project's dataset with its label
+            with columns[slot % 3]:
+                add_popover(session.folder.parent.parent, Path(str(item.filepath)), f"add_{slot}")

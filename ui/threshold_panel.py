@@ -19,6 +19,7 @@ from ui.decisions_panel import add_bands, decision_tabs, gallery_filter, given_c
 from ui.evaluate import gallery_order, outcome, threshold_view
 from ui.i18n import t
 from ui.images import heat_overlay, mask_outline, thumbnail
+from ui.label_view import relabel_popover
 from ui.widgets import show_errors
 
 __all__ = ["Loaded", "chart_text", "load", "threshold_panel"]
@@ -98,6 +99,8 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
         result = outcome(int(evaluation.labels[index]), float(loaded.scores[index]), threshold)
         columns[slot % 3].image(picture, caption=f"{result} · {loaded.scores[index]:.3f} · {loaded.names[index]}",
                                 width="stretch")
+        with columns[slot % 3]:
+            relabel_popover(run_dir.parent.parent, evaluation.paths[index], f"relabel_{index}")
 
 
 @st.fragment
