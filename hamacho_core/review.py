@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from hamacho_core.config import TrainConfig
     from hamacho_core.evaluation import Evaluation
 
-__all__ = ["RETRAIN", "changes_between", "corrected", "pending_changes", "record_retrain", "retrain_config",
-           "retrain_summary", "retrained_from", "run_created"]
+__all__ = ["RETRAIN", "changes_between", "corrected", "pending_changes", "picture_in_project", "record_retrain",
+           "retrain_config", "retrain_summary", "retrained_from", "run_created"]
 
 RETRAIN = "retrain"
 _PLACE = {"dataset_root", "category", "result_path", "run_dir", "data_format", "good_file_list", "bad_file_list",
@@ -38,6 +38,20 @@ def run_created(run_dir: str | Path) -> datetime:
     from hamacho_core.persistence import read_config
 
     return datetime.fromisoformat(str(read_config(run_dir)["created"])).astimezone()
+
+
+def picture_in_project(project: Path, run_dir: str | Path, picture: str | Path) -> Path:
+    """Where a run's test picture is in the project's data folder, also when the project was moved or copied
+    after training (the run saved absolute paths below its data folder then)."""
+    from hamacho_core.persistence import read_config
+
+    path = Path(picture)
+    data = project_data_dir(Path(project))
+    if path.is_relative_to(data):
+        return path
+    settings = read_config(run_dir).get("settings") or {}
+    trained_on = Path(str(settings.get("dataset_root", ""))) / str(settings.get("category", ""))
+    return data / path.relative_to(trained_on) if path.is_relative_to(trained_on) else path
 
 
 def pending_changes(project: Path, run_dir: str | Path) -> list[LabelChange]:

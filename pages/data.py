@@ -59,8 +59,9 @@ with show_errors():
             st.page_link("pages/train.py", label=t("go_train"), icon=":material/model_training:")
         with right:
             st.subheader(t("problems"))
+            if dataset.problems or not refused_panel(project, show=False):  # not "every file is usable" then
+                problems_table(dataset.problems)
             refused_panel(project)  # refused imports stay listed until dismissed
-            problems_table(dataset.problems)
         st.subheader(t("thumbnails"))
         thumbnails(dataset)
     history_panel(project)

@@ -43,7 +43,9 @@ def _types(project: Path) -> list[str]:
 
 
 def _choose(project: Path, key: str, choices: tuple[str, ...]) -> tuple[str, str | None, str]:
-    to = st.radio(t("l_choice"), choices, format_func=lambda c: t(f"l_{c}"), key=f"{key}_to", horizontal=True)
+    words = [t(f"l_{c}") for c in choices]  # plain options (no format_func): the key carries the language
+    language = st.session_state.get("lang", "en")
+    to = choices[words.index(st.radio(t("l_choice"), words, key=f"{key}_to_{language}", horizontal=True))]
     defect_type = None
     if to == labels.DEFECT:
         defect_type = st.selectbox(t("l_type"), [*_types(project), _NEW], key=f"{key}_type",
@@ -115,11 +117,11 @@ def history_panel(project: Path) -> None:
                 _undo(project, choice)
 
 
-def refused_panel(project: Path) -> None:
-    """Files refused by earlier imports, kept until dismissed."""
+def refused_panel(project: Path, show: bool = True) -> int:
+    """Files refused by earlier imports, kept until dismissed (``show=False``: only count them)."""
     refused = labels.open_refusals(project)
-    if not refused:
-        return
+    if not refused or not show:
+        return len(refused)
     st.warning(t("l_refused", n=len(refused)), icon=":material/block:")
     st.dataframe(pd.DataFrame([{t("l_col_when"): r.when.replace("T", " ").removesuffix("+00:00"),
                                 t("col_file"): r.name, t("col_reason"): r.reason} for r in refused]),
@@ -127,6 +129,7 @@ def refused_panel(project: Path) -> None:
     if st.button(t("l_dismiss"), key="dismiss_refused", icon=":material/done_all:"):
         labels.dismiss_refusals(project, [r.id for r in refused], current_user())
         st.rerun()
+    return len(refused)
 
 
 def retrain_button(project: Path, run_dir: Path) -> None:
