@@ -180,7 +180,7 @@ def create_app(
     Returns:
         The ASGI application.
     """
-    from hamacho_core.api import labels, routes
+    from hamacho_core.api import doctor, labels, routes
 
     root = Path(workspace).expanduser().resolve() if workspace else default_workspace()
     limits = limits or ApiLimits.from_env()
@@ -201,5 +201,6 @@ def create_app(
     app.include_router(routes.health)
     app.include_router(routes.v1, prefix="/v1", dependencies=[Depends(KeyCheck(api_key))])
     app.include_router(labels.router, prefix="/v1", dependencies=[Depends(KeyCheck(api_key))])
+    app.include_router(doctor.router, prefix="/v1", dependencies=[Depends(KeyCheck(api_key))])
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
     return app
