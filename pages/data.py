@@ -9,7 +9,7 @@ from hamacho_core.projects import data_dir
 from hamacho_core.workspace import import_roots
 from ui.dataset_view import counts_table, dataset_of, show_import, thumbnails, upload_box
 from ui.i18n import t
-from ui.label_view import history_panel, refused_panel
+from ui.label_view import doctor_panel, history_panel, refused_panel
 from ui.router import ensure_routed
 from ui.state import require_project
 from ui.widgets import flash_errors, problems_table, show_errors, show_flash
@@ -64,6 +64,7 @@ with show_errors():
             refused_panel(project)  # refused imports stay listed until dismissed
         st.subheader(t("thumbnails"))
         thumbnails(dataset)
+        doctor_panel(project)  # before training: duplicates, odd pictures, masks, with one-click fixes
     history_panel(project)
 if folder != project:
     with st.expander(t("clear_data")):

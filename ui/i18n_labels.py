@@ -32,6 +32,23 @@ LABELS_EN: dict[str, str] = {
     "l_changed_verdicts": "Pictures whose verdict changed: {n}",
     "l_col_run": "Run", "l_col_auroc_diff": "AUROC − first run", "l_col_verdict_old": "Before",
     "l_col_verdict_new": "After", "l_col_truth": "Label now",
+    "doc_title": "Data doctor", "doc_help": "Looks for problems before training: the same picture twice (also "
+                 "across good/defect or train/test), good pictures unlike the others, defects that score like good, "
+                 "empty or odd masks, odd sizes, brightness or blur. Each finding has a one-click fix.",
+    "doc_features": "Also compare the pictures with the model's features",
+    "doc_features_help": "Each good picture is scored against a bank built without it (5 folds, 128 px): slower.",
+    "doc_run": "Examine the data", "doc_running": "Examining…",
+    "doc_summary": "{n} pictures examined in {s} s: {found} finding(s).", "doc_heat": "where it differs",
+    "doc_defect": "Mark as defect", "doc_good": "Mark as good", "doc_exclude": "Exclude",
+    "doc_duplicate": "Same picture twice", "doc_near_duplicate": "Nearly the same picture twice",
+    "doc_unlike_good": "Good picture unlike the others: is it really good?",
+    "doc_defect_like_good": "Defect that scores like the good pictures: is the defect visible?",
+    "doc_mask_empty": "Empty mask", "doc_mask_size": "Mask of another size than its picture",
+    "doc_mask_large": "Mask covering most of the picture", "doc_odd_size": "Size far from the others",
+    "doc_odd_channels": "Channels unlike the others", "doc_odd_brightness": "Brightness far from the others",
+    "doc_blurred": "Blurred (much less sharp than the others)",
+    "doc_across_good_and_defect": "one good, one defect", "doc_across_train_and_test": "across train and test",
+    "doc_across_split_drawn": "both good: may land in train and test", "doc_across_same_label": "same label",
 }
 
 LABELS_JA: dict[str, str] = {
@@ -58,4 +75,21 @@ LABELS_JA: dict[str, str] = {
     "l_changed_verdicts": "判定が変わった画像: {n} 枚",
     "l_col_run": "学習結果", "l_col_auroc_diff": "AUROC − 1 つ目", "l_col_verdict_old": "修正前",
     "l_col_verdict_new": "修正後", "l_col_truth": "現在のラベル",
+    "doc_title": "データ診断", "doc_help": "学習の前に問題を探します: 同じ画像の重複(良品と不良、学習とテストの"
+                 "間も)、他と似ていない良品、良品のようなスコアの不良、空や異常なマスク、サイズ・明るさ・ぼけの外れ値。"
+                 "見つかった問題はワンクリックで直せます。",
+    "doc_features": "モデルの特徴量でも比較する",
+    "doc_features_help": "各良品を、その画像を除いて作ったバンクで採点します(5 分割、128 px)。時間がかかります。",
+    "doc_run": "データを診断", "doc_running": "診断中…",
+    "doc_summary": "{n} 枚を {s} 秒で診断: {found} 件。", "doc_heat": "異なる箇所",
+    "doc_defect": "不良にする", "doc_good": "良品にする", "doc_exclude": "除外",
+    "doc_duplicate": "同じ画像が 2 枚", "doc_near_duplicate": "ほぼ同じ画像が 2 枚",
+    "doc_unlike_good": "他と似ていない良品: 本当に良品ですか?",
+    "doc_defect_like_good": "良品のようなスコアの不良: 不良は写っていますか?",
+    "doc_mask_empty": "空のマスク", "doc_mask_size": "画像とサイズが違うマスク",
+    "doc_mask_large": "画像の大部分を覆うマスク", "doc_odd_size": "サイズが他と大きく違う",
+    "doc_odd_channels": "チャンネル数が他と違う", "doc_odd_brightness": "明るさが他と大きく違う",
+    "doc_blurred": "ぼけている(他よりかなり不鮮明)",
+    "doc_across_good_and_defect": "良品と不良", "doc_across_train_and_test": "学習とテストの間",
+    "doc_across_split_drawn": "両方良品: 学習とテストに分かれうる", "doc_across_same_label": "同じラベル",
 }

@@ -15,7 +15,7 @@ from ui.i18n import t
 from ui.widgets import flash, show_errors
 
 __all__ = ["add_popover", "current_user", "history_panel", "label_text", "refused_panel", "relabel_popover",
-           "retrain_button", "review_panel"]
+           "doctor_panel", "retrain_button", "review_panel"]
 
 _NEW = "\0new"
 
@@ -200,3 +200,65 @@ def _relative(path: str, data: Path) -> str:
         return Path(path).resolve().relative_to(data).as_posix()
     except ValueError:
         return path
+
+
+def _finding_text(finding) -> str:  # noqa: ANN001 - doctor.Finding
+    """The finding in the page's language: its reason code worded, its numbers, the pictures (data-relative)."""
+    numbers = ", ".join(f"{k} {v}" for k, v in finding.values.items() if k != "across")
+    across = finding.values.get("across")
+    words = t(f"doc_{finding.kind}") + (f" ({t(f'doc_across_{across}')})" if across else "")
+    return f"**{words}** {numbers}".strip()
+
+
+def doctor_panel(project: Path) -> None:
+    """The data doctor on the Data page: examine, then one click per finding (exclude, relabel)."""
+    from hamacho_core.doctor import DoctorConfig, examine
+
+    data = project_data_dir(project).resolve()
+    st.subheader(t("doc_title"), help=t("doc_help"))
+    features = st.checkbox(t("doc_features"), value=True, key="doc_features", help=t("doc_features_help"))
+    if st.button(t("doc_run"), key="doc_run", icon=":material/health_and_safety:"):
+        bar = st.progress(0.0, text=t("doc_running"))
+        with show_errors():
+            report = examine(data, "folder", DoctorConfig(features=features),
+                             lambda done, total, stage: bar.progress(min(done / max(total, 1), 1.0),
+                                                                     text=f"{t('doc_running')} {stage}"))
+            st.session_state["doctor"] = (str(project), report)
+        bar.empty()
+    kept = st.session_state.get("doctor")
+    if not kept or kept[0] != str(project):
+        return
+    report = kept[1]
+    st.caption(t("doc_summary", n=report.n_pictures, found=len(report.findings), s=f"{report.seconds:.0f}"))
+    for number, finding in enumerate(report.findings[:60]):
+        target = Path(finding.pictures[0])
+        if not target.is_file() or not target.resolve().is_relative_to(data):
+            continue  # acted on already (moved), or a mask
+        relative = target.resolve().relative_to(data).as_posix()
+        left, right = st.columns([4, 1])
+        names = " ↔ ".join(_relative(p, data) for p in finding.pictures)
+        left.markdown(f"{_finding_text(finding)} · `{names}`")
+        if str(target) in report.maps:
+            left.image(_heat(str(target), report.maps[str(target)]), width=240, caption=t("doc_heat"))
+        if finding.action == "relabel_defect" and right.button(t("doc_defect"), key=f"doc_d_{number}"):
+            _apply(project, relative, labels.DEFECT, "suspect", finding.kind)
+        if finding.action == "relabel_good" and right.button(t("doc_good"), key=f"doc_g_{number}"):
+            _apply(project, relative, labels.GOOD, None, finding.kind)
+        if right.button(t("doc_exclude"), key=f"doc_x_{number}"):
+            _apply(project, relative, labels.EXCLUDED, None, finding.kind)
+
+
+def _heat(path: str, distances):  # noqa: ANN001, ANN202 - (h, w) array -> RGB picture
+    from ui.images import heat_overlay, thumbnail
+
+    image = thumbnail(path, 240)
+    scaled = (distances - distances.min()) / max(float(distances.max() - distances.min()), 1e-9)
+    return heat_overlay(image, scaled)
+
+
+def _apply(project: Path, relative: str, to: str, defect_type: str | None, kind: str) -> None:
+    with show_errors():
+        change = labels.relabel(project, relative, to, defect_type, f"data doctor: {kind}", current_user())
+        flash(t("l_done", picture=Path(change.picture).name, before=label_text(change.before),
+                after=label_text(change.after)))
+        st.rerun()

@@ -69,3 +69,22 @@ def test_gallery_relabel_history_undo_and_retrain(trained_home: Path) -> None:
     data_page.button(key="history_undo").click().run()
     assert not data_page.exception, data_page.exception
     assert _digest(data) == before
+
+
+def test_data_doctor_finds_a_defect_filed_as_good_and_excludes_it_in_one_click(trained_home: Path) -> None:
+    project = trained_home / "検査A"
+    data = project / "data"
+    source = sorted((data / "bad").rglob("*.png"))[0]
+    copy = data / "good" / "copy_of_a_defect.png"
+    copy.write_bytes(source.read_bytes())
+    at = open_page("data")
+    at.checkbox(key="doc_features").uncheck().run()
+    at.button(key="doc_run").click().run()
+    assert not at.exception, at.exception
+    assert "Same picture twice (one good, one defect)" in _texts(at)
+    assert "good/copy_of_a_defect.png" in _texts(at)
+    at.button(key="doc_x_0").click().run()
+    assert not at.exception, at.exception
+    assert not copy.exists() and (data / "excluded" / "good" / "copy_of_a_defect.png").is_file()
+    [change] = labels.changes(project)
+    assert change.why == "data doctor: duplicate"
