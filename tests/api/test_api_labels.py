@@ -73,3 +73,18 @@ def test_label_routes_need_the_key(workspace: Path) -> None:
         for method, url in (("GET", LABELS), ("POST", LABELS), ("POST", f"{LABELS}/x/undo")):
             response = client.request(method, url)
             assert response.status_code == 401 and "HAMACHO_API_KEY" in response.json()["error"]
+
+
+def test_doctor_names_a_planted_duplicate_and_its_action_works(client: TestClient, workspace: Path) -> None:
+    data = workspace / PROJECT / "data"
+    source = sorted((data / "bad").rglob("*.png"))[0]
+    (data / "good" / "copy.png").write_bytes(source.read_bytes())
+    doctor = f"/v1/projects/{quote(PROJECT)}/doctor"
+    answer = client.post(doctor, json={"features": False})
+    assert answer.status_code == 200, answer.text
+    [finding] = [f for f in answer.json()["findings"] if f["kind"] == "duplicate"]
+    assert finding["pictures"][0] == "good/copy.png" and finding["action"] == "exclude"
+    done = client.post(LABELS, json={"picture": finding["pictures"][0], "label": "excluded", "why": finding["kind"]})
+    assert done.status_code == 201 and not (data / "good" / "copy.png").exists()
+    assert client.post(doctor, json={"features": "maybe"}).status_code == 422
+    assert client.post("/v1/projects/nothing/doctor").status_code == 404
