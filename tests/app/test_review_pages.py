@@ -88,3 +88,17 @@ def test_data_doctor_finds_a_defect_filed_as_good_and_excludes_it_in_one_click(t
     assert not copy.exists() and (data / "excluded" / "good" / "copy_of_a_defect.png").is_file()
     [change] = labels.changes(project)
     assert change.why == "data doctor: duplicate"
+
+
+def test_the_report_zip_carries_the_label_history(trained_home: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    from ui.export import build_report_zip
+
+    project = trained_home / "検査A"
+    picture = sorted((project / "data" / "good").glob("*.png"))[0]
+    change = labels.relabel(project, picture, "excluded", why="dust on the lens")
+    target = build_report_zip(project / "runs" / "20250101-120000", tmp_path / "r.zip", ["settings"], project.name)
+    with zipfile.ZipFile(target) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith("labels/history.jsonl")]
+        assert change.id in archive.read(name).decode("utf-8")
