@@ -47,9 +47,11 @@ _MAD_SCALE = 1.4826  # MAD -> standard deviation for normal data
 class DoctorConfig:
     """What counts as a problem, and how the features are computed (small and cheap by default)."""
 
-    near_distance: int = 4  # pHash bits (of 64) within which two pictures are near-duplicates
+    near_distance: int = 4  # pHash bits (of 64) within which two pictures are near-duplicates ...
+    near_pixels: float = 2.0  # ... and their 32 x 32 gray thumbnails differ by at most this mean (of 255)
     outlier_z: float = 6.0  # robust z-score above which a good picture is unlike the others
-    stats_z: float = 6.0  # robust z-score of size / brightness / sharpness that stands apart
+    stats_z: float = 6.0  # robust z-score of brightness / sharpness that stands apart
+    size_ratio: float = 4.0  # pixels (or aspect ratio) this many times above or below the median stand apart
     defect_quantile: float = 0.05  # a defect scoring below this quantile of the good pictures' scores scores like good
     mask_large: float = 0.5  # share of the picture a mask may cover
     image_size: int = 128  # side of the square input of the features
@@ -110,10 +112,11 @@ def _pictures(root: Path, data_format: str) -> list[_Picture]:
                       f"{', '.join(f for f in DATA_FORMATS if f != 'filelist')}")
 
 
-def _robust_z(values: np.ndarray) -> np.ndarray:
+def _robust_z(values: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """(value - median) / (MAD as a standard deviation), the spread at least ``floor`` (a tight set stays calm)."""
     median = np.median(values)
     mad = np.median(np.abs(values - median)) * _MAD_SCALE
-    return (values - median) / max(mad, 1e-9 + 1e-3 * abs(median))
+    return (values - median) / max(mad, floor, 1e-9 + 1e-3 * abs(median))
 
 
 def _read(path: Path) -> np.ndarray | None:
@@ -131,14 +134,15 @@ def _hash_and_stats(pictures: Sequence[_Picture], progress: ProgressCallback | N
     for index, picture in enumerate(pictures):
         image = _read(picture.path)
         if image is None:
-            hashes.append((None, None))
+            hashes.append((None, None, None))
             stats.append((np.nan,) * 5)
         else:
             channels = 1 if image.ndim == 2 else image.shape[2]
             gray = image if image.ndim == 2 else cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2GRAY)
             gray8 = gray if gray.dtype == np.uint8 else cv2.convertScaleAbs(gray, alpha=255.0 / max(gray.max(), 1))
             hashes.append((hashlib.sha256(gray8.tobytes() + str(gray8.shape).encode()).hexdigest(),
-                           imagehash.phash(Image.fromarray(gray8))))
+                           imagehash.phash(Image.fromarray(gray8)),
+                           cv2.resize(gray8, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)))
             small = cv2.resize(gray8, (256, 256), interpolation=cv2.INTER_AREA)
             sharpness = float(cv2.Laplacian(small, cv2.CV_64F).var())
             stats.append((gray.shape[0] * gray.shape[1], channels, float(gray8.mean()), sharpness,
@@ -163,7 +167,7 @@ def _pair(a: _Picture, b: _Picture) -> tuple[_Picture, _Picture, str]:
 def _duplicates(pictures: Sequence[_Picture], hashes: list, config: DoctorConfig) -> list[Finding]:
     findings, seen = [], set()
     exact: dict[str, int] = {}
-    for index, (digest, _) in enumerate(hashes):
+    for index, (digest, _, _) in enumerate(hashes):
         if digest is None:
             continue
         if digest in exact:
@@ -172,7 +176,7 @@ def _duplicates(pictures: Sequence[_Picture], hashes: list, config: DoctorConfig
             seen.add(frozenset((exact[digest], index)))
         else:
             exact[digest] = index
-    valid = [i for i, (d, _) in enumerate(hashes) if d is not None]
+    valid = [i for i, (d, _, _) in enumerate(hashes) if d is not None]
     if len(valid) < 2:
         return findings
     bits = np.array([hashes[i][1].hash.flatten() for i in valid], dtype=bool)
@@ -183,10 +187,14 @@ def _duplicates(pictures: Sequence[_Picture], hashes: list, config: DoctorConfig
             j = valid[row + 1 + int(offset)]
             if frozenset((i, j)) in seen or hashes[i][0] == hashes[j][0]:
                 continue
+            pixels = float(np.abs(hashes[i][2] - hashes[j][2]).mean())  # a pHash match on plain textures is
+            if pixels > config.near_pixels:  # common: the small pictures must match too (gray levels of 255)
+                continue
             kept, copy, why = _pair(pictures[i], pictures[j])
             severity = "medium" if why == "same_label" else "high"  # split_drawn: may land across the split
             findings.append(Finding("near_duplicate", severity, [str(copy.path), str(kept.path)], "exclude",
-                                    {"across": why, "distance": int(distance[offset])}))
+                                    {"across": why, "distance": int(distance[offset]),
+                                     "pixel_difference": round(pixels, 2)}))
     return findings
 
 
@@ -202,17 +210,18 @@ def _statistics(pictures: Sequence[_Picture], stats: np.ndarray, config: DoctorC
     for row in np.flatnonzero(channels != majority):
         findings.append(Finding("odd_channels", "medium", [str(pictures[where[row]].path)], "check",
                                 {"channels": int(channels[row]), "most": int(majority)}))
-    size_z = _robust_z(np.log(values[:, 0]))
-    shape_z = _robust_z(np.log(values[:, 4]))
-    for row in np.flatnonzero((np.abs(size_z) > config.stats_z) | (np.abs(shape_z) > config.stats_z)):
+    size_off = np.abs(np.log(values[:, 0] / np.median(values[:, 0])))
+    shape_off = np.abs(np.log(values[:, 4] / np.median(values[:, 4])))
+    far = np.log(config.size_ratio)
+    for row in np.flatnonzero((size_off > far) | (shape_off > far / 2)):
         findings.append(Finding("odd_size", "medium", [str(pictures[where[row]].path)], "check",
                                 {"pixels": int(values[row, 0]), "median_pixels": int(np.median(values[:, 0]))}))
-    bright_z = _robust_z(values[:, 2])
+    bright_z = _robust_z(values[:, 2], floor=5.0)  # gray levels: a few are no difference
     for row in np.flatnonzero(np.abs(bright_z) > config.stats_z):
         findings.append(Finding("odd_brightness", "medium", [str(pictures[where[row]].path)], "check",
                                 {"brightness": round(float(values[row, 2]), 1),
                                  "median": round(float(np.median(values[:, 2])), 1)}))
-    sharp_z = _robust_z(np.log(values[:, 3] + 1.0))
+    sharp_z = _robust_z(np.log(values[:, 3] + 1.0), floor=0.25)
     for row in np.flatnonzero(sharp_z < -config.stats_z / 2):  # blur lowers the log sharpness by a lot
         findings.append(Finding("blurred", "medium", [str(pictures[where[row]].path)], "exclude",
                                 {"sharpness": round(float(values[row, 3]), 1),
@@ -339,7 +348,7 @@ def examine(root: str | Path, data_format: str = "folder", config: DoctorConfig 
     findings = _duplicates(pictures, hashes, config) + _masks(pictures, config) + _statistics(pictures, stats, config)
     maps: dict[str, np.ndarray] = {}
     if config.features:
-        usable = [i for i, (digest, _) in enumerate(hashes) if digest is not None]
+        usable = [i for i, (digest, _, _) in enumerate(hashes) if digest is not None]
         chosen = [pictures[i] for i in usable]
         more, maps = _feature_findings(chosen, _embeddings(chosen, config, progress), config, progress)
         findings += more

@@ -10,12 +10,13 @@ from ui.router import ensure_routed
 from ui.state import require_project
 from ui.supervised_view import supervised_panel
 from ui.threshold_panel import load, threshold_panel
-from ui.widgets import run_picker, show_errors
+from ui.widgets import run_picker, show_errors, show_flash
 
 ensure_routed()  # a bookmarked page opened first on a fresh server runs the router itself
 
 project = require_project()
 st.title(t("threshold_title"))
+show_flash()  # what a label change or a retrain just did
 run_dir = run_picker(project)
 if run_dir is not None:
     with show_errors():

@@ -28,6 +28,7 @@ LABELS_EN: dict[str, str] = {
     "l_compare_help": "Both runs judged against the corrected labels on the test pictures they share (a picture "
                       "that moved keeps its pairing).",
     "l_changes_between": "Label changes between the runs: {n}",
+    "l_runs": "Before: run **{old}** · after: run **{new}**",
     "l_gone": "This picture is no longer in the dataset (removed outside the app).",
     "l_changed_verdicts": "Pictures whose verdict changed: {n}",
     "l_col_run": "Run", "l_col_auroc_diff": "AUROC − first run", "l_col_verdict_old": "Before",
@@ -71,6 +72,7 @@ LABELS_JA: dict[str, str] = {
     "l_compare_help": "両方の学習結果を、共通するテスト画像について修正後のラベルで評価しています"
                       "(移動した画像も対応付けたまま)。",
     "l_changes_between": "2 つの学習の間のラベル変更: {n} 件",
+    "l_runs": "修正前: **{old}** · 修正後: **{new}**",
     "l_gone": "この画像はもうデータセットにありません(アプリの外で削除されました)。",
     "l_changed_verdicts": "判定が変わった画像: {n} 枚",
     "l_col_run": "学習結果", "l_col_auroc_diff": "AUROC − 1 つ目", "l_col_verdict_old": "修正前",

@@ -170,6 +170,7 @@ def review_panel(project: Path, run_dir: Path) -> bool:
     stamp = (project / labels.HISTORY).stat().st_mtime
     comparison, changes = _review(str(project), str(old), str(run_dir), stamp)
     st.subheader(t("l_compare_title"), help=t("l_compare_help"))
+    st.markdown(t("l_runs", old=old.name, new=run_dir.name))
     st.caption(t("l_compare_help") + " " + t("d_range_help"))
     rows = []
     for run, difference in zip(comparison.runs, comparison.auroc_differences, strict=True):
