@@ -131,7 +131,7 @@ def test_relabel_retrain_compare_history_and_undo(browser, server: str, project:
     japanese.get_by_test_id("stSidebarNav").get_by_text("データ", exact=True).click(timeout=180_000)
     japanese.get_by_text("ラベル変更の履歴").wait_for(timeout=180_000)
     idle(japanese)
-    japanese.get_by_test_id("stSelectbox").filter(has_text="元に戻す").click()
+    japanese.get_by_test_id("stSelectbox").filter(has_text="元に戻す").get_by_role("combobox").click()
     options = japanese.get_by_role("option")
     options.first.wait_for()
     texts = options.all_inner_texts()  # the three changes, each one undoable, the newest first
