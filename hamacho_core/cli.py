@@ -481,5 +481,35 @@ def threshold_command(config_path: str, cost_miss: float | None, cost_false_alar
     _run(action)
 
 
+@main.command("doctor")
+@click.option("--data-format", type=click.Choice([f for f in DATA_FORMATS if f != "filelist"]), default="folder",
+              show_default=True)
+@click.option("--dataset-root", default="data", show_default=True, help="Folder holding the category folder.")
+@click.option("--category", required=True, help="Dataset folder name below --dataset-root.")
+@click.option("--no-features", is_flag=True, help="Only hashes, masks and statistics (no backbone: seconds).")
+@click.option("--json", "json_path", default=None, help="Also write the findings to this JSON file.")
+def doctor_command(data_format: str, dataset_root: str, category: str, no_features: bool,
+                   json_path: str | None) -> None:
+    """Problems in a dataset before training: duplicates (across good/defect, train/test), good pictures unlike
+    the others, defects that score like good, empty or odd masks, odd sizes / brightness / blur."""
+    import json
+
+    from hamacho_core.doctor import DoctorConfig, examine
+
+    def action(progress: ProgressCallback) -> None:
+        report = examine(Path(dataset_root) / category, data_format, DoctorConfig(features=not no_features),
+                         progress)
+        getattr(progress, "close", lambda: None)()  # the bar ends before the findings are printed
+        click.echo(f"{report.n_pictures} pictures examined in {report.seconds:.1f} s: "
+                   f"{len(report.findings)} finding(s)")
+        for finding in report.findings:
+            click.echo(f"  [{finding.action}] {finding.describe()}")
+        if json_path:
+            Path(json_path).write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+            click.echo(f"findings written to {json_path}")
+
+    _run(action)
+
+
 if __name__ == "__main__":
     main()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hamacho_core import uploads
+from hamacho_core.projects import data_dir
 from hamacho_core.workspace import import_roots
-from ui import uploads
 from ui.dataset_view import counts_table, dataset_of, show_import, thumbnails, upload_box
 from ui.i18n import t
-from ui.projects import data_dir
+from ui.label_view import doctor_panel, history_panel, refused_panel
 from ui.router import ensure_routed
 from ui.state import require_project
 from ui.widgets import flash_errors, problems_table, show_errors, show_flash
@@ -29,14 +30,14 @@ with tab_folders, show_errors():
     for column, kind in zip(columns, uploads.KINDS, strict=True):
         with column:
             upload_box(t(f"drop_{kind}"), t(f"drop_{kind}_help"), f"up_{kind}",
-                       lambda files, kind=kind: uploads.save_uploads(folder, kind, files))
+                       lambda files, kind=kind: uploads.save_uploads(folder, kind, files), project)
 with tab_zip, show_errors():
     generation = st.session_state.setdefault("zip_gen", 0)
     archive = st.file_uploader(t("drop_zip"), type=["zip"], help=t("drop_zip_help"), key=f"zip_{generation}")
     if archive is not None:
         st.session_state["zip_gen"] = generation + 1  # the next run shows an empty drop zone, also after a refusal
         with flash_errors(), st.spinner(t("importing")):
-            show_import(uploads.import_zip(folder, archive, archive.size))
+            show_import(uploads.import_zip(folder, archive, archive.size), project)
         st.rerun()
 with tab_server, show_errors():
     roots = import_roots()
@@ -44,7 +45,7 @@ with tab_server, show_errors():
     path = st.text_input(t("server_path"), help=t("server_path_help"), key="server_path", disabled=not roots)
     if st.button(t("import"), disabled=not path.strip() or not roots, key="import_server"):
         with st.spinner(t("importing")):
-            show_import(uploads.import_folder(folder, path.strip()))
+            show_import(uploads.import_folder(folder, path.strip()), project)
         st.rerun()
 
 st.divider()
@@ -58,9 +59,13 @@ with show_errors():
             st.page_link("pages/train.py", label=t("go_train"), icon=":material/model_training:")
         with right:
             st.subheader(t("problems"))
-            problems_table(dataset.problems)
+            if dataset.problems or not refused_panel(project, show=False):  # not "every file is usable" then
+                problems_table(dataset.problems)
+            refused_panel(project)  # refused imports stay listed until dismissed
         st.subheader(t("thumbnails"))
         thumbnails(dataset)
+        doctor_panel(project)  # before training: duplicates, odd pictures, masks, with one-click fixes
+    history_panel(project)
 if folder != project:
     with st.expander(t("clear_data")):
         sure = st.checkbox(t("clear_confirm"), key="clear_sure")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import projects
+from hamacho_core import projects
 from ui.i18n import t
 from ui.router import ensure_routed
 from ui.state import current_project, get_manager, open_project

@@ -11,6 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from hamacho_core.persistence import read_config
+from hamacho_core.projects import inference_sessions
 from ui.cluster_scoring import offer_cluster
 from ui.i18n import t
 from ui.inference_view import (
@@ -24,7 +25,6 @@ from ui.inference_view import (
     submit_inference,
 )
 from ui.job_view import jobs_panel
-from ui.projects import inference_sessions
 from ui.router import ensure_routed
 from ui.state import get_manager, require_project
 from ui.widgets import flash, problems_table, run_picker, show_errors, show_flash

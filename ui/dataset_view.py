@@ -11,11 +11,11 @@ import pandas as pd
 import streamlit as st
 
 from hamacho_core.data import Dataset, Sample
+from hamacho_core.projects import data_dir
+from hamacho_core.uploads import KINDS, ImportReport
 from ui.i18n import t
 from ui.images import thumbnail
-from ui.projects import data_dir
 from ui.training import load_project_dataset
-from ui.uploads import KINDS, ImportReport
 
 __all__ = ["counts_table", "dataset_of", "show_import", "thumbnails", "upload_box"]
 
@@ -78,15 +78,22 @@ def thumbnails(dataset: Dataset, per_class: int = 6, side: int = 150) -> None:
                  caption=[s.path.name for s in chosen], width=side)
 
 
-def show_import(report: ImportReport) -> None:
+def show_import(report: ImportReport, project: Path | None = None) -> None:
+    """The import's counts once; its refused files also kept in the project's history until dismissed."""
     from ui.widgets import flash
 
     flash(t("imported", n=len(report.written)))
     if report.problems:
         st.session_state["import_problems"] = report.problems
+        if project is not None:
+            from hamacho_core.labels import record_refusals
+            from ui.label_view import current_user
+
+            record_refusals(project, report.problems, current_user())
 
 
-def upload_box(label: str, help_text: str, key: str, save: Callable[[list[tuple[str, bytes]]], ImportReport]) -> None:
+def upload_box(label: str, help_text: str, key: str, save: Callable[[list[tuple[str, bytes]]], ImportReport],
+               project: Path | None = None) -> None:
     """A folder drop zone; dropped files are saved at once and the box is emptied (a refresh loses nothing)."""
     generation = st.session_state.setdefault(f"{key}_gen", 0)
     from ui.widgets import flash_errors
@@ -95,5 +102,5 @@ def upload_box(label: str, help_text: str, key: str, save: Callable[[list[tuple[
     if files:
         st.session_state[f"{key}_gen"] = generation + 1  # emptied even when saving fails (no retry loop)
         with flash_errors(), st.spinner(t("importing")):
-            show_import(save([(f.name, f.getvalue()) for f in files]))
+            show_import(save([(f.name, f.getvalue()) for f in files]), project)
         st.rerun()

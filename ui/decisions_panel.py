@@ -17,10 +17,10 @@ import streamlit as st
 from hamacho_core.decisions import Costs, Decisions, ThresholdIntervals, compare_runs, load_costs
 from hamacho_core.errors import HamachoError
 from hamacho_core.evaluation import Evaluation
+from hamacho_core.projects import project_runs
 from ui.charts import DEFECT_COLOR, POINT_COLOR
 from ui.decision_text import cost_sentence, costs_given, recall_sentence, span, width_sentence
 from ui.i18n import t
-from ui.projects import project_runs
 from ui.widgets import run_label
 
 __all__ = ["add_bands", "decision_tabs", "gallery_filter", "given_costs", "metric_ranges", "recall_block"]

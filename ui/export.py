@@ -25,6 +25,7 @@ import pandas as pd
 
 from hamacho_core.errors import ConfigError
 from hamacho_core.imageio import read_image
+from hamacho_core.labels import HISTORY
 from hamacho_core.metrics import RunMetrics, image_metrics, outcomes
 from hamacho_core.persistence import read_config
 from hamacho_core.progress import ProgressCallback
@@ -179,6 +180,9 @@ def build_report_zip(run_dir: Path, out_path: Path, parts: Sequence[str], projec
                           if p.is_file()]
         if "settings" in parts:
             files.append((run_dir / "config.yaml", f"{top}/settings/config.yaml"))
+        history = run_dir.parent.parent / HISTORY  # the project's label history (<project>/runs/<run>)
+        if history.is_file():
+            files.append((history, f"{top}/labels/history.jsonl"))
         with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as archive:
             for done, (path, arcname) in enumerate(files, start=1):
                 archive.write(path, arcname)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.i18n_decisions import DECISIONS_EN, DECISIONS_JA
+from ui.i18n_labels import LABELS_EN, LABELS_JA
 from ui.i18n_monitor import MONITOR_EN, MONITOR_JA
 
 __all__ = ["DEFAULT_LANGUAGE", "LANGUAGES", "STRINGS", "explain", "t", "translate"]
@@ -405,6 +406,8 @@ EN.update(DECISIONS_EN)  # the decision tools' text (ui/i18n_decisions.py)
 JA.update(DECISIONS_JA)
 EN.update(MONITOR_EN)  # the Monitor page's text (ui/i18n_monitor.py)
 JA.update(MONITOR_JA)
+EN.update(LABELS_EN)  # the review loop's text (ui/i18n_labels.py)
+JA.update(LABELS_JA)
 
 STRINGS: dict[str, dict[str, str]] = {"en": EN, "ja": JA}
 

@@ -21,12 +21,13 @@ from hamacho_core.imageio import read_image
 from hamacho_core.jobs import INFERENCE as INFERENCE_KIND
 from hamacho_core.jobs import Job, JobManager
 from hamacho_core.jobs.inference import PROBLEMS_FILE, InferenceJobConfig, InferenceJobResult, run_inference_job
+from hamacho_core.projects import INFERENCE, new_stamp
 from hamacho_core.report import defect_regions
 from hamacho_core.store.store import RECORD_VARIABLE, env_flag
+from hamacho_core.uploads import ImportReport, save_inference_inputs
 from ui.i18n import t
 from ui.images import fit, gray_to_map, heat_overlay, mask_outline
-from ui.projects import INFERENCE, new_stamp
-from ui.uploads import ImportReport, save_inference_inputs
+from ui.label_view import add_popover
 
 ENGINE_LABELS = {"torch": "PyTorch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
 
@@ -132,3 +133,6 @@ def show_gallery(session: Session, image_norm: float, pixel_norm: float, limit: 
             caption += " · " + t("regions_caption", n=len(regions), x=top["x"], y=top["y"], w=top["width"],
                                  h=top["height"])
         columns[slot % 3].image(picture, caption=caption, width="stretch")
+        if Path(str(item.filepath)).is_file():  # a scored picture can join the project's dataset with its label
+            with columns[slot % 3]:
+                add_popover(session.folder.parent.parent, Path(str(item.filepath)), f"add_{slot}")

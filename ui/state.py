@@ -8,8 +8,8 @@ import streamlit as st
 
 from hamacho_core.errors import HamachoError, WorkspaceError
 from hamacho_core.jobs import JobManager
+from hamacho_core.projects import ProjectError, list_projects, project_folder, workspace
 from ui.i18n import DEFAULT_LANGUAGE, t
-from ui.projects import ProjectError, list_projects, project_folder, workspace
 
 __all__ = ["current_project", "get_manager", "init_state", "open_project", "require_project"]
 

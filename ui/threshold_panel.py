@@ -15,10 +15,12 @@ from hamacho_core.metrics import CrossFittedEstimate, ImageMetrics
 from hamacho_core.persistence import update_thresholds
 from hamacho_core.pipeline import TEST_DIR
 from hamacho_core.report import relative_names
+from hamacho_core.review import picture_in_project
 from ui.decisions_panel import add_bands, decision_tabs, gallery_filter, given_costs, metric_ranges, recall_block
 from ui.evaluate import gallery_order, outcome, threshold_view
 from ui.i18n import t
 from ui.images import heat_overlay, mask_outline, thumbnail
+from ui.label_view import relabel_popover
 from ui.widgets import show_errors
 
 __all__ = ["Loaded", "chart_text", "load", "threshold_panel"]
@@ -98,6 +100,9 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
         result = outcome(int(evaluation.labels[index]), float(loaded.scores[index]), threshold)
         columns[slot % 3].image(picture, caption=f"{result} · {loaded.scores[index]:.3f} · {loaded.names[index]}",
                                 width="stretch")
+        with columns[slot % 3]:
+            relabel_popover(run_dir.parent.parent, picture_in_project(run_dir.parent.parent, run_dir,
+                                                                      evaluation.paths[index]), f"relabel_{index}")
 
 
 @st.fragment

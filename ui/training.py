@@ -8,8 +8,8 @@ from hamacho_core.config import project_train_config
 from hamacho_core.data import Dataset, load_dataset
 from hamacho_core.pipeline import TrainConfig
 from hamacho_core.planning import TrainPlan, plan
+from hamacho_core.projects import data_dir
 from hamacho_core.tiling import DEFAULT_MAX_TILES
-from ui.projects import data_dir
 
 __all__ = ["BACKBONES", "Estimate", "estimate", "load_project_dataset", "make_config"]
 

@@ -13,8 +13,8 @@ import streamlit as st
 from hamacho_core.data import Problem
 from hamacho_core.errors import HamachoError
 from hamacho_core.persistence import RunInfo, read_config
+from hamacho_core.projects import RUNS, project_runs
 from ui.i18n import t
-from ui.projects import RUNS, project_runs
 
 __all__ = ["flash", "flash_errors", "problems_table", "run_label", "run_picker", "runs_table", "show_errors",
            "show_flash"]

@@ -191,7 +191,7 @@ def create_app(
     Returns:
         The ASGI application.
     """
-    from hamacho_core.api import dataset, results, routes, run_admin
+    from hamacho_core.api import dataset, doctor, labels, results, routes, run_admin
 
     root = Path(workspace).expanduser().resolve() if workspace else default_workspace()
     limits = limits or ApiLimits.from_env()
@@ -220,5 +220,7 @@ def create_app(
     app.include_router(results.router, prefix="/v1", dependencies=key, responses=routes.ERRORS)
     app.include_router(run_admin.router, prefix="/v1", dependencies=key, responses=routes.ERRORS)
     app.include_router(dataset.router, prefix="/v1", dependencies=key, responses=routes.ERRORS)
+    app.include_router(labels.router, prefix="/v1", dependencies=key)
+    app.include_router(doctor.router, prefix="/v1", dependencies=key)
     app.add_middleware(BodyLimit, max_bytes=limits.max_upload_bytes)
     return app

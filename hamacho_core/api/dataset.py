@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParameter
 
 from hamacho_core.api.app import PayloadTooLarge
-from hamacho_core.api.runs import NotFound
+from hamacho_core.api.runs import NotFound, project_folder_or_404
 from hamacho_core.api.store_schemas import DatasetPicture, DatasetPictures, PictureUpload
 from hamacho_core.api.upload_door import KINDS, save_pictures
 from hamacho_core.errors import HamachoError
@@ -30,15 +30,12 @@ Kind = Literal["good", "bad", "mask"]
 
 
 def project_dir(workspace: Path, project: str) -> Path:
-    """The project's folder in the workspace.
+    """The project's folder in the workspace (the core's one name rule: ``runs.project_folder_or_404``).
 
     Raises:
         NotFound: no such project (or a name that would leave the workspace).
     """
-    folder = workspace / project
-    if not project or project.startswith(".") or any(c in project for c in "/\\:\0") or not folder.is_dir():
-        raise NotFound(f"no project {project!r} in the workspace: create it and upload its pictures in the app")
-    return folder
+    return project_folder_or_404(workspace, project)
 
 
 def _picture(data_dir: Path, path: Path, details: bool = False) -> DatasetPicture:

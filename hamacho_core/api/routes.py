@@ -8,10 +8,9 @@ from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 
 from hamacho_core import __version__
 from hamacho_core.api.app import PayloadTooLarge
-from hamacho_core.api.dataset import project_dir
 from hamacho_core.api.jobs import JobView
 from hamacho_core.api.recording import Labels, labels_form, score_and_record
-from hamacho_core.api.runs import RunRecord
+from hamacho_core.api.runs import RunRecord, project_folder_or_404
 from hamacho_core.api.schemas import (
     ErrorBody,
     Health,
@@ -30,6 +29,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text} for status, text in (
         (401, "missing or wrong API key"), (404, "unknown run, project or job"), (413, "request too large"),
         (422, "invalid value"))}
+
 
 health = APIRouter(tags=["health"])
 v1 = APIRouter(responses=ERRORS)
@@ -116,7 +116,7 @@ def start_training(
     settings: TrainRequest | None = None,
 ) -> JobInfo:
     """Queue training on the project's dataset in the app's job system; poll GET /v1/jobs/{job_id}."""
-    folder = project_dir(request.app.state.workspace, project)
+    folder = project_folder_or_404(request.app.state.workspace, project)
     options = (settings or TrainRequest()).model_dump()
     if options.get("max_bank_size") == 0:
         options["max_bank_size"] = None

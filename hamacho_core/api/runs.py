@@ -1,6 +1,6 @@
 """Runs of the workspace, and a bounded cache of loaded models that scores pictures in one torch thread.
 
-The workspace layout is the app's (``ui/projects.py``)::
+The workspace layout is the core's (``hamacho_core/projects.py``)::
 
     <workspace>/<project>/runs/<run folder>/config.yaml   a run (hamacho_core.persistence)
 
@@ -21,14 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from hamacho_core.errors import HamachoError, ModelFileError
+from hamacho_core.errors import HamachoError, ModelFileError, WorkspaceError
 from hamacho_core.persistence import WEIGHTS_PATH, LoadedRun, is_complete, list_runs, load_run, read_config
+from hamacho_core.projects import ProjectError, check_name, open_project
 from hamacho_core.scoring import PictureScore, score_arrays, with_thresholds
 from hamacho_core.thresholds import Normalization
 from hamacho_core.workspace import PROJECT_RUNS
 
 __all__ = ["ModelCache", "NotFound", "RunCatalog", "RunInUse", "RunRecord", "find_run", "list_workspace_runs",
-           "parse_id", "run_id"]
+           "parse_id", "project_folder_or_404", "run_id"]
 
 RUNS = PROJECT_RUNS
 
@@ -51,6 +52,21 @@ class RunRecord:
     config: dict[str, Any] = field(repr=False)
 
 
+def _valid_project(name: str) -> bool:
+    try:
+        return check_name(name) == name
+    except ProjectError:
+        return False
+
+
+def project_folder_or_404(workspace: Path, name: str) -> Path:
+    """An existing project's folder (``hamacho_core.projects.open_project``), or NotFound (404)."""
+    try:
+        return open_project(name, workspace)
+    except (ProjectError, WorkspaceError) as error:
+        raise NotFound(f"{error}; GET /v1/runs lists the projects' runs, the app creates projects") from error
+
+
 def run_id(project: str, relative: Path) -> str:
     return f"{project}:{relative.as_posix()}"
 
@@ -62,8 +78,8 @@ def parse_id(identifier: str, kind: str = "run") -> tuple[str, str]:
         NotFound: malformed id, or one that would leave the project's folder.
     """
     project, sep, relative = identifier.partition(":")
-    if (not sep or not project or not relative or project.startswith(".") or relative.startswith(".")
-            or any(c in project + relative for c in "/\\:\0")):
+    if (not sep or not _valid_project(project) or not relative or relative.startswith(".")
+            or any(c in relative for c in "/\\:\0")):
         raise NotFound(f"no {kind} {identifier!r}: ids look like <project>:<run folder>; GET /v1/runs lists them")
     return project, relative
 

@@ -1,6 +1,5 @@
-"""The one door from the API to the app's upload checks: pictures added through the API pass the same checks and
-limits as the app's uploads (bytes, header pixels, a decode, pictures per project). Today those live in
-``ui/uploads.py`` (plain functions, no Streamlit); when they move into the core, re-point this module only."""
+"""The one door from the API to the upload checks: pictures added through the API pass the same checks and limits as
+the app's uploads (bytes, header pixels, a decode, pictures per project), ``hamacho_core.uploads``."""
 
 from __future__ import annotations
 
@@ -8,8 +7,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from hamacho_core.data import Problem
-from hamacho_core.errors import ConfigError
 from hamacho_core.limits import Limits
+from hamacho_core.uploads import save_uploads
 
 __all__ = ["KINDS", "save_pictures"]
 
@@ -23,10 +22,5 @@ def save_pictures(data_dir: Path, kind: str, files: Iterable[tuple[str, bytes]],
     Returns:
         (files written, files left out with the reason).
     """
-    try:
-        from ui.uploads import save_uploads
-    except ImportError as error:  # an installed package without the app's folders
-        raise ConfigError("adding pictures needs the app's upload checks (ui/uploads.py): run `hamacho serve` from "
-                          "the project's folder or its Docker image") from error
     report = save_uploads(data_dir, kind, files, limits)
     return report.written, report.problems
