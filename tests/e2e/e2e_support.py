@@ -50,11 +50,12 @@ def _stop_group(process: subprocess.Popen, grace: float = 15.0) -> None:
 
 @contextmanager
 def streamlit_server(home: Path, env: dict[str, str] | None = None, port: int | None = None,
-                     log: Path | None = None, timeout: float = 180.0) -> Iterator[str]:
+                     log: Path | None = None, timeout: float = 180.0, create_home: bool = True) -> Iterator[str]:
     """The app (``streamlit run app.py``) with workspace ``home``, healthy; stopped with its whole process group.
 
     Args:
-        home: the workspace (``HAMACHO_HOME``); created when missing.
+        home: the workspace (``HAMACHO_HOME``); created when missing and ``create_home`` (False: a server over a
+            workspace that cannot be created, e.g. below a regular file; give ``log`` then).
         env: more environment variables for the server (on top of this process's).
         port: the port on 127.0.0.1; default a free one.
         log: the server's output; default ``<home's parent>/streamlit-<port>.log``.
@@ -66,7 +67,8 @@ def streamlit_server(home: Path, env: dict[str, str] | None = None, port: int | 
     Raises:
         RuntimeError: the server exited or did not become healthy in time (the log's path is in the message).
     """
-    home.mkdir(parents=True, exist_ok=True)
+    if create_home:
+        home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log = log or home.parent / f"streamlit-{port}.log"
     command = [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app.py", "--server.port", str(port),
