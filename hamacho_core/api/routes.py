@@ -10,7 +10,7 @@ import numpy as np
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 
 from hamacho_core import __version__
-from hamacho_core.api.app import PayloadTooLarge
+from hamacho_core.api.errors import PayloadTooLarge
 from hamacho_core.api.jobs import JobView
 from hamacho_core.api.runs import NotFound, RunRecord, find_run, list_workspace_runs
 from hamacho_core.api.schemas import (
@@ -25,6 +25,7 @@ from hamacho_core.api.schemas import (
     Thresholds,
     TrainRequest,
 )
+from hamacho_core.choices import bank_size_limit
 from hamacho_core.errors import DataError
 from hamacho_core.report import heat_map
 from hamacho_core.scoring import PictureScore, decode_image, with_thresholds
@@ -153,10 +154,10 @@ def start_training(
     if (not project or project.startswith(".") or any(c in project for c in "/\\:") or not folder.is_dir()):
         raise NotFound(f"no project {project!r} in the workspace: create it and upload its pictures in the app")
     options = (settings or TrainRequest()).model_dump()
-    if options.get("max_bank_size") == 0:
-        options["max_bank_size"] = None
-    elif options.get("max_bank_size") is None:
-        options.pop("max_bank_size")
+    if options.get("max_bank_size") is None:
+        options.pop("max_bank_size")  # the default budget
+    else:
+        options["max_bank_size"] = bank_size_limit(options["max_bank_size"])
     return _job_info(request.app.state.jobs.submit(folder, options))
 
 

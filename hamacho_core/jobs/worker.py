@@ -79,7 +79,7 @@ def _config(job: Job) -> object:
         from hamacho_core.jobs.inference import InferenceJobConfig
 
         return InferenceJobConfig(**job.config)
-    from hamacho_core.pipeline import TrainConfig
+    from hamacho_core.config import TrainConfig
 
     return TrainConfig(**job.config)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from e2e_support import SCREENSHOTS, download_report_zip, idle, nav
 
-from hamacho_core.demo import make_demo_dataset
+from hamacho_core.synthetic import make_demo_dataset
 
 PROJECT = "ワッシャー検査"
 

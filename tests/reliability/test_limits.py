@@ -11,10 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hostile_inputs import huge_header_png, picture_corpus, png_bytes, zip_bytes
 
 from hamacho_core.data import load_dataset, picture_problem
 from hamacho_core.errors import ConfigError, DataError
-from hamacho_core.hostile import huge_header_png, picture_corpus, png_bytes, zip_bytes
 from hamacho_core.imageio import read_image
 from hamacho_core.limits import LimitError, Limits, check_picture_bytes, human_count, picture_header_size
 from ui.uploads import UnsafeArchiveError, import_zip, save_uploads

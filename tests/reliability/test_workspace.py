@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile_inputs import png_bytes
 
 from hamacho_core.api.settings import ApiSettings
 from hamacho_core.errors import WorkspaceError
-from hamacho_core.hostile import png_bytes
 from hamacho_core.persistence import atomic_write_text, interrupted_runs, list_runs, staged_run_dir
 from hamacho_core.workspace import check_import_source, default_workspace, import_roots, inside, writable_folder
 from ui import projects

@@ -27,9 +27,9 @@ from hamacho_core.pipeline import TrainConfig, infer
 TRAINER = textwrap.dedent('''
     import ctypes, time
     from pathlib import Path
+    from types import SimpleNamespace
     from hamacho_core.errors import DataError
     from hamacho_core.metrics import ImageMetrics, RunMetrics
-    from hamacho_core.pipeline import TrainResult
 
     def train(config, progress):
         run = Path(config.run_dir)
@@ -47,7 +47,8 @@ TRAINER = textwrap.dedent('''
         (run / "config.yaml").write_text("x")
         image = ImageMetrics(threshold=0.5, auroc=0.95, average_precision=0.9, f1=0.9, precision=0.9, recall=0.9,
                              accuracy=0.9, tp=9, fp=1, tn=9, fn=1)
-        return TrainResult(run, RunMetrics(image), [], (128, 128), "")
+        # what the worker reads of a TrainResult (the stand-in's worker never loads torch: it starts fast)
+        return SimpleNamespace(run_dir=run, metrics=RunMetrics(image), problems=[], input_shape=(128, 128))
 ''')
 
 
@@ -137,8 +138,8 @@ def test_two_workers_run_two_jobs_at_once(tmp_path: Path, manager) -> None:  # n
 SERVER = textwrap.dedent('''
     import sys, time
     from pathlib import Path
+    from hamacho_core.config import TrainConfig
     from hamacho_core.jobs import JobManager
-    from hamacho_core.pipeline import TrainConfig
     project = Path(sys.argv[1])
     jobs = JobManager(trainer="fake_trainer:train")
     def config(name):
