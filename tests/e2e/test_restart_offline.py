@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import pytest
 from e2e_support import ROOT, streamlit_server
 
-from hamacho_core.demo import make_demo_dataset
+from hamacho_core.synthetic import make_demo_dataset
 
 PROJECT = "検査P"
 PAGES = {"train": "Train", "threshold": "Threshold", "report": "Report", "data": "Data", "inference": "Inference",

@@ -8,26 +8,22 @@ left alone). Screenshot: docs/screenshots/threshold_decisions.png.
 from __future__ import annotations
 
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 from e2e_support import SCREENSHOTS, download_report_zip, idle, nav
 
-from hamacho_core.demo import make_demo_dataset
-from hamacho_core.pipeline import TrainConfig, train
-
 PROJECT = "判断テスト"
 
 
 @pytest.fixture(scope="module")
-def decision_page(browser, server: str, workspace: Path):  # noqa: ANN001, ANN201
-    """A trained run in project 判断テスト and a fresh English tab opened on it."""
+def decision_page(browser, server: str, workspace: Path, trained_workspace: Path):  # noqa: ANN001, ANN201
+    """A trained run in project 判断テスト (a copy of the session's trained project) and a fresh English tab on it."""
     project = workspace / PROJECT
     if not list((project / "runs").glob("*/config.yaml")):
-        make_demo_dataset(project / "data", n_good=12, n_bad_per_type=2, size=128)
-        train(TrainConfig(category="data", dataset_root=str(project), run_dir=str(project / "runs" / "20250301-090000"),
-                          image_size=128, resize="square", write_csv=False))
+        shutil.copytree(trained_workspace / "検査A", project)
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     context.set_default_timeout(60_000)
     tab = context.new_page()
