@@ -44,7 +44,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")[:400]
 
 
-def _outcome(action) -> tuple[str, float]:  # noqa: ANN001
+def _outcome(action) -> tuple[str, float]:
     start = time.perf_counter()
     try:
         result = action()

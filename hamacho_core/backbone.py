@@ -166,7 +166,7 @@ def _cached_weights(name: str) -> str | None:
 
     try:
         hub_id = timm.models.get_pretrained_cfg(name).hf_hub_id  # type: ignore[union-attr]
-    except Exception:
+    except Exception:  # noqa: BLE001 - an unknown name or a config without a hub id: no hint, same error
         return None
     for filename in ("model.safetensors", "pytorch_model.bin"):
         found = try_to_load_from_cache(hub_id, filename) if hub_id else None

@@ -80,7 +80,7 @@ def _run(action: Callable[[ProgressCallback], Any], unit: str = "it") -> Any:
     except KeyboardInterrupt:
         progress.close()
         raise click.ClickException("interrupted") from None
-    except Exception as error:  # noqa: BLE001 - the CLI promises a one-line reason
+    except Exception as error:
         progress.close()
         if os.environ.get("HAMACHO_DEBUG"):
             raise

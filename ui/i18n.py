@@ -243,7 +243,7 @@ JA: dict[str, str] = {
     "zip_ready": "{name} の準備ができました({mb} MB)。", "download": "ZIP をダウンロード",
 }
 
-# supervised boost (issue 15)
+# supervised boost
 EN.update({
     "opt_supervised": "Learn from the defect pictures (supervised)",
     "help_supervised": "A light head on the frozen features learns from the defect pictures (and their masks) "
@@ -299,7 +299,7 @@ JA.update({
     "cluster_done": "{n} 枚を判定しました(使用できない画像 {problems} 枚)。結果: {path}/pred_outputs.csv",
 })
 
-# ---- jobs in worker processes, login and access (issue 11, app side)
+# ---- jobs in worker processes, login and access (app side)
 EN.update({
     "starting_worker": "starting the worker process…", "eta_total": "· about {s} s left",
     "queue_slot": "Waiting: position {n} in the queue, starts in about {s} s.",

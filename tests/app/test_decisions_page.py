@@ -24,7 +24,7 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(e.value) for e in (*at.markdown, *at.caption, *at.info, *at.warning, *at.error))
 
 
-def _table(at: AppTest, column: str):  # noqa: ANN202 - a DataFrame
+def _table(at: AppTest, column: str):
     """The first table with ``column`` (AppTest does not expose dataframe keys)."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
 

@@ -103,18 +103,18 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float, log: Path
 
 
 # ------------------------------------------------------------------------------------------ page helpers
-def idle(page, timeout: float = 120_000) -> None:  # noqa: ANN001 - a Playwright page
+def idle(page, timeout: float = 120_000) -> None:
     """Wait until Streamlit has finished the current run."""
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 
 
-def nav(page, label: str) -> None:  # noqa: ANN001
+def nav(page, label: str) -> None:
     """Open a page by its label in the sidebar navigation, then wait until it has run."""
     page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
     idle(page)
 
 
-def download_report_zip(page, folder: Path) -> Path:  # noqa: ANN001
+def download_report_zip(page, folder: Path) -> Path:
     """On the Report page: build the ZIP, download it into ``folder``; returns the file (its suggested name)."""
     page.get_by_role("button", name="Build the ZIP").click()
     button = page.get_by_role("button", name="Download ZIP")

@@ -55,10 +55,10 @@ def test_every_page_calls_the_router_first() -> None:
         assert ast.unparse(first.value) == "ensure_routed()", f"{script} starts with {ast.unparse(first)}"
 
 
-def test_a_page_url_works_as_the_first_request_of_a_fresh_server(browser, home: Path) -> None:  # noqa: ANN001
+def test_a_page_url_works_as_the_first_request_of_a_fresh_server(browser, home: Path) -> None:
     outside: list[str] = []
 
-    def only_local(route) -> None:  # noqa: ANN001
+    def only_local(route) -> None:
         if urlparse(route.request.url).hostname in LOCAL or route.request.url.startswith(("data:", "blob:")):
             route.continue_()
         else:
@@ -92,7 +92,7 @@ def test_a_page_url_works_as_the_first_request_of_a_fresh_server(browser, home: 
     assert not outside, f"requests left this machine: {outside}"
 
 
-def test_a_workspace_below_a_file_is_one_clear_error_on_every_page(browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_workspace_below_a_file_is_one_clear_error_on_every_page(browser, tmp_path: Path) -> None:
     """``HAMACHO_HOME`` below a regular file, as a new user may set it: the real server (router, cached job
     manager and all) shows the folder and what to do on every page, never Streamlit's exception box."""
     (tmp_path / "file").write_text("x")

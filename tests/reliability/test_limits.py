@@ -108,7 +108,7 @@ def test_uploads_stop_at_the_project_picture_cap(tmp_path: Path) -> None:
 
 
 def test_cli_train_and_inference_skip_a_hostile_picture(demo_root: Path, tmp_path: Path) -> None:
-    """Failure 1 of issue 11: one 40,000 x 40,000 px PNG among good pictures lost the whole CLI run."""
+    """A reported failure: one 40,000 x 40,000 px PNG among good pictures lost the whole CLI run."""
     root = tmp_path / "data" / "set"
     for kind in ("good", "bad", "mask"):
         for path in sorted((demo_root / kind).rglob("*.png"))[:8]:

@@ -29,7 +29,7 @@ def test_folder_below_a_regular_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_project_workspace_below_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Failure 4 of issue 11: HAMACHO_HOME below a regular file gave a NotADirectoryError traceback."""
+    """A reported failure: HAMACHO_HOME below a regular file gave a NotADirectoryError traceback."""
     (tmp_path / "file").write_text("x")
     monkeypatch.setenv("HAMACHO_HOME", str(tmp_path / "file" / "workspace"))
     with pytest.raises(WorkspaceError, match="HAMACHO_HOME"):

@@ -53,7 +53,7 @@ TRAINER = textwrap.dedent('''
 
 
 @pytest.fixture()
-def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (tmp_path / "fake_trainer.py").write_text(TRAINER)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
     return lambda workers=1: JobManager(workers=workers, trainer="fake_trainer:train")
@@ -74,7 +74,7 @@ def _running(manager: JobManager, key: str, timeout: float = 60.0) -> int:
     raise TimeoutError(key)
 
 
-def test_jobs_run_in_worker_processes_one_at_a_time_and_persist(tmp_path: Path, manager) -> None:  # noqa: ANN001
+def test_jobs_run_in_worker_processes_one_at_a_time_and_persist(tmp_path: Path, manager) -> None:
     jobs = manager()
     first = jobs.submit(tmp_path, _config(tmp_path, "ok-a"), estimated_seconds=5)
     second = jobs.submit(tmp_path, _config(tmp_path, "fail-b"))
@@ -90,7 +90,7 @@ def test_jobs_run_in_worker_processes_one_at_a_time_and_persist(tmp_path: Path, 
     assert failed.started >= done.finished - 0.5  # one worker: the second started after the first ended
 
 
-def test_kill_9_or_segfault_of_a_worker_fails_its_job_and_the_others_go_on(tmp_path: Path, manager) -> None:  # noqa: ANN001
+def test_kill_9_or_segfault_of_a_worker_fails_its_job_and_the_others_go_on(tmp_path: Path, manager) -> None:
     jobs = manager()
     killed = jobs.submit(tmp_path, _config(tmp_path, "hold-a"))
     crashed = jobs.submit(tmp_path, _config(tmp_path, "crash-b"))
@@ -106,7 +106,7 @@ def test_kill_9_or_segfault_of_a_worker_fails_its_job_and_the_others_go_on(tmp_p
                                                                    "ok-c": "done"}
 
 
-def test_cancel_stops_the_worker_process_and_drops_a_waiting_job(tmp_path: Path, manager) -> None:  # noqa: ANN001
+def test_cancel_stops_the_worker_process_and_drops_a_waiting_job(tmp_path: Path, manager) -> None:
     jobs = manager()
     running = jobs.submit(tmp_path, _config(tmp_path, "hold-a"), estimated_seconds=30)
     waiting = jobs.submit(tmp_path, _config(tmp_path, "ok-b"), estimated_seconds=20)
@@ -126,7 +126,7 @@ def test_cancel_stops_the_worker_process_and_drops_a_waiting_job(tmp_path: Path,
     assert jobs.wait(third.key, 120).status == "done"  # the queue goes on
 
 
-def test_two_workers_run_two_jobs_at_once(tmp_path: Path, manager) -> None:  # noqa: ANN001
+def test_two_workers_run_two_jobs_at_once(tmp_path: Path, manager) -> None:
     jobs = manager(workers=2)
     first = jobs.submit(tmp_path, _config(tmp_path, "hold-a"))
     second = jobs.submit(tmp_path, _config(tmp_path, "hold-b"))
@@ -154,7 +154,7 @@ SERVER = textwrap.dedent('''
 
 
 def test_a_killed_server_takes_its_workers_along_and_a_restart_shows_interrupted_jobs(
-        tmp_path: Path, manager) -> None:  # noqa: ANN001
+        tmp_path: Path, manager) -> None:
     manager()  # sets PYTHONPATH for the stand-in trainer
     project = tmp_path / "project"
     project.mkdir()
