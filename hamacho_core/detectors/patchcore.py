@@ -108,10 +108,6 @@ class PatchCore(Detector):
         self._search.fit(self.memory_bank_)
 
     # ----------------------------------------------------------------------------------------- predict
-    def _score_features(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        scores, maps, _ = self._score_patches(features)
-        return scores, maps
-
     def _score_patches(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Image scores (B,), distance maps (B, 1, h, w) and head inputs (B, D + 1, h, w) = [embedding, distance]."""
         embedding = self.embed(features)
