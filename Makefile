@@ -13,7 +13,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
 export HAMACHO_HOME
 
-.PHONY: run test test-fast venv demo browser postgres lint clean
+.PHONY: run test test-fast screenshots venv demo browser postgres lint clean
 
 run: demo
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
@@ -21,12 +21,17 @@ run: demo
 # Everything CI runs: lint, then all test layers (the browser tests need the apt-get step of `browser`).
 test: venv browser postgres
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -ra tests
+	$(BIN)/python -m pytest -q -ra --durations=25 tests
 
 # The quick layers (unit + app, no browser install, no sudo): what a developer runs while working.
 test-fast: venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -ra tests/unit tests/app tests/test_delivery.py
+
+# Refresh the README's pictures in docs/screenshots/ (the tests themselves save theirs in a temporary folder).
+screenshots: venv browser
+	HAMACHO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/e2e/test_workbench.py \
+	  tests/e2e/test_workbench_decisions.py
 
 venv: $(STAMP)
 

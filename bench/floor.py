@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BACKBONE, BATCH_SIZE, IMAGE_SIZE, runtime_info  # noqa: E402
+from common import BACKBONE, BATCH_SIZE, IMAGE_SIZE, runtime_info
 
 STAGES = [2, 3]  # feature_info indices of blocks.2 (stride 8) and blocks.4 (stride 16)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+from common import (
     BACKBONE,
     BATCH_SIZE,
     CORESET_RATIO,
@@ -104,7 +104,7 @@ def main() -> None:
     t0 = time.perf_counter()
     import numpy as np
 
-    import hamacho_core.detectors  # noqa: F401  (the import cost, as anomalib's is measured)
+    import hamacho_core.detectors
     from hamacho_core.runtime import tune_allocator
 
     tune_allocator()  # what the hamacho CLI and app do at start-up

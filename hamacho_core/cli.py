@@ -23,14 +23,18 @@ from hamacho_core.choices import (
     ACCELERATORS,
     DATA_FORMATS,
     DETECTOR_NAMES,
+    EXPORT_FORMATS,
     HOLDOUT_RANGE,
+    INFERENCE_ENGINES,
     MAX_SIDE,
     MIN_SIDE,
     RESIZE_MODES,
+    SCORE_ENGINES,
     SPLIT_RANGE,
     SUPERVISED_MODES,
     TASK_TYPES,
     TILING_MODES,
+    bank_size_limit,
 )
 from hamacho_core.errors import ConfigError, HamachoError
 from hamacho_core.progress import ProgressCallback
@@ -77,7 +81,7 @@ def _run(action: Callable[[ProgressCallback], Any], unit: str = "it") -> Any:
     except KeyboardInterrupt:
         progress.close()
         raise click.ClickException("interrupted") from None
-    except Exception as error:  # noqa: BLE001 - the CLI promises a one-line reason
+    except Exception as error:
         progress.close()
         if os.environ.get("HAMACHO_DEBUG"):
             raise
@@ -215,8 +219,8 @@ def train_command(ctx: click.Context, **options: Any) -> None:
     values = {**{k: v for k, v in options.items() if v is not None}, **expert, **given}
     if values.pop("no_csv", False):
         values["write_csv"] = False
-    if values.get("max_bank_size") == 0:
-        values["max_bank_size"] = None
+    if "max_bank_size" in values:
+        values["max_bank_size"] = bank_size_limit(values["max_bank_size"])
     _check_train_paths(values)
     from dataclasses import fields
 
@@ -287,7 +291,7 @@ def _print_supervised(supervised: dict[str, Any]) -> None:
 @click.option("--image-norm", type=float, default=None, help="Normalized image threshold (default: the run's, 0.5).")
 @click.option("--pixel-norm", type=float, default=None, help="Normalized pixel threshold (default: the run's, 0.5).")
 @click.option("--no-csv", is_flag=True, help="Skip the per-pixel CSV files.")
-@click.option("--engine", type=click.Choice(["torch", "onnx", "openvino"]), default="torch", show_default=True,
+@click.option("--engine", type=click.Choice(INFERENCE_ENGINES), default="torch", show_default=True,
               help="onnx/openvino: the run's export (made in <run>/exported/ on first use, or --model-dir); CPU.")
 @click.option("--model-dir", default=None, help="Folder written by hamacho export (with --engine onnx|openvino).")
 def inference_command(image_path: str, config_path: str, save_path: str | None, batch_size: int, accelerator: str,
@@ -309,7 +313,7 @@ def inference_command(image_path: str, config_path: str, save_path: str | None, 
 
 @main.command("export")
 @click.option("--config-path", required=True, help="The trained run's config.yaml.")
-@click.option("--format", "export_format", type=click.Choice(["onnx", "openvino"]), default="onnx",
+@click.option("--format", "export_format", type=click.Choice(EXPORT_FORMATS), default="onnx",
               show_default=True, help="onnx: model.onnx; openvino: model.xml + model.bin (OpenVINO IR).")
 @click.option("--output", required=True, help="Folder to write (created if missing).")
 def export_command(config_path: str, export_format: str, output: str) -> None:
@@ -349,7 +353,7 @@ def demo_command(root: Path, seed: int, n_good: int, n_bad_per_type: int, size: 
               help="A folder (recursive), a glob pattern (quoted) or a text file listing paths, one per line; "
                    "paths every worker can read.")
 @click.option("--output", required=True, help="Output folder; re-running with the same folder resumes.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default=None,
+@click.option("--engine", type=click.Choice(SCORE_ENGINES), default=None,
               help="local: a Ray runtime started for this run (default without --address); ray: join a cluster.")
 @click.option("--address", default=None, help="Ray cluster: auto, HOST:PORT or ray://HOST:PORT (implies --engine ray).")
 @click.option("--workers", type=click.IntRange(1, 4096), default=None,

@@ -1,8 +1,8 @@
 """Training options (``TrainConfig``) and their one validation: what the CLI, the app and the API fill in.
 
 Range checks live here, once: the CLI's option types and the Train page's widgets take their choices and bounds
-from the constants below and from :data:`hamacho_core.detectors.DETECTORS`, :data:`hamacho_core.data.DATA_FORMATS`,
-:data:`hamacho_core.preprocess.RESIZE_MODES` and :data:`hamacho_core.tiling.TILING_MODES`.
+from :mod:`hamacho_core.choices`, as this module does. It imports nothing heavy (no torch): a job manager or a
+worker builds a TrainConfig without loading the engine.
 """
 
 from __future__ import annotations
@@ -13,21 +13,25 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from hamacho_core.backbone import DEFAULT_BACKBONE
 from hamacho_core.choices import (
     ACCELERATORS,
+    DATA_FORMATS,
+    DEFAULT_BACKBONE,
+    DEFAULT_MAX_BANK_SIZE,
+    DEFAULT_MAX_TILES,
     DEFAULT_MIN_DEFECTS,
+    DEFAULT_TILE_OVERLAP,
+    DETECTOR_NAMES,
     HOLDOUT_RANGE,
+    MAX_SIDE,
+    MIN_SIDE,
+    RESIZE_MODES,
     SPLIT_RANGE,
     SUPERVISED_MODES,
     TASK_TYPES,
+    check_tiling_options,
 )
-from hamacho_core.data import DATA_FORMATS
-from hamacho_core.detectors import DETECTORS
-from hamacho_core.detectors.patchcore import DEFAULT_MAX_BANK_SIZE
 from hamacho_core.errors import ConfigError
-from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
-from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, check_tiling_options
 from hamacho_core.workspace import PROJECT_RUNS, new_stamp, project_data_dir
 
 __all__ = ["ACCELERATORS", "DEFAULT_MIN_DEFECTS", "SPLIT_RANGE", "SUPERVISED_MODES", "TASK_TYPES", "TrainConfig",
@@ -58,7 +62,7 @@ class TrainConfig:
 
     category: str = ""  # dataset folder name below dataset_root
     dataset_root: str = "data"
-    model: str = "patchcore"  # one of DETECTORS
+    model: str = "patchcore"  # one of DETECTOR_NAMES
     data_format: str = "folder"  # one of DATA_FORMATS
     result_path: str = "./results"
     task_type: str = "segmentation"  # one of TASK_TYPES
@@ -100,8 +104,8 @@ class TrainConfig:
         Raises:
             ConfigError: the first option out of range, naming the option and the accepted values.
         """
-        if self.model.lower() not in DETECTORS:
-            raise ConfigError(f"unknown --model {self.model!r}: use one of {', '.join(DETECTORS)}")
+        if self.model.lower() not in DETECTOR_NAMES:
+            raise ConfigError(f"unknown --model {self.model!r}: use one of {', '.join(DETECTOR_NAMES)}")
         if self.data_format not in DATA_FORMATS:
             raise ConfigError(f"unknown --data-format {self.data_format!r}: use one of {', '.join(DATA_FORMATS)}")
         if self.data_format != "filelist" and not self.category:

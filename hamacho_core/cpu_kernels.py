@@ -122,7 +122,7 @@ def nearest_session(bank: torch.Tensor) -> Any | None:
                          numpy_helper.from_array((array * array).sum(axis=1), "bank_norms")])
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
         return onnx_session(model.SerializeToString(), _session_options())
-    except Exception as error:  # an onnx/onnxruntime refusal: PyTorch searches
+    except Exception as error:  # noqa: BLE001 - an onnx/onnxruntime refusal: PyTorch searches
         _LOG.warning("nearest-neighbour search stays on PyTorch (onnxruntime: %s: %s)", type(error).__name__, error)
         return None
 
@@ -145,7 +145,7 @@ class BackboneRuntime:
             return False
         try:
             self._sessions[key] = self._open(height, width)
-        except Exception as error:  # any exporter or runtime refusal: this shape stays on PyTorch
+        except Exception as error:  # noqa: BLE001 - any exporter or runtime refusal: this shape stays on PyTorch
             self._failed.add(key)
             _LOG.warning("backbone stays on PyTorch for %d x %d inputs (onnxruntime: %s: %s)",
                          height, width, type(error).__name__, error)

@@ -25,9 +25,9 @@ import numpy as np
 from scipy.stats import beta
 from sklearn.metrics import roc_auc_score
 
+from hamacho_core.atomic import atomic_write_text
 from hamacho_core.errors import ConfigError
 from hamacho_core.evaluation import Evaluation
-from hamacho_core.persistence import atomic_write_text
 
 __all__ = [
     "Comparison",

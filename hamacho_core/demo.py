@@ -1,15 +1,11 @@
-"""``python -m hamacho_core.demo DIR``: the demo dataset (kept for the Makefile, the Dockerfile and old scripts).
-
-The generator lives in :mod:`hamacho_core.synthetic`; ``hamacho demo DIR`` is the same command.
-"""
+"""``python -m hamacho_core.demo DIR``: the demo dataset, as ``hamacho demo DIR`` (a command-line entry point, kept
+for the Dockerfile and scripts that call it; the generator lives in :mod:`hamacho_core.synthetic`)."""
 
 from __future__ import annotations
 
 import sys
 
-from hamacho_core.synthetic.parts import DEFECT_TYPES, DemoSample, make_demo_dataset, render_sample, write_sample
-
-__all__ = ["DEFECT_TYPES", "DemoSample", "main", "make_demo_dataset", "render_sample", "write_sample"]
+__all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,9 +16,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
+from hamacho_core.atomic import atomic_write_bytes, atomic_write_text
 from hamacho_core.errors import ModelFileError
 from hamacho_core.metrics import CrossFittedEstimate, ImageMetrics, cross_fitted_estimate, curves, image_metrics
-from hamacho_core.persistence import atomic_write_bytes, atomic_write_text, read_config
+from hamacho_core.persistence import read_config
 from hamacho_core.thresholds import Normalization
 
 if TYPE_CHECKING:

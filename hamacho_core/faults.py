@@ -1,4 +1,4 @@
-"""Fault injection for the reliability tests: kill the process, or fail a write, at a named point.
+"""Fault-injection hooks for the reliability tests: kill the process, or fail a write, at a named point.
 
 Two environment variables, read when a checkpoint is reached (never set in normal operation)::
 
@@ -8,8 +8,9 @@ Two environment variables, read when a checkpoint is reached (never set in norma
 Stages are the progress stages (``checking images``, ``extracting features``, ``predicting``, ``writing outputs``,
 ...) reached through the progress callback that :func:`hooked` wraps, and ``saving <file name>`` reached by every
 atomic write after its temporary file is written and before it is renamed (``saving config.yaml``,
-``saving model.safetensors``, ``saving evaluation.safetensors``, ...). :func:`reached` lists the checkpoints a run
-passed when ``HAMACHO_TEST_TRACE`` names a file (one line per checkpoint), so a test can choose where to kill.
+``saving model.safetensors``, ``saving evaluation.safetensors``, ...). When ``HAMACHO_TEST_TRACE`` names a file, every
+checkpoint passed is appended to it (one line each, ``<stage>:<n>``), so a test can choose where to kill.
+Only these hooks live in the engine; the tests' entry points are in ``tests/reliability/``.
 """
 
 from __future__ import annotations
@@ -63,21 +64,3 @@ def hooked(progress: ProgressCallback | None) -> ProgressCallback | None:
 
     return call
 
-
-def run_training(settings: dict, environ: dict[str, str]) -> None:
-    """Train ``TrainConfig(**settings)`` with ``environ`` added to this process's environment.
-
-    The entry point of the kill-point test's worker processes (started from a pre-loaded fork server, so the
-    imports are paid once); exits with status 3 on a HamachoError, so a SIGKILL (-9) is told apart.
-    """
-    import sys
-
-    from hamacho_core.errors import HamachoError
-    from hamacho_core.pipeline import TrainConfig, train
-
-    os.environ.update(environ)
-    try:
-        train(TrainConfig(**settings))
-    except HamachoError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(3)

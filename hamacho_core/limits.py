@@ -37,7 +37,6 @@ __all__ = [
     "Limits",
     "PictureError",
     "check_picture_bytes",
-    "check_picture_file",
     "env_count",
     "human_count",
     "picture_header_size",
@@ -257,24 +256,6 @@ def check_picture_bytes(data: bytes, path: str | Path | None = None, limits: Lim
     size = picture_header_size(data[:_HEADER_BYTES])
     if size is not None:
         limits.check_pixels(*size, path)
-
-
-def check_picture_file(path: str | Path, limits: Limits | None = None) -> None:
-    """:func:`check_picture_bytes` on a file, reading only its size and first bytes.
-
-    Raises:
-        LimitError: see :func:`check_picture_bytes`.
-        PictureError: the file cannot be read.
-    """
-    limits = limits or Limits.from_env()
-    try:
-        size = Path(path).stat().st_size
-        limits.check_bytes(size, path)
-        with open(path, "rb") as file:
-            head = file.read(_HEADER_BYTES)
-    except OSError as error:
-        raise PictureError(f"cannot read: {error.strerror or error}", path) from error
-    check_picture_bytes(head, path, limits)
 
 
 def opencv_guard(limits: Limits | None = None) -> None:

@@ -4,19 +4,22 @@ Image level uses scikit-learn directly. Pixel level works on histograms of the m
 keeps tens of millions of pixels cheap; with that many bins the AUROC differs from the exact value by < 1e-4.
 A run's figures travel as dataclasses to the edge (CLI, app, job record) and are serialised once, by
 :meth:`RunMetrics.to_dict` (``metrics.json``); :meth:`RunMetrics.from_dict` reads files written before.
+:func:`fit_normalization` fits a run's thresholds and min/max from its test results (with the pixel metrics).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
-from hamacho_core.thresholds import Normalization, adaptive_threshold, binned_adaptive_threshold
+from hamacho_core.thresholds import Normalization, adaptive_threshold, binned_adaptive_threshold, sigma6_threshold
 
 __all__ = [
+    "fit_normalization",
     "CrossFittedEstimate",
     "ImageMetrics",
     "PixelHistograms",
@@ -307,3 +310,47 @@ def run_metrics(labels: np.ndarray, scores: np.ndarray, normalization: Normaliza
     return RunMetrics(image_metrics(labels, normalized, normalization.normalized_image_threshold),
                       cross_fitted_estimate(labels, scores, seed=seed), pixel, curves(labels, normalized),
                       normalization, {"good": int((labels == 0).sum()), "defect": int((labels == 1).sum())})
+
+
+def fit_normalization(
+    labels: np.ndarray, scores: np.ndarray, maps: np.ndarray, masks: Sequence[np.ndarray] | None = None,
+    counted: Sequence[bool] | None = None,
+) -> tuple[Normalization, PixelMetrics | None]:
+    """Fit the thresholds and min/max of a run from its test results, as the old tool did.
+
+    Image level: the adaptive (F1-optimal) threshold when both classes are present, else sigma6. Pixel level: the
+    F1-optimal threshold on the pixel histograms when masks are given, else the image threshold.
+
+    Args:
+        labels: (N,) 1 = defect.
+        scores: (N,) raw image scores.
+        maps: (N, h, w) raw anomaly maps.
+        masks: N (h, w) bool ground truths at the maps' size, or None (no pixel level).
+        counted: (N,) which images enter the pixel metrics (good images, and defects with a mask); default all.
+
+    Returns:
+        (normalization, pixel metrics or None).
+    """
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    pixel_min, pixel_max = float(maps.min()), float(maps.max())
+    if labels.min() != labels.max():
+        method = "adaptive"
+        threshold = adaptive_threshold(labels, scores)
+        image_min, image_max = float(scores.min()), float(scores.max())
+    else:
+        method = "sigma6"
+        threshold, image_max = sigma6_threshold(scores)
+        image_min = float(scores.min())
+    pixel_threshold, pixel_metrics = threshold, None
+    if masks is not None:
+        histograms = PixelHistograms(pixel_min, pixel_max)
+        counted = [True] * len(masks) if counted is None else counted
+        for anomaly_map, mask, use in zip(maps, masks, counted, strict=True):
+            if use:
+                histograms.add(anomaly_map, mask)
+        pixel_metrics = histograms.metrics()
+        pixel_threshold = pixel_metrics.threshold
+    if method == "sigma6":
+        pixel_max = 2.0 * pixel_threshold
+    normalization = Normalization(method, threshold, image_min, image_max, pixel_threshold, pixel_min, pixel_max)
+    return normalization, pixel_metrics

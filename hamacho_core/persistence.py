@@ -7,35 +7,28 @@ Layout of a run (``<result-path>/<category>/<model>/``)::
     evaluation.safetensors/json  test scores and small anomaly maps for the threshold page
     test_predictions/            the old tool's output tree (see report.py)
 
-A run is written under a hidden temporary name beside its folder (``.<name>.<pid>.partial``) and renamed to its
-folder only when everything is written (:func:`staged_run_dir`), so a crash at any point never leaves a half run
-that looks trained: :func:`list_runs` skips hidden folders, and :func:`interrupted_runs` /
-:func:`clean_interrupted` find and remove what a killed process left behind.
+A run is written under a hidden temporary name and renamed into place when complete
+(:func:`hamacho_core.staging.staged_run_dir`): :func:`list_runs` skips hidden folders. The generic atomic writes
+are in :mod:`hamacho_core.atomic`; both are re-exported here under their old names.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from hamacho_core import faults
+from hamacho_core.atomic import atomic_write_bytes, atomic_write_text, dump_json, plain
 from hamacho_core.detectors import Detector, create_detector
 from hamacho_core.errors import ModelFileError, WorkspaceError
+from hamacho_core.staging import clean_interrupted, interrupted_runs, staged_run_dir
 from hamacho_core.thresholds import SAVED_NAMES, Normalization
-from hamacho_core.workspace import describe_os_error, inside, writable_folder
+from hamacho_core.workspace import inside
 
 __all__ = [
     "FORMAT_VERSION",
@@ -44,6 +37,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_text",
     "clean_interrupted",
+    "dump_json",
     "interrupted_runs",
     "is_complete",
     "list_runs",
@@ -58,36 +52,6 @@ FORMAT_VERSION = 1
 CONFIG_NAME = "config.yaml"
 WEIGHTS_PATH = Path("weights") / "model.safetensors"
 EVALUATION_FILES = ("evaluation.json", "evaluation.safetensors")  # written last by training (hamacho_core.evaluation)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``.
-
-    Raises:
-        WorkspaceError: the folder cannot be written (full disk, read-only, ...); no temporary file is left.
-    """
-    path = Path(path)
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        faults.checkpoint(f"saving {path.name}")
-        os.replace(temporary, path)
-    except BaseException as error:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-        if isinstance(error, OSError):
-            raise WorkspaceError(describe_os_error(error, path.parent)) from error
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _run_dir(path: str | Path) -> Path:
@@ -175,7 +139,7 @@ def save_run(
         "weights": WEIGHTS_PATH.as_posix(),
     }
     path = run_dir / CONFIG_NAME
-    atomic_write_text(path, yaml.safe_dump(_plain(config), allow_unicode=True, sort_keys=False))
+    atomic_write_text(path, yaml.safe_dump(plain(config), allow_unicode=True, sort_keys=False))
     return path
 
 
@@ -212,107 +176,6 @@ def load_run(path: str | Path, accelerator: str = "auto", batch_size: int | None
     except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
         raise ModelFileError(f"{run_dir / CONFIG_NAME} is damaged or incomplete: {error}") from error
     return LoadedRun(run_dir, config, detector, normalization)
-
-
-STAGING_SUFFIX = ".partial"
-
-
-def _staging_name(run_dir: Path) -> Path:
-    return run_dir.parent / f".{run_dir.name}.{os.getpid()}{STAGING_SUFFIX}"
-
-
-@contextlib.contextmanager
-def staged_run_dir(run_dir: str | Path) -> Iterator[Path]:
-    """A hidden folder to write a run into; it becomes ``run_dir`` when the block ends without error.
-
-    On error (a full disk, a cancel, any exception) the folder is removed and the error raised again (an OSError as
-    :class:`WorkspaceError`). A killed process leaves ``.<name>.<pid>.partial`` behind: hidden from
-    :func:`list_runs`, found by :func:`interrupted_runs`, removed by :func:`clean_interrupted`. An existing
-    complete run at ``run_dir`` (the CLI reuses ``<result-path>/<category>/<model>``) is replaced; files the new
-    run does not write (e.g. ``inference_results/``) are carried over.
-
-    Yields:
-        The staging folder (empty).
-    """
-    run_dir = Path(run_dir)
-    writable_folder(run_dir.parent, "the result path")
-    clean_interrupted(run_dir.parent)
-    staging = _staging_name(run_dir)
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    try:
-        yield staging
-        _publish(staging, run_dir)
-    except BaseException as error:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(error, OSError):
-            raise WorkspaceError(describe_os_error(error, run_dir.parent, "the result path")) from error
-        raise
-
-
-def _publish(staging: Path, run_dir: Path) -> None:
-    """Rename the complete staging folder to ``run_dir`` (replacing an empty folder or an older run)."""
-    faults.checkpoint("publishing run")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        old = run_dir.parent / f".{run_dir.name}.{os.getpid()}.old"
-        for entry in run_dir.iterdir():
-            if not (staging / entry.name).exists():
-                entry.rename(staging / entry.name)
-        os.replace(run_dir, old)
-        faults.checkpoint("replacing run")  # a kill here is repaired by clean_interrupted
-        os.replace(staging, run_dir)
-        shutil.rmtree(old, ignore_errors=True)
-        return
-    if run_dir.is_dir():
-        run_dir.rmdir()  # an empty placeholder (the app's job creates it when queued)
-    os.replace(staging, run_dir)
-
-
-def _owner_alive(folder: Path) -> bool:
-    """True when the process that named this staging folder (``.<name>.<pid>.<suffix>``) still runs."""
-    pid_text = folder.name.rsplit(".", 2)[-2] if folder.name.count(".") >= 3 else ""
-    if not pid_text.isdigit():
-        return False
-    if int(pid_text) == os.getpid():
-        return True
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def interrupted_runs(root: str | Path) -> list[Path]:
-    """Folders below ``root`` left by a run whose process died before it finished (staging or old-run folders)."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    found = []
-    for pattern in (f".*{STAGING_SUFFIX}", ".*.old"):
-        found += [p for p in root.rglob(pattern) if p.is_dir() and not _owner_alive(p)]
-    return sorted(found)
-
-
-def clean_interrupted(root: str | Path) -> list[Path]:
-    """Remove what :func:`interrupted_runs` finds; returns the removed folders.
-
-    A process killed while replacing an older run (between its two renames) left ``.<name>.<pid>.old`` and no
-    ``<name>``: the complete new run (``.<name>.<pid>.partial``) is put in place then, or else the old one.
-    """
-    leftovers = interrupted_runs(root)
-    for old in [p for p in leftovers if p.name.endswith(".old")]:
-        name, pid = old.name[1:].rsplit(".", 2)[:2]
-        target, staging = old.parent / name, old.parent / f".{name}.{pid}{STAGING_SUFFIX}"
-        if not target.exists():
-            os.replace(staging if staging.is_dir() else old, target)
-    removed = []
-    for folder in leftovers:
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder)
-    return removed
 
 
 @dataclass
@@ -372,23 +235,3 @@ def _run_info(run_dir: Path, config: dict[str, Any]) -> RunInfo:
     settings, detector, metrics = config.get("settings") or {}, config.get("detector") or {}, config.get("metrics")
     return RunInfo(run_dir, str(config.get("created", "")), str(config["model"]), str(detector.get("backbone", "")),
                    str(settings.get("category", "")), dict(metrics or {}), config)
-
-
-def _plain(value: Any) -> Any:
-    """Convert numpy/torch/Path values to YAML-safe builtins."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, torch.Tensor):
-        return value.tolist()
-    if hasattr(value, "item") and callable(value.item):
-        return value.item()
-    return value
-
-
-def dump_json(path: str | Path, data: Any) -> None:
-    """Atomic JSON write (UTF-8, non-ASCII kept)."""
-    atomic_write_text(path, json.dumps(_plain(data), ensure_ascii=False, indent=2, allow_nan=True))

@@ -3,7 +3,7 @@
 ``train`` loads and checks the data (:mod:`~hamacho_core.data`), plans the run (:mod:`~hamacho_core.planning`), fits
 the detector (a sealed hold-out, when asked, set aside first: :mod:`~hamacho_core.holdout`), scores the test
 images, cross-fits the optional supervised head (:mod:`~hamacho_core.supervision`),
-fits the thresholds (:func:`~hamacho_core.thresholds.fit_normalization`) and the figures
+fits the thresholds (:func:`~hamacho_core.metrics.fit_normalization`) and the figures
 (:func:`~hamacho_core.metrics.run_metrics`), then writes the run (model, the old tool's output tree and metrics of
 :mod:`~hamacho_core.report`, evaluation) into a hidden staging folder renamed to the run folder only when complete
 (``persistence.staged_run_dir``): a crash at any point leaves no half run. The hold-out is scored last, by the final
@@ -26,9 +26,9 @@ from hamacho_core.data import Dataset, Problem, collect_images, ground_truth_mas
 from hamacho_core.detectors import Detector, Prediction, create_detector
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.holdout import holdout_counts, split_holdout, write_holdout
-from hamacho_core.metrics import RunMetrics, run_metrics
-from hamacho_core.persistence import save_run, staged_run_dir
-from hamacho_core.planning import CSV_WARNING_BYTES, TrainPlan, estimate_train_seconds, pixel_csv_bytes, plan
+from hamacho_core.metrics import RunMetrics, fit_normalization, run_metrics
+from hamacho_core.persistence import save_run
+from hamacho_core.planning import TrainPlan, plan
 from hamacho_core.progress import ProgressCallback, report
 from hamacho_core.report import (
     TEST_DIR,
@@ -36,17 +36,12 @@ from hamacho_core.report import (
     ReportSource,
     ReportWriter,
     write_predictions,
-    write_reports,
     write_test_outputs,
 )
 from hamacho_core.scoring import with_thresholds
-from hamacho_core.thresholds import fit_normalization
+from hamacho_core.staging import staged_run_dir
 
 __all__ = ["InferenceResult", "TrainConfig", "TrainResult", "infer", "max_num_workers", "train"]
-
-# Names that lived here before the split, kept importable from this module for existing callers.
-_MOVED = (CSV_WARNING_BYTES, TEST_DIR, check_num_workers, estimate_train_seconds, pixel_csv_bytes, write_reports)
-
 
 @dataclass
 class TrainResult:

@@ -33,12 +33,12 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from hamacho_core.atomic import dump_json
 from hamacho_core.data import relative_names
 from hamacho_core.errors import ModelFileError
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.imageio import read_image, read_mask, write_image
 from hamacho_core.metrics import ImageMetrics, PixelMetrics, RunMetrics, curves, image_metrics, outcomes
-from hamacho_core.persistence import dump_json
 from hamacho_core.progress import ProgressCallback, report, track
 from hamacho_core.thresholds import Normalization
 

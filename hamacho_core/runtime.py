@@ -1,4 +1,5 @@
-"""Process-wide settings for the programs built on hamacho_core (the CLI and the app call this once).
+"""Process-wide settings for the programs built on hamacho_core (the CLI and the app call this once); whether a
+process runs (:func:`pid_alive`, for the job manager and the run staging).
 
 glibc's malloc serves large blocks from its heap arenas and keeps freed ones, so a process that repeatedly
 allocates activation-sized tensors from several threads grows far beyond what it uses. Serving every block of
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import platform
 
-__all__ = ["tune_allocator"]
+__all__ = ["pid_alive", "tune_allocator"]
 
 _M_MMAP_THRESHOLD = -3  # mallopt parameter (glibc malloc.h)
 
@@ -26,3 +28,14 @@ def tune_allocator(mmap_threshold: int = 1 << 20) -> bool:
         return bool(libc.mallopt(_M_MMAP_THRESHOLD, int(mmap_threshold)))
     except (OSError, AttributeError):
         return False
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process with this id runs on this machine (also one of another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True

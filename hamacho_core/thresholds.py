@@ -10,16 +10,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from hamacho_core.errors import ConfigError
-
-if TYPE_CHECKING:
-    from hamacho_core.metrics import PixelMetrics
 
 __all__ = [
     "SAVED_NAMES",
@@ -27,7 +23,6 @@ __all__ = [
     "adaptive_threshold",
     "binned_adaptive_threshold",
     "check_normalized_threshold",
-    "fit_normalization",
     "normalize",
     "sigma6_threshold",
 ]
@@ -141,49 +136,3 @@ class Normalization:
         """Read :meth:`to_dict`'s form (keys not known are ignored; missing normalized thresholds are 0.5)."""
         return cls(**{name: data[SAVED_NAMES.get(name, name)] for name in cls.__dataclass_fields__
                       if SAVED_NAMES.get(name, name) in data})
-
-
-def fit_normalization(
-    labels: np.ndarray, scores: np.ndarray, maps: np.ndarray, masks: Sequence[np.ndarray] | None = None,
-    counted: Sequence[bool] | None = None,
-) -> tuple[Normalization, PixelMetrics | None]:
-    """Fit the thresholds and min/max of a run from its test results, as the old tool did.
-
-    Image level: the adaptive (F1-optimal) threshold when both classes are present, else sigma6. Pixel level: the
-    F1-optimal threshold on the pixel histograms when masks are given, else the image threshold.
-
-    Args:
-        labels: (N,) 1 = defect.
-        scores: (N,) raw image scores.
-        maps: (N, h, w) raw anomaly maps.
-        masks: N (h, w) bool ground truths at the maps' size, or None (no pixel level).
-        counted: (N,) which images enter the pixel metrics (good images, and defects with a mask); default all.
-
-    Returns:
-        (normalization, pixel metrics or None).
-    """
-    from hamacho_core.metrics import PixelHistograms  # metrics imports this module
-
-    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
-    pixel_min, pixel_max = float(maps.min()), float(maps.max())
-    if labels.min() != labels.max():
-        method = "adaptive"
-        threshold = adaptive_threshold(labels, scores)
-        image_min, image_max = float(scores.min()), float(scores.max())
-    else:
-        method = "sigma6"
-        threshold, image_max = sigma6_threshold(scores)
-        image_min = float(scores.min())
-    pixel_threshold, pixel_metrics = threshold, None
-    if masks is not None:
-        histograms = PixelHistograms(pixel_min, pixel_max)
-        counted = [True] * len(masks) if counted is None else counted
-        for anomaly_map, mask, use in zip(maps, masks, counted, strict=True):
-            if use:
-                histograms.add(anomaly_map, mask)
-        pixel_metrics = histograms.metrics()
-        pixel_threshold = pixel_metrics.threshold
-    if method == "sigma6":
-        pixel_max = 2.0 * pixel_threshold
-    normalization = Normalization(method, threshold, image_min, image_max, pixel_threshold, pixel_min, pixel_max)
-    return normalization, pixel_metrics

@@ -18,25 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from hamacho_core.choices import TILING_MODES
+from hamacho_core.choices import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, TILING_MODES, check_tiling_options
 from hamacho_core.errors import ConfigError
 
 __all__ = ["AUTO_TILE_FACTOR", "DEFAULT_MAX_TILES", "DEFAULT_TILE_OVERLAP", "TILING_MODES", "TileGrid",
            "check_tiling_options", "choose_tile_grid", "split_tiles", "stitch_tiles"]
 
-DEFAULT_MAX_TILES = 16
-DEFAULT_TILE_OVERLAP = 0.125  # share of the tile side shared with the neighbouring tile (at least)
 AUTO_TILE_FACTOR = 4  # "auto" tiles when the native long side exceeds this many model input sides
-
-
-def check_tiling_options(tiling: str, max_tiles: int, overlap: float) -> None:
-    """Raise ConfigError for a tiling mode, tile count or overlap out of range."""
-    if tiling not in TILING_MODES:
-        raise ConfigError(f"--tiling must be one of {', '.join(TILING_MODES)}, got {tiling!r}")
-    if not 1 <= max_tiles <= 256:
-        raise ConfigError(f"--max-tiles must be between 1 and 256, got {max_tiles}")
-    if not 0.0 <= overlap <= 0.5:
-        raise ConfigError(f"tile_overlap must be between 0 and 0.5, got {overlap}")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Shared fixtures: small generated datasets (never the real data, except in tests/integration)."""
+"""Shared fixtures: small generated datasets (never the real data, except in tests/integration), and the one tiny
+trained workspace that the app, API and browser tests share."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from hamacho_core.demo import make_demo_dataset
+from hamacho_core.synthetic import make_demo_dataset
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+TRAINED_PROJECT, TRAINED_RUN = "検査A", "20250101-120000"  # a Japanese project name: ids travel URL-encoded
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +19,20 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("data") / "demo"
     make_demo_dataset(root, n_good=16, n_bad_per_type=2, size=128, seed=1)
     return root
+
+
+@pytest.fixture(scope="session")
+def trained_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace holding project 検査A (12 good, 2 defect pictures per type, 128 px) with one trained run
+    ``runs/20250101-120000`` (square 128 px input, no pixel CSV; a few seconds on 2 cores), trained once per session.
+
+    Read-only: a test that changes it works on a copy (``shutil.copytree``).
+    """
+    from hamacho_core.pipeline import TrainConfig, train
+
+    home = tmp_path_factory.mktemp("trained") / "workspace"
+    project = home / TRAINED_PROJECT
+    make_demo_dataset(project / "data", n_good=12, n_bad_per_type=2, size=128)
+    train(TrainConfig(category="data", dataset_root=str(project), run_dir=str(project / "runs" / TRAINED_RUN),
+                      image_size=128, resize="square", write_csv=False, accelerator="cpu"))
+    return home

@@ -108,7 +108,7 @@ def test_key_check_refuses_what_the_api_command_would_refuse(tmp_path: Path, key
 class _Health(http.server.BaseHTTPRequestHandler):
     status = 200
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         self.send_response(self.status if self.path == "/_stcore/health" else 404)
         self.end_headers()
 

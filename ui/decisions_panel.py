@@ -162,7 +162,7 @@ def _constraints_tab(decisions: Decisions, key: str, slider_key: str) -> None:
         _constraint(decisions.lowest_with_false_alarm_rate(float(rate)), f"d_use_fa_{key}", slider_key)
 
 
-def _constraint(choice, button_key: str, slider_key: str) -> None:  # noqa: ANN001 - ConstraintChoice
+def _constraint(choice, button_key: str, slider_key: str) -> None:
     if choice.threshold is None:
         st.info(t("d_constraint_none"))
         return
@@ -218,12 +218,12 @@ def _stamp(run_dir: Path) -> float:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _comparison(runs: tuple[tuple[str, float], ...]):  # noqa: ANN202 - Comparison
+def _comparison(runs: tuple[tuple[str, float], ...]):
     evaluations = [_evaluation(run, stamp) for run, stamp in runs]
     return compare_runs(evaluations, [Path(run).name for run, _ in runs])
 
 
-def _curves_figure(comparison, kind: str) -> go.Figure:  # noqa: ANN001 - Comparison
+def _curves_figure(comparison, kind: str) -> go.Figure:
     figure = go.Figure()
     for run in comparison.runs:
         if not run.curves:

@@ -15,10 +15,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib import font_manager  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
 
-from hamacho_core.decisions import (  # noqa: E402
+from hamacho_core.decisions import (
     CostChoice,
     Decisions,
     FolderResult,
@@ -26,10 +26,10 @@ from hamacho_core.decisions import (  # noqa: E402
     TypeResult,
     load_costs,
 )
-from hamacho_core.errors import HamachoError  # noqa: E402
-from hamacho_core.evaluation import Evaluation  # noqa: E402
-from ui.decision_text import cost_sentence, costs_given, interval, recall_sentence, span, width_sentence  # noqa: E402
-from ui.i18n import translate  # noqa: E402
+from hamacho_core.errors import HamachoError
+from hamacho_core.evaluation import Evaluation
+from ui.decision_text import cost_sentence, costs_given, interval, recall_sentence, span, width_sentence
+from ui.i18n import translate
 
 __all__ = ["DecisionSummary", "add_decisions", "decision_summary", "decisions_html", "summary_png"]
 

@@ -245,7 +245,7 @@ JA: dict[str, str] = {
     "zip_ready": "{name} の準備ができました({mb} MB)。", "download": "ZIP をダウンロード",
 }
 
-# supervised boost (issue 15)
+# supervised boost
 EN.update({
     "opt_supervised": "Learn from the defect pictures (supervised)",
     "help_supervised": "A light head on the frozen features learns from the defect pictures (and their masks) "
@@ -336,7 +336,7 @@ JA.update({
     "holdout_range": "0(使わない)か、{low}〜{high} の割合を指定してください。",
 })
 
-# ---- jobs in worker processes, login and access (issue 11, app side)
+# ---- jobs in worker processes, login and access (app side)
 EN.update({
     "starting_worker": "starting the worker process…", "eta_total": "· about {s} s left",
     "queue_slot": "Waiting: position {n} in the queue, starts in about {s} s.",

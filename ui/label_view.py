@@ -150,7 +150,7 @@ def retrain_button(project: Path, run_dir: Path) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def _review(project: str, old: str, new: str, stamp: float):  # noqa: ANN202 - (Comparison, changes)
+def _review(project: str, old: str, new: str, stamp: float):
     from hamacho_core.decisions import compare_runs
     from hamacho_core.evaluation import Evaluation
 
@@ -203,7 +203,7 @@ def _relative(path: str, data: Path) -> str:
         return path
 
 
-def _finding_text(finding) -> str:  # noqa: ANN001 - doctor.Finding
+def _finding_text(finding) -> str:
     """The finding in the page's language: its reason code worded, its numbers, the pictures (data-relative)."""
     numbers = ", ".join(f"{k} {v}" for k, v in finding.values.items() if k != "across")
     across = finding.values.get("across")
@@ -249,7 +249,7 @@ def doctor_panel(project: Path) -> None:
             _apply(project, relative, labels.EXCLUDED, None, finding.kind)
 
 
-def _heat(path: str, distances):  # noqa: ANN001, ANN202 - (h, w) array -> RGB picture
+def _heat(path: str, distances):
     from ui.images import heat_overlay, thumbnail
 
     image = thumbnail(path, 240)

@@ -50,7 +50,7 @@ def _setup() -> StreamlitPage:
     """Page config, login, language switch, the page list; returns the navigation to run."""
     from hamacho_core.runtime import tune_allocator
     from ui.access import require_login
-    from ui.state import current_project, get_manager, init_state
+    from ui.state import current_project, get_manager, init_state, require_workspace
 
     tune_allocator()  # keep the server's memory from growing with every training (see hamacho_core/runtime.py)
     st.set_page_config(page_title="Hamacho", page_icon=PAGE_ICON, layout="wide")
@@ -64,6 +64,7 @@ def _setup() -> StreamlitPage:
              for index, (script, title, icon) in enumerate(PAGES)]
     navigation = st.navigation(pages)
 
+    require_workspace()  # an unusable workspace: one error naming the folder on every page, and the page stops
     project = current_project()
     with st.sidebar:
         st.caption(t("open_project", name=project.name) if project else t("no_project_short"))

@@ -11,7 +11,7 @@ from hamacho_core.jobs import JobManager
 from hamacho_core.projects import ProjectError, list_projects, project_folder, workspace
 from ui.i18n import DEFAULT_LANGUAGE, t
 
-__all__ = ["current_project", "get_manager", "init_state", "open_project", "require_project"]
+__all__ = ["current_project", "get_manager", "init_state", "open_project", "require_project", "require_workspace"]
 
 
 def init_state() -> None:
@@ -28,14 +28,25 @@ def init_state() -> None:
 def get_manager() -> JobManager:
     """The one job manager of this server process (shared by every session and tab); jobs run in worker processes.
 
-    At start-up, jobs a stopped server left queued or running are marked interrupted in their records.
+    At start-up, jobs a stopped server left queued or running are marked interrupted in their records. An unusable
+    workspace (``workspace()`` raises :class:`WorkspaceError`, a listing an ``OSError``) is not an error here: the
+    router reports it on every page (:func:`require_workspace`).
     """
     manager = JobManager()
     try:
         manager.recover([workspace() / name for name in list_projects()])
-    except OSError:  # an unreadable workspace is reported by the pages themselves
+    except (OSError, HamachoError):
         pass
     return manager
+
+
+def require_workspace() -> Path:
+    """The workspace folder; when it is unusable, an error naming the folder and what to do, and the page stops."""
+    try:
+        return workspace()
+    except HamachoError as error:  # below a regular file, read-only, full disk: the message says what to do
+        st.error(f"{t('error')}: {error}", icon=":material/error:")
+        st.stop()
 
 
 def open_project(name: str | None) -> None:
@@ -52,11 +63,7 @@ def current_project() -> Path | None:
     name = st.session_state.get("project")
     if not name:
         return None
-    try:
-        root = workspace()
-    except HamachoError as error:  # an unwritable workspace: say which folder and what to do, on every page
-        st.error(f"{t('error')}: {error}", icon=":material/error:")
-        st.stop()
+    root = require_workspace()
     try:
         folder = project_folder(str(name), root)
     except (ProjectError, WorkspaceError):  # a hand-edited ?project= that is not a project name, or leaves it

@@ -13,8 +13,7 @@ from hamacho_core.decisions import Decisions, ThresholdIntervals, save_costs
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.metrics import CrossFittedEstimate, ImageMetrics
 from hamacho_core.persistence import update_thresholds
-from hamacho_core.pipeline import TEST_DIR
-from hamacho_core.report import relative_names
+from hamacho_core.report import TEST_DIR, relative_names
 from hamacho_core.review import picture_in_project
 from ui.decisions_panel import add_bands, decision_tabs, gallery_filter, given_costs, metric_ranges, recall_block
 from ui.evaluate import gallery_order, outcome, threshold_view

@@ -4,64 +4,36 @@ FastAPI gives the request validation, the multipart parsing and the OpenAPI sche
 ``/openapi.json``) that a hand-written server would have to re-implement and keep in step with the code; the
 ``/docs`` and ``/redoc`` pages load their assets from this server (fastapi-offline), never from a CDN.
 
-Errors always answer ``{"error": "..."}`` with a message that says what to do: 401 (key), 404 (unknown run, job,
-project, result, picture or route), 413 (request or picture too large, too many files), 422 (invalid value), 409 (a
-run that cannot be loaded, or one a job uses), 503 (the results store cannot be reached), 500 (a bug: logged here
-with its traceback, never sent to the client).
+FastAPI's "bigger applications" layout: the endpoints are in :mod:`~hamacho_core.api.routes`, the errors and their
+handlers in :mod:`~hamacho_core.api.errors` (every error answers ``{"error": "..."}`` with a message that says
+what to do); this module wires them with the key check and the body limit.
 """
 
 from __future__ import annotations
 
 import hmac
-import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartParser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hamacho_core import __version__
+from hamacho_core.api import dataset, doctor, labels, results, routes, run_admin
+from hamacho_core.api.errors import PayloadTooLarge, Unauthorized, error_response, install_error_handlers
 from hamacho_core.api.jobs import AppJobBackend, JobBackend
 from hamacho_core.api.recording import StoreHandle
-from hamacho_core.api.runs import ModelCache, NotFound, RunCatalog, RunInUse
+from hamacho_core.api.runs import ModelCache, RunCatalog
 from hamacho_core.api.settings import ApiLimits
-from hamacho_core.errors import ConfigError, DataError, HamachoError, ModelFileError
-from hamacho_core.store import ResultNotFound, ResultStore, StoreError
+from hamacho_core.store import ResultStore
 from hamacho_core.workspace import default_workspace
 
 __all__ = ["PayloadTooLarge", "Unauthorized", "create_app"]
-
-logger = logging.getLogger("hamacho.api")
-
-
-class Unauthorized(HamachoError):
-    """Missing or wrong API key."""
-
-
-class PayloadTooLarge(HamachoError):
-    """A request, picture or file count over the limits."""
-
-
-_STATUS: list[tuple[type[HamachoError], int]] = [
-    (Unauthorized, 401), (NotFound, 404), (PayloadTooLarge, 413), (ConfigError, 422), (DataError, 422),
-    (ModelFileError, 409), (ResultNotFound, 404), (StoreError, 503), (RunInUse, 409)]
-
-
-def _status_of(error: HamachoError) -> int:
-    return next((status for kind, status in _STATUS if isinstance(error, kind)), 400)
-
-
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
-
 
 class BodyLimit:
     """ASGI middleware: read the request body into memory up to ``max_bytes``; answer 413 beyond it.
@@ -111,41 +83,6 @@ class BodyLimit:
         await error_response(413, message, {"Connection": "close"})(scope, receive, send)
 
 
-def _validation_message(error: RequestValidationError) -> str:
-    parts = []
-    for item in error.errors()[:5]:
-        where = ".".join(str(p) for p in item.get("loc", ()) if p not in ("body", "query", "path"))
-        parts.append(f"{where or 'request'}: {item.get('msg', 'invalid')}")
-    return "invalid request: " + "; ".join(parts) + " (see /docs for the expected fields)"
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(HamachoError)
-    async def hamacho_error(request: Request, error: HamachoError) -> JSONResponse:
-        status = _status_of(error)
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return error_response(status, str(error), headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-        return error_response(422, _validation_message(error))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        message = str(error.detail)
-        if error.status_code == 404 and message == "Not Found":
-            message = f"no such endpoint {request.url.path}: see /docs for the API"
-        elif error.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path}: see /docs for the API"
-        return error_response(error.status_code, message, getattr(error, "headers", None))
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, f"internal error ({type(error).__name__}): the server log has the details; "
-                                   "please report it with the request that caused it")
-
-
 _BEARER = HTTPBearer(auto_error=False, description="HAMACHO_API_KEY as a bearer token")
 
 
@@ -191,8 +128,6 @@ def create_app(
     Returns:
         The ASGI application.
     """
-    from hamacho_core.api import dataset, doctor, labels, results, routes, run_admin
-
     root = Path(workspace).expanduser().resolve() if workspace else default_workspace()
     limits = limits or ApiLimits.from_env()
     # Multipart parts stay in memory up to the request limit (Starlette's default spools them to disk beyond 1 MB).
@@ -213,7 +148,7 @@ def create_app(
     app.state.jobs = jobs or AppJobBackend(root)
     app.state.store = StoreHandle(root, store, record)
     app.state.runs = RunCatalog(root, run_paths)
-    _install_error_handlers(app)
+    install_error_handlers(app)
     app.include_router(routes.health)
     key = [Depends(KeyCheck(api_key))]
     app.include_router(routes.v1, prefix="/v1", dependencies=key)

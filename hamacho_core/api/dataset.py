@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParameter
 
-from hamacho_core.api.app import PayloadTooLarge
+from hamacho_core.api.errors import PayloadTooLarge
 from hamacho_core.api.runs import NotFound, project_folder_or_404
 from hamacho_core.api.store_schemas import DatasetPicture, DatasetPictures, PictureUpload
 from hamacho_core.api.upload_door import KINDS, save_pictures

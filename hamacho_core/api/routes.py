@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 
 from hamacho_core import __version__
-from hamacho_core.api.app import PayloadTooLarge
+from hamacho_core.api.errors import PayloadTooLarge
 from hamacho_core.api.jobs import JobView
 from hamacho_core.api.recording import Labels, labels_form, score_and_record
 from hamacho_core.api.runs import RunRecord, project_folder_or_404
@@ -22,6 +22,7 @@ from hamacho_core.api.schemas import (
     Thresholds,
     TrainRequest,
 )
+from hamacho_core.choices import bank_size_limit
 
 __all__ = ["health", "v1"]
 
@@ -118,10 +119,10 @@ def start_training(
     """Queue training on the project's dataset in the app's job system; poll GET /v1/jobs/{job_id}."""
     folder = project_folder_or_404(request.app.state.workspace, project)
     options = (settings or TrainRequest()).model_dump()
-    if options.get("max_bank_size") == 0:
-        options["max_bank_size"] = None
-    elif options.get("max_bank_size") is None:
-        options.pop("max_bank_size")
+    if options.get("max_bank_size") is None:
+        options.pop("max_bank_size")  # the default budget
+    else:
+        options["max_bank_size"] = bank_size_limit(options["max_bank_size"])
     return _job_info(request.app.state.jobs.submit(folder, options))
 
 

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 
-from hamacho_core.api.app import PayloadTooLarge
+from hamacho_core.api.errors import PayloadTooLarge
 from hamacho_core.api.recording import Labels, labels_form, picture_files, score_and_record
 from hamacho_core.api.runs import RunInUse, RunRecord
 from hamacho_core.api.store_schemas import CachedRuns, MultiPredictResponse, RunDeleted

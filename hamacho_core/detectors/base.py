@@ -106,7 +106,7 @@ def gaussian_blur(maps: torch.Tensor, sigma: float, fast_cpu: bool = False) -> t
 class Detector(ABC):
     """A pretrained-feature anomaly detector.
 
-    Subclasses define ``name``, ``config_class``, ``reductions``, ``_fit_features`` and ``_score_features``.
+    Subclasses define ``name``, ``config_class``, ``reductions``, ``_fit_features`` and ``_score_patches``.
     """
 
     name: ClassVar[str]
@@ -268,13 +268,14 @@ class Detector(ABC):
     ) -> None:
         """Learn from the feature maps of the training images (an iterator of batches of images or tiles)."""
 
-    @abstractmethod
     def _score_features(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Return image scores (B,) and raw anomaly maps (B, 1, h, w) for a batch of model inputs (images or tiles)."""
+        scores, maps, _ = self._score_patches(features)
+        return scores, maps
 
+    @abstractmethod
     def _score_patches(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Like ``_score_features``, plus the supervised head's inputs (B, D + 1, h, w): embedding, then distance."""
-        raise NotImplementedError(f"{type(self).__name__} has no supervised mode")
 
     # ------------------------------------------------------------------------------------------ helpers
     def _choose_shape(self, images: Sequence[ImageSource], stride: int) -> InputShape:

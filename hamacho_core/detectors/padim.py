@@ -74,10 +74,6 @@ class PaDiM(Detector):
         self.mean_ = mean.float()
         self.inverse_covariance_ = torch.linalg.inv(covariance).float()
 
-    def _score_features(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        scores, maps, _ = self._score_patches(features)
-        return scores, maps
-
     def _score_patches(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Image scores (B,), Mahalanobis maps (B, 1, h, w) and head inputs (B, d + 1, h, w) = [embedding, distance]."""
         embedding = self.embed(features)

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from hamacho_core.choices import DEFAULT_MAX_BANK_SIZE
 from hamacho_core.detectors.base import Detector, DetectorConfig
 from hamacho_core.errors import NotFittedError
 from hamacho_core.neighbours import InvertedFileNeighbours, NearestNeighbours, create_search
@@ -21,7 +22,6 @@ from hamacho_core.sampling import GreedyCoresetSampler
 
 __all__ = ["DEFAULT_MAX_BANK_SIZE", "DEFAULT_MAX_CANDIDATES", "PatchCore", "PatchCoreConfig", "candidate_count"]
 
-DEFAULT_MAX_BANK_SIZE = 131_072
 DEFAULT_MAX_CANDIDATES = 4_194_304  # 4M patches x 152 channels = 2.5 GB of float32
 
 
@@ -108,10 +108,6 @@ class PatchCore(Detector):
         self._search.fit(self.memory_bank_)
 
     # ----------------------------------------------------------------------------------------- predict
-    def _score_features(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        scores, maps, _ = self._score_patches(features)
-        return scores, maps
-
     def _score_patches(self, features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Image scores (B,), distance maps (B, 1, h, w) and head inputs (B, D + 1, h, w) = [embedding, distance]."""
         embedding = self.embed(features)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from hamacho_core.choices import INFERENCE_ENGINES
 from hamacho_core.detectors.base import CPU_FORWARD_BATCH, BatchCallback, Prediction
 from hamacho_core.errors import ConfigError, ModelFileError
 from hamacho_core.export.exporter import export_run, read_manifest, weights_digest
@@ -34,7 +35,7 @@ from hamacho_core.thresholds import Normalization
 
 __all__ = ["ENGINES", "EngineConfig", "ExportedModel", "cache_dir", "open_run"]
 
-ENGINES = ("torch", "onnx", "openvino")
+ENGINES = INFERENCE_ENGINES
 CACHE_FOLDER = "exported"
 
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from hamacho_core.choices import EXPORT_FORMATS
 from hamacho_core.errors import ConfigError, ModelFileError
 from hamacho_core.export.graph import create_graph
 from hamacho_core.persistence import CONFIG_NAME, WEIGHTS_PATH, atomic_write_text, dump_json, load_run, read_config
@@ -43,7 +44,6 @@ from hamacho_core.runtimes import OPENVINO_CONFIG, precision_settings
 __all__ = ["EXPORT_FORMATS", "EXPORT_FORMAT_VERSION", "MANIFEST_NAME", "ExportResult", "export_run",
            "read_manifest", "weights_digest"]
 
-EXPORT_FORMATS = ("onnx", "openvino")
 EXPORT_FORMAT_VERSION = 1
 MANIFEST_NAME = "hamacho-model.json"
 MODEL_FILES = {"onnx": ("model.onnx",), "openvino": ("model.xml", "model.bin")}

@@ -10,7 +10,7 @@ plus the paper's re-weighting of the image score) or PaDiM's Mahalanobis distanc
 blur of the maps, and, for a tiled run, the split of the canvas into tiles and the feathered stitch back. These
 modules trace to ONNX with fixed input height and width and a free batch size.
 
-A run with a supervised head (``detector.head_``, issue 15) carries it as one more layer: a 1x1 convolution over
+A run with a supervised head (``detector.head_``) carries it as one more layer: a 1x1 convolution over
 ``[embedding, plain distance]`` gives the raw map, which is upsampled, blurred and stitched as a plain map, and the
 picture score is that map's maximum (``Detector.finish_maps``; see docs/architecture.md, "Supervised head").
 """

@@ -17,8 +17,8 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from hamacho_core.atomic import atomic_write_text
 from hamacho_core.errors import ConfigError, DataError
-from hamacho_core.persistence import atomic_write_text
 from hamacho_core.progress import ProgressCallback
 
 __all__ = ["OUTPUT", "PARTIAL", "PROBLEMS_FILE", "InferenceJobConfig", "InferenceJobResult", "discard_partial",

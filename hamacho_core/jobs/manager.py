@@ -42,6 +42,7 @@ from hamacho_core.jobs.records import (
 )
 from hamacho_core.jobs.worker import discard
 from hamacho_core.limits import env_count
+from hamacho_core.runtime import pid_alive
 
 __all__ = ["JobManager", "QueueSlot", "default_workers"]
 
@@ -227,7 +228,7 @@ class JobManager:
 
     def _interrupt(self, job: Job) -> Job:
         """A job recorded as active that no live process serves is interrupted (another live server's are not)."""
-        if job.owner_pid and job.owner_pid != os.getpid() and _alive(job.owner_pid):
+        if job.owner_pid and job.owner_pid != os.getpid() and pid_alive(job.owner_pid):
             return job  # queued or running under another server sharing the workspace (e.g. the REST API)
         if job.status in ACTIVE:
             job.status, job.finished = "interrupted", job.finished or time.time()
@@ -298,16 +299,6 @@ class JobManager:
             with self._lock:
                 self._running.pop(key, None)
                 self._cancel_at.pop(key, None)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _tail(path: Path, size: int = 2000) -> str:

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hamacho_core.persistence import atomic_write_text
+from hamacho_core.atomic import atomic_write_text
 
 __all__ = ["ACTIVE", "INFERENCE", "INFERENCE_STAGE_WEIGHTS", "JOBS_DIR", "KINDS", "STAGE_WEIGHTS", "TRAIN", "Job",
            "job_id", "load_job", "load_jobs", "record_path"]

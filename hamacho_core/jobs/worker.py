@@ -17,7 +17,9 @@ import signal
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from hamacho_core.errors import Cancelled, HamachoError
 from hamacho_core.jobs.records import INFERENCE, Job, load_job
@@ -61,7 +63,8 @@ def _on_sigterm(_signum: int, _frame: object) -> None:
     _cancelled = True
 
 
-def _resolve(spec: str):  # noqa: ANN202 - a callable(TrainConfig, progress) -> TrainResult
+def _resolve(spec: str) -> Callable[..., Any]:
+    """The trainer ``module:function``: a callable(config, progress) -> TrainResult (or an inference result)."""
     module, _, name = spec.partition(":")
     return getattr(importlib.import_module(module), name)
 
@@ -79,7 +82,7 @@ def _config(job: Job) -> object:
         from hamacho_core.jobs.inference import InferenceJobConfig
 
         return InferenceJobConfig(**job.config)
-    from hamacho_core.pipeline import TrainConfig
+    from hamacho_core.config import TrainConfig
 
     return TrainConfig(**job.config)
 

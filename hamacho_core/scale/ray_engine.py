@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hamacho_core.choices import SCORE_ENGINES
 from hamacho_core.errors import ConfigError, DataError, HamachoError
 from hamacho_core.persistence import _run_dir, read_config
 from hamacho_core.progress import ProgressCallback, report
@@ -40,7 +41,7 @@ __all__ = ["OUTPUT_COLUMNS", "ClusterUnreachableError", "ScoreConfig", "ScoreRes
 OUTPUT_COLUMNS = [*PRED_COLUMNS, "defect_regions", "problem"]
 PARTS_DIR = "parts"
 STATE_NAME = "score.json"
-ENGINES = ("local", "ray")
+ENGINES = SCORE_ENGINES
 MAX_LOCAL_WORKERS = 4
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2  # paths and small rows only travel through it
 ACTOR_START_TIMEOUT_S = 600  # starting the actors (model loaded) may take this long before the run gives up
@@ -189,7 +190,7 @@ def _check_state(output: Path, state: dict[str, Any]) -> None:
             raise ConfigError(f"{output} holds results of another run or thresholds ({previous}); use a new "
                               "--output, or delete that folder to score again")
         return
-    from hamacho_core.persistence import dump_json
+    from hamacho_core.atomic import dump_json
 
     dump_json(path, state)
 

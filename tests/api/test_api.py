@@ -25,7 +25,7 @@ def _files(paths: list[Path]) -> list[tuple[str, tuple[str, bytes, str]]]:
     return [("files", (p.name, p.read_bytes(), "image/png")) for p in paths]
 
 
-def _error(response, status: int) -> str:  # noqa: ANN001 - httpx.Response
+def _error(response, status: int) -> str:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"} and body["error"]
@@ -271,7 +271,7 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
 def test_an_unexpected_error_is_a_json_500_without_traceback(trained_workspace: Path) -> None:
     app = create_app(trained_workspace, None, LIMITS)
 
-    def broken(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - stands for any bug in the scoring code
+    def broken(*args, **kwargs):
         raise RuntimeError("secret internals")
 
     app.state.models.score = broken

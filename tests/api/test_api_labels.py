@@ -21,7 +21,7 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture()
-def client(workspace: Path):  # noqa: ANN201 - a generator fixture
+def client(workspace: Path):
     with TestClient(create_app(workspace, KEY, LIMITS, accelerator="cpu"), raise_server_exceptions=False) as found:
         found.headers["Authorization"] = f"Bearer {KEY}"
         yield found

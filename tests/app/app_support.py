@@ -11,7 +11,7 @@ if str(ROOT) not in sys.path:
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from hamacho_core.demo import make_demo_dataset  # noqa: E402
+from hamacho_core.synthetic import make_demo_dataset  # noqa: E402
 
 APP = str(ROOT / "app.py")
 

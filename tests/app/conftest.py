@@ -6,9 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_support import make_project
-
-from hamacho_core.pipeline import TrainConfig, train
 
 
 @pytest.fixture()
@@ -21,14 +18,9 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace holding project 検査A with one trained run (128 px, a few seconds on 2 cores)."""
-    home = tmp_path_factory.mktemp("trained") / "workspace"
-    project = make_project(home)
-    run_dir = project / "runs" / "20250101-120000"
-    train(TrainConfig(category="data", dataset_root=str(project), run_dir=str(run_dir), image_size=128,
-                      resize="square", write_csv=False))
-    return home
+def trained(trained_workspace: Path) -> Path:
+    """A workspace holding project 検査A with one trained run ``20250101-120000`` (the session's, read-only)."""
+    return trained_workspace
 
 
 @pytest.fixture()

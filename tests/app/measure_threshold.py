@@ -20,11 +20,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from hamacho_core.decisions import Costs, Decisions  # noqa: E402
-from hamacho_core.evaluation import Evaluation  # noqa: E402
-from hamacho_core.thresholds import Normalization  # noqa: E402
-from ui.evaluate import gallery_order, threshold_view  # noqa: E402
-from ui.images import heat_overlay, mask_outline  # noqa: E402
+from hamacho_core.decisions import Costs, Decisions
+from hamacho_core.evaluation import Evaluation
+from hamacho_core.thresholds import Normalization
+from ui.evaluate import gallery_order, threshold_view
+from ui.images import heat_overlay, mask_outline
 
 N, SIDE = 2000, 160
 
@@ -47,10 +47,10 @@ def _stats(times: list[float]) -> str:
     return f"median {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
 
 
-def _decision_parts(decisions: Decisions, evaluation: Evaluation, scores: np.ndarray, view, threshold: float,  # noqa: ANN001
+def _decision_parts(decisions: Decisions, evaluation: Evaluation, scores: np.ndarray, view, threshold: float,
                     costs: Costs) -> None:
     """What the decision tools add to one slider move (the figures as st.plotly_chart serialises them)."""
-    from ui.decisions_panel import _band  # noqa: PLC0415 - streamlit-free helper of the panel
+    from ui.decisions_panel import _band
 
     decisions.at(threshold)
     pr, roc = decisions.pr_band(), decisions.roc_band()
@@ -58,7 +58,7 @@ def _decision_parts(decisions: Decisions, evaluation: Evaluation, scores: np.nda
     _band(view.figures["roc"], roc["fpr"], roc["low"], roc["high"], "band")
     curve = decisions.cost_curve(costs)
     decisions.cost_at(threshold, costs)
-    import plotly.graph_objects as go  # noqa: PLC0415
+    import plotly.graph_objects as go
 
     go.Figure(go.Scatter(x=curve.thresholds, y=curve.cost)).to_json()
     decisions.per_type(threshold)

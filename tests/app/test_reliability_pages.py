@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from app_support import APP
+from hostile_inputs import huge_header_png, png_bytes, zip_bytes
 from streamlit.testing.v1 import AppTest
 
-from hamacho_core.hostile import huge_header_png, png_bytes, zip_bytes
 from ui import uploads
 
 TIMEOUT = 60
 
 
-@pytest.mark.parametrize("page", ["home", "data", "train", "threshold"])
+@pytest.fixture()
+def fresh_server() -> Iterator[None]:
+    """The app as a fresh server process runs it: no job manager cached by an earlier test (``st.cache_resource``
+    lives as long as the process), so the router's ``get_manager()`` runs again; dropped again afterwards."""
+    from ui.state import get_manager
+
+    get_manager.clear()
+    yield
+    get_manager.clear()
+
+
+@pytest.mark.parametrize("project", ["検査A", None])
+@pytest.mark.parametrize("page", ["home", "data", "train", "threshold", "inference", "report"])
 def test_workspace_below_a_file_is_an_error_on_every_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                         page: str) -> None:
+                                                         fresh_server: None, page: str, project: str | None) -> None:
     (tmp_path / "file").write_text("x")
     monkeypatch.setenv("HAMACHO_HOME", str(tmp_path / "file" / "workspace"))
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["project"] = "検査A"
+    if project:
+        at.session_state["project"] = project
     at.run()
     if page != "home":
         at.switch_page(f"pages/{page}.py").run()

@@ -18,7 +18,7 @@ def _digest(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _texts(at) -> str:  # noqa: ANN001 - AppTest
+def _texts(at) -> str:
     return "\n".join(str(e.value) for e in (*at.markdown, *at.caption, *at.info, *at.success, *at.warning))
 
 

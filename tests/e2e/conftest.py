@@ -35,7 +35,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def page(browser, server: str) -> Iterator[object]:  # noqa: ANN001
+def page(browser, server: str) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True, locale="ja-JP")
     context.set_default_timeout(30_000)
     tab = context.new_page()

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"  # fixed names, referenced by the README
+# Where the browser tests save their page screenshots (fixed names): a temporary folder, so that a test run leaves
+# the tracked files alone; `make screenshots` sets HAMACHO_SCREENSHOTS to docs/screenshots (shown by the README).
+SCREENSHOTS = Path(os.environ.get("HAMACHO_SCREENSHOTS") or Path(tempfile.gettempdir()) / "hamacho-screenshots")
 CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium (Playwright's own download is not used)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -50,11 +53,12 @@ def _stop_group(process: subprocess.Popen, grace: float = 15.0) -> None:
 
 @contextmanager
 def streamlit_server(home: Path, env: dict[str, str] | None = None, port: int | None = None,
-                     log: Path | None = None, timeout: float = 180.0) -> Iterator[str]:
+                     log: Path | None = None, timeout: float = 180.0, create_home: bool = True) -> Iterator[str]:
     """The app (``streamlit run app.py``) with workspace ``home``, healthy; stopped with its whole process group.
 
     Args:
-        home: the workspace (``HAMACHO_HOME``); created when missing.
+        home: the workspace (``HAMACHO_HOME``); created when missing and ``create_home`` (False: a server over a
+            workspace that cannot be created, e.g. below a regular file; give ``log`` then).
         env: more environment variables for the server (on top of this process's).
         port: the port on 127.0.0.1; default a free one.
         log: the server's output; default ``<home's parent>/streamlit-<port>.log``.
@@ -66,7 +70,8 @@ def streamlit_server(home: Path, env: dict[str, str] | None = None, port: int | 
     Raises:
         RuntimeError: the server exited or did not become healthy in time (the log's path is in the message).
     """
-    home.mkdir(parents=True, exist_ok=True)
+    if create_home:
+        home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log = log or home.parent / f"streamlit-{port}.log"
     command = [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app.py", "--server.port", str(port),
@@ -98,18 +103,18 @@ def _wait_healthy(url: str, process: subprocess.Popen, timeout: float, log: Path
 
 
 # ------------------------------------------------------------------------------------------ page helpers
-def idle(page, timeout: float = 120_000) -> None:  # noqa: ANN001 - a Playwright page
+def idle(page, timeout: float = 120_000) -> None:
     """Wait until Streamlit has finished the current run."""
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
 
 
-def nav(page, label: str) -> None:  # noqa: ANN001
+def nav(page, label: str) -> None:
     """Open a page by its label in the sidebar navigation, then wait until it has run."""
     page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
     idle(page)
 
 
-def download_report_zip(page, folder: Path) -> Path:  # noqa: ANN001
+def download_report_zip(page, folder: Path) -> Path:
     """On the Report page: build the ZIP, download it into ``folder``; returns the file (its suggested name)."""
     page.get_by_role("button", name="Build the ZIP").click()
     button = page.get_by_role("button", name="Download ZIP")

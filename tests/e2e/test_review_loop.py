@@ -17,7 +17,7 @@ import pytest
 from e2e_support import SCREENSHOTS, idle
 
 from hamacho_core import labels
-from hamacho_core.demo import make_demo_dataset
+from hamacho_core.synthetic import make_demo_dataset
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.pipeline import TrainConfig, train
 from ui.evaluate import gallery_order
@@ -45,7 +45,7 @@ def project(workspace: Path) -> Path:
     return project
 
 
-def _tab(browser, server: str, lang: str):  # noqa: ANN001, ANN202
+def _tab(browser, server: str, lang: str):
     context = browser.new_context(viewport={"width": 1400, "height": 1600})
     context.set_default_timeout(60_000)
     tab = context.new_page()
@@ -54,7 +54,7 @@ def _tab(browser, server: str, lang: str):  # noqa: ANN001, ANN202
     return tab
 
 
-def _open_label(page, name: str):  # noqa: ANN001, ANN202
+def _open_label(page, name: str):
     """The Label popover under the gallery picture whose caption ends with ``name``; returns its body."""
     picture = f'//div[@data-testid="stElementContainer"][.//*[contains(text(), "{name}")]]'
     page.locator(f'xpath={picture}/following-sibling::div[1]//button[@data-testid="stPopoverButton"]').click()
@@ -63,13 +63,13 @@ def _open_label(page, name: str):  # noqa: ANN001, ANN202
     return body
 
 
-def _settle(page) -> None:  # noqa: ANN001
+def _settle(page) -> None:
     """Let the rerun a widget started begin, then wait for its end (idle alone may look before it starts)."""
     page.wait_for_timeout(600)
     idle(page)
 
 
-def _relabel(page, name: str, choice: str, why: str, new_type: str | None = None) -> None:  # noqa: ANN001
+def _relabel(page, name: str, choice: str, why: str, new_type: str | None = None) -> None:
     body = _open_label(page, name)
     body.get_by_text(choice, exact=True).click()
     _settle(page)
@@ -90,7 +90,7 @@ def _relabel(page, name: str, choice: str, why: str, new_type: str | None = None
     _settle(page)
 
 
-def test_relabel_retrain_compare_history_and_undo(browser, server: str, project: Path,  # noqa: ANN001
+def test_relabel_retrain_compare_history_and_undo(browser, server: str, project: Path,
                                                    tmp_path: Path) -> None:
     data = project / "data"
     before = _digest(data)

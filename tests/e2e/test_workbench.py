@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from e2e_support import SCREENSHOTS, download_report_zip, idle, nav
 
-from hamacho_core.demo import make_demo_dataset
+from hamacho_core.synthetic import make_demo_dataset
 
 PROJECT = "ワッシャー検査"
 
@@ -21,7 +21,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_demo_dataset(tmp_path_factory.mktemp("photos") / "写真", n_good=12, n_bad_per_type=2, size=128)
 
 
-def _shot(page, name: str, height: int = 900) -> None:  # noqa: ANN001
+def _shot(page, name: str, height: int = 900) -> None:
     """A screenshot of the page (``height`` px tall: Streamlit scrolls inside its own container)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     idle(page)
@@ -33,28 +33,28 @@ def _shot(page, name: str, height: int = 900) -> None:  # noqa: ANN001
     page.set_viewport_size({"width": 1400, "height": 900})
 
 
-def _charts_drawn(page, count: int = 4) -> None:  # noqa: ANN001
+def _charts_drawn(page, count: int = 4) -> None:
     page.wait_for_function(f"() => document.querySelectorAll('[data-testid=\"stPlotlyChart\"] .main-svg').length"
                            f" >= {count}")
 
 
-def _uploader(page, label: str):  # noqa: ANN001, ANN202
+def _uploader(page, label: str):
     return page.get_by_test_id("stFileUploader").filter(has_text=label).locator("input[type=file]")
 
 
-def _wait_files(page, folder: Path, count: int) -> None:  # noqa: ANN001
+def _wait_files(page, folder: Path, count: int) -> None:
     for _ in range(200):
         if len(list(folder.rglob("*.png"))) >= count:
             return
         page.wait_for_timeout(100)
 
 
-def _metric(page, label: str) -> str:  # noqa: ANN001
+def _metric(page, label: str) -> str:
     box = page.get_by_test_id("stMetric").filter(has_text=label)
     return box.get_by_test_id("stMetricValue").inner_text()
 
 
-def test_create_project(page, workspace: Path) -> None:  # noqa: ANN001
+def test_create_project(page, workspace: Path) -> None:
     page.get_by_role("button", name="Try the demo").wait_for()
     page.get_by_label("New project").fill(PROJECT)
     page.get_by_role("button", name="Create").click()
@@ -63,7 +63,7 @@ def test_create_project(page, workspace: Path) -> None:  # noqa: ANN001
     _shot(page, "projects")
 
 
-def test_drop_folders_through_the_file_chooser(page, workspace: Path, photos: Path) -> None:  # noqa: ANN001
+def test_drop_folders_through_the_file_chooser(page, workspace: Path, photos: Path) -> None:
     nav(page, "Data")
     page.get_by_text("No data yet").wait_for()
     data = workspace / PROJECT / "data"
@@ -82,7 +82,7 @@ def test_drop_folders_through_the_file_chooser(page, workspace: Path, photos: Pa
     _shot(page, "data", height=1500)
 
 
-def test_train_in_the_background(page, workspace: Path) -> None:  # noqa: ANN001
+def test_train_in_the_background(page, workspace: Path) -> None:
     nav(page, "Train")
     page.get_by_text("Input shape:").wait_for()
     assert "128 × 128" in page.get_by_text("Input shape:").inner_text()
@@ -97,7 +97,7 @@ def test_train_in_the_background(page, workspace: Path) -> None:  # noqa: ANN001
     assert f"Project: {PROJECT}" in page.get_by_test_id("stSidebar").inner_text()
 
 
-def test_threshold_slider_changes_the_metrics(page) -> None:  # noqa: ANN001
+def test_threshold_slider_changes_the_metrics(page) -> None:
     nav(page, "Threshold")
     page.get_by_text("Images that flip").wait_for()
     page.get_by_test_id("stPlotlyChart").nth(3).wait_for()
@@ -118,7 +118,7 @@ def test_threshold_slider_changes_the_metrics(page) -> None:  # noqa: ANN001
     page.get_by_text("Saved: image 0.800").wait_for()
 
 
-def test_inference_on_a_dropped_folder(page, photos: Path) -> None:  # noqa: ANN001
+def test_inference_on_a_dropped_folder(page, photos: Path) -> None:
     nav(page, "Inference")
     page.get_by_role("tab", name="Folder", exact=True).click()
     _uploader(page, "Drop a folder").set_input_files(photos / "bad")
@@ -130,7 +130,7 @@ def test_inference_on_a_dropped_folder(page, photos: Path) -> None:  # noqa: ANN
     _shot(page, "inference", height=1500)
 
 
-def test_report_zip_download(page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_report_zip_download(page, tmp_path: Path) -> None:
     nav(page, "Report")
     target = download_report_zip(page, tmp_path)
     assert target.name.startswith(f"{PROJECT}_") and target.suffix == ".zip"
@@ -143,7 +143,7 @@ def test_report_zip_download(page, tmp_path: Path) -> None:  # noqa: ANN001
     _shot(page, "report")
 
 
-def test_japanese_interface(page) -> None:  # noqa: ANN001
+def test_japanese_interface(page) -> None:
     page.get_by_test_id("stSidebar").get_by_text("日本語").click()
     idle(page)
     nav(page, "しきい値")

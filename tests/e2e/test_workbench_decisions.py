@@ -8,26 +8,22 @@ left alone). Screenshot: docs/screenshots/threshold_decisions.png.
 from __future__ import annotations
 
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 from e2e_support import SCREENSHOTS, download_report_zip, idle, nav
 
-from hamacho_core.demo import make_demo_dataset
-from hamacho_core.pipeline import TrainConfig, train
-
 PROJECT = "判断テスト"
 
 
 @pytest.fixture(scope="module")
-def decision_page(browser, server: str, workspace: Path):  # noqa: ANN001, ANN201
-    """A trained run in project 判断テスト and a fresh English tab opened on it."""
+def decision_page(browser, server: str, workspace: Path, trained_workspace: Path):
+    """A trained run in project 判断テスト (a copy of the session's trained project) and a fresh English tab on it."""
     project = workspace / PROJECT
     if not list((project / "runs").glob("*/config.yaml")):
-        make_demo_dataset(project / "data", n_good=12, n_bad_per_type=2, size=128)
-        train(TrainConfig(category="data", dataset_root=str(project), run_dir=str(project / "runs" / "20250301-090000"),
-                          image_size=128, resize="square", write_csv=False))
+        shutil.copytree(trained_workspace / "検査A", project)
     context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     context.set_default_timeout(60_000)
     tab = context.new_page()
@@ -36,12 +32,12 @@ def decision_page(browser, server: str, workspace: Path):  # noqa: ANN001, ANN20
     context.close()
 
 
-def _suggested(page) -> float:  # noqa: ANN001
+def _suggested(page) -> float:
     text = page.get_by_text(re.compile(r"Cheapest threshold")).first.inner_text()
     return float(re.search(r"Cheapest threshold\s+([0-9.]+)", text).group(1))
 
 
-def _set_number(page, label: str, value: str, echo: str) -> None:  # noqa: ANN001
+def _set_number(page, label: str, value: str, echo: str) -> None:
     """Type a cost and wait until the page states it back (``echo``), so the figures read next are current."""
     box = page.get_by_label(label, exact=True)
     box.fill(value)
@@ -50,11 +46,11 @@ def _set_number(page, label: str, value: str, echo: str) -> None:  # noqa: ANN00
     idle(page)
 
 
-def _slider_value(page) -> float:  # noqa: ANN001
+def _slider_value(page) -> float:
     return float(page.evaluate("() => document.querySelector('[data-testid=\"stSlider\"] input').value"))
 
 
-def test_costs_move_the_suggestion_and_the_button_moves_the_slider(decision_page) -> None:  # noqa: ANN001
+def test_costs_move_the_suggestion_and_the_button_moves_the_slider(decision_page) -> None:
     page = decision_page
     page.get_by_test_id("stSidebarNav").get_by_text("Threshold", exact=True).click(timeout=180_000)
     page.get_by_text("Images that flip").wait_for(timeout=180_000)
@@ -84,7 +80,7 @@ def test_costs_move_the_suggestion_and_the_button_moves_the_slider(decision_page
     page.get_by_text(f"Saved: image {cheap_misses:.3f}").wait_for()
 
 
-def test_the_report_carries_intervals_and_costs(decision_page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_the_report_carries_intervals_and_costs(decision_page, tmp_path: Path) -> None:
     page = decision_page
     nav(page, "Report")
     target = download_report_zip(page, tmp_path)

@@ -81,7 +81,7 @@ def test_plain_onnxruntime_from_the_json_alone(geometry, export_runs, exports, t
 
 @pytest.mark.parametrize("model", ["patchcore", "padim"])
 def test_a_supervised_head_is_carried_by_the_exported_model(model, export_runs, test_pictures, tmp_path):
-    """A run saved with a head (issue 15): ONNX and OpenVINO give the headed scores and maps, not the plain ones."""
+    """A run saved with a supervised head: ONNX and OpenVINO give the headed scores and maps, not the plain ones."""
     run = load_run(export_runs[model, "tiled"], "cpu")
     detector, paths = run.detector, test_pictures["tiled"]
     plain = detector.predict(paths)

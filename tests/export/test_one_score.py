@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from hamacho_core import runtimes
-from hamacho_core.demo import make_demo_dataset
+from hamacho_core.synthetic import make_demo_dataset
 from hamacho_core.export import ExportedModel, export_run, read_manifest
 from hamacho_core.export.check import SCORE_TOLERANCE, ExportMismatchError, check_pictures
 from hamacho_core.imageio import read_image

@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from hostile_inputs import png_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hamacho_core.data import Sample, picture_problem, probe_samples
 from hamacho_core.errors import HamachoError
 from hamacho_core.evaluation import Evaluation
-from hamacho_core.hostile import png_bytes
 from hamacho_core.imageio import read_image, read_mask
 from hamacho_core.limits import Limits
 from hamacho_core.persistence import list_runs, load_run, read_config, update_thresholds

@@ -11,10 +11,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from hostile_inputs import huge_header_png, picture_corpus, png_bytes, zip_bytes
 
 from hamacho_core.data import load_dataset, picture_problem
 from hamacho_core.errors import ConfigError, DataError
-from hamacho_core.hostile import huge_header_png, picture_corpus, png_bytes, zip_bytes
 from hamacho_core.imageio import read_image
 from hamacho_core.limits import LimitError, Limits, check_picture_bytes, human_count, picture_header_size
 from ui.uploads import UnsafeArchiveError, import_zip, save_uploads
@@ -108,7 +108,7 @@ def test_uploads_stop_at_the_project_picture_cap(tmp_path: Path) -> None:
 
 
 def test_cli_train_and_inference_skip_a_hostile_picture(demo_root: Path, tmp_path: Path) -> None:
-    """Failure 1 of issue 11: one 40,000 x 40,000 px PNG among good pictures lost the whole CLI run."""
+    """A reported failure: one 40,000 x 40,000 px PNG among good pictures lost the whole CLI run."""
     root = tmp_path / "data" / "set"
     for kind in ("good", "bad", "mask"):
         for path in sorted((demo_root / kind).rglob("*.png"))[:8]:

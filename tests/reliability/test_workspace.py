@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hostile_inputs import png_bytes
 
 from hamacho_core.api.settings import ApiSettings
 from hamacho_core.errors import WorkspaceError
-from hamacho_core.hostile import png_bytes
 from hamacho_core.persistence import atomic_write_text, interrupted_runs, list_runs, staged_run_dir
 from hamacho_core.workspace import check_import_source, default_workspace, import_roots, inside, writable_folder
 from ui import projects
@@ -29,7 +29,7 @@ def test_folder_below_a_regular_file_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_project_workspace_below_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Failure 4 of issue 11: HAMACHO_HOME below a regular file gave a NotADirectoryError traceback."""
+    """A reported failure: HAMACHO_HOME below a regular file gave a NotADirectoryError traceback."""
     (tmp_path / "file").write_text("x")
     monkeypatch.setenv("HAMACHO_HOME", str(tmp_path / "file" / "workspace"))
     with pytest.raises(WorkspaceError, match="HAMACHO_HOME"):

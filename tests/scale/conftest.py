@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hamacho_core.demo import make_demo_dataset
 from hamacho_core.pipeline import TrainConfig, train
+from hamacho_core.synthetic import make_demo_dataset
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,20 @@
-"""`hamacho score` on the local engine (a real Ray runtime started for the run): same scores as `hamacho
-inference`, unusable pictures as rows, resume after an interruption, clear errors."""
+"""`hamacho score` on the local engine (a real Ray runtime): same scores as `hamacho inference`, unusable pictures
+as rows, resume after an interruption, clear errors.
+
+The in-process runs join one local Ray runtime started once for this module (a Ray start costs tens of seconds on
+a busy 2-core machine); the runs in subprocesses start and stop their own, as `hamacho score` does.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +27,7 @@ from cluster_support import child_env, free_port
 from hamacho_core.cli import main
 from hamacho_core.pipeline import infer
 from hamacho_core.scale import OUTPUT_COLUMNS
-from hamacho_core.scale.ray_engine import read_parts
+from hamacho_core.scale.ray_engine import LOCAL_OBJECT_STORE_BYTES, local_workers, read_parts
 from hamacho_core.scoring import PRED_COLUMNS
 
 
@@ -31,7 +37,30 @@ def score_cli(*arguments: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def local_scores(tiny_run: Path, pictures: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+def ray_runtime() -> Iterator[None]:
+    """A local Ray runtime for this module's in-process runs (each joins it: `hamacho score` starts none while one
+    runs in the process); stopped at the end."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address="local", num_cpus=max(2, local_workers()), include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.ERROR, object_store_memory=LOCAL_OBJECT_STORE_BYTES, configure_logging=True)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture()
+def no_ray_runtime() -> None:
+    """No Ray runtime in this process (a run joining a cluster must not find the local one)."""
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def local_scores(ray_runtime: None, tiny_run: Path, pictures: Path,
+                 tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     """pred_outputs.parquet of one local-engine run over ``pictures`` (2 workers, batches of 4, with maps)."""
     out = tmp_path_factory.mktemp("score_local")
     outcome = CliRunner().invoke(main, ["score", "--config-path", str(tiny_run), "--input", str(pictures),
@@ -81,7 +110,7 @@ def test_local_run_used_two_actors_and_each_picture_once(local_scores: pd.DataFr
     assert parts["worker_pid"].nunique() == 2  # both actors loaded the model before the first batch, both scored
 
 
-def test_bad_pictures_become_problem_rows(tiny_run: Path, pictures: Path, tmp_path: Path) -> None:
+def test_bad_pictures_become_problem_rows(ray_runtime: None, tiny_run: Path, pictures: Path, tmp_path: Path) -> None:
     folder = tmp_path / "mixed"
     shutil.copytree(pictures / "good", folder)
     (folder / "broken.png").write_bytes(b"not a png")
@@ -136,7 +165,8 @@ def test_resume_after_interruption_scores_each_picture_once(tiny_run: Path, pict
     assert again.returncode == 0 and "0 scored now, 18 already scored" in again.stdout
 
 
-def test_unreachable_cluster_is_a_clear_error(tiny_run: Path, pictures: Path, tmp_path: Path) -> None:
+def test_unreachable_cluster_is_a_clear_error(no_ray_runtime: None, tiny_run: Path, pictures: Path,
+                                              tmp_path: Path) -> None:
     address = f"127.0.0.1:{free_port()}"  # nothing listens there
     outcome = CliRunner().invoke(main, ["score", "--config-path", str(tiny_run), "--input", str(pictures),
                                         "--output", str(tmp_path / "out"), "--address", address])

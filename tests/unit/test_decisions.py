@@ -40,7 +40,7 @@ def _evaluation(labels: np.ndarray, raw: np.ndarray, types: list[str] | None = N
 def test_clopper_pearson_known_answers() -> None:
     low, high = clopper_pearson(19, 20)
     assert (round(low, 3), round(high, 3)) == (0.751, 0.999)
-    low, high = clopper_pearson(38, 40)  # the example: recall 0.95 with 40 defect pictures
+    low, high = clopper_pearson(38, 40)  # a typical case: recall 0.95 with 40 defect pictures
     assert round(low, 2) == 0.83 and round(high, 3) == 0.994
     assert clopper_pearson(0, 10)[0] == 0.0 and clopper_pearson(10, 10)[1] == 1.0
     assert clopper_pearson(0, 0) == (0.0, 1.0)
@@ -220,7 +220,7 @@ def test_compare_runs_on_common_pictures() -> None:
         compare_runs([first], ["only"])
 
 
-def test_cheapest_under_a_constraint_and_costs_kept_with_the_run(tmp_path) -> None:  # noqa: ANN001
+def test_cheapest_under_a_constraint_and_costs_kept_with_the_run(tmp_path) -> None:
     from hamacho_core.decisions import load_costs, save_costs
 
     labels = np.array([1, 1, 1, 1, 0, 0, 0, 0])

@@ -27,9 +27,9 @@ from hamacho_core.pipeline import TrainConfig, infer
 TRAINER = textwrap.dedent('''
     import ctypes, time
     from pathlib import Path
+    from types import SimpleNamespace
     from hamacho_core.errors import DataError
     from hamacho_core.metrics import ImageMetrics, RunMetrics
-    from hamacho_core.pipeline import TrainResult
 
     def train(config, progress):
         run = Path(config.run_dir)
@@ -47,12 +47,13 @@ TRAINER = textwrap.dedent('''
         (run / "config.yaml").write_text("x")
         image = ImageMetrics(threshold=0.5, auroc=0.95, average_precision=0.9, f1=0.9, precision=0.9, recall=0.9,
                              accuracy=0.9, tp=9, fp=1, tn=9, fn=1)
-        return TrainResult(run, RunMetrics(image), [], (128, 128), "")
+        # what the worker reads of a TrainResult (the stand-in's worker never loads torch: it starts fast)
+        return SimpleNamespace(run_dir=run, metrics=RunMetrics(image), problems=[], input_shape=(128, 128))
 ''')
 
 
 @pytest.fixture()
-def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def manager(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (tmp_path / "fake_trainer.py").write_text(TRAINER)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
     return lambda workers=1: JobManager(workers=workers, trainer="fake_trainer:train")
@@ -73,7 +74,7 @@ def _running(manager: JobManager, key: str, timeout: float = 60.0) -> int:
     raise TimeoutError(key)
 
 
-def test_jobs_run_in_worker_processes_one_at_a_time_and_persist(tmp_path: Path, manager) -> None:  # noqa: ANN001
+def test_jobs_run_in_worker_processes_one_at_a_time_and_persist(tmp_path: Path, manager) -> None:
     jobs = manager()
     first = jobs.submit(tmp_path, _config(tmp_path, "ok-a"), estimated_seconds=5)
     second = jobs.submit(tmp_path, _config(tmp_path, "fail-b"))
@@ -89,7 +90,7 @@ def test_jobs_run_in_worker_processes_one_at_a_time_and_persist(tmp_path: Path, 
     assert failed.started >= done.finished - 0.5  # one worker: the second started after the first ended
 
 
-def test_kill_9_or_segfault_of_a_worker_fails_its_job_and_the_others_go_on(tmp_path: Path, manager) -> None:  # noqa: ANN001
+def test_kill_9_or_segfault_of_a_worker_fails_its_job_and_the_others_go_on(tmp_path: Path, manager) -> None:
     jobs = manager()
     killed = jobs.submit(tmp_path, _config(tmp_path, "hold-a"))
     crashed = jobs.submit(tmp_path, _config(tmp_path, "crash-b"))
@@ -105,7 +106,7 @@ def test_kill_9_or_segfault_of_a_worker_fails_its_job_and_the_others_go_on(tmp_p
                                                                    "ok-c": "done"}
 
 
-def test_cancel_stops_the_worker_process_and_drops_a_waiting_job(tmp_path: Path, manager) -> None:  # noqa: ANN001
+def test_cancel_stops_the_worker_process_and_drops_a_waiting_job(tmp_path: Path, manager) -> None:
     jobs = manager()
     running = jobs.submit(tmp_path, _config(tmp_path, "hold-a"), estimated_seconds=30)
     waiting = jobs.submit(tmp_path, _config(tmp_path, "ok-b"), estimated_seconds=20)
@@ -125,7 +126,7 @@ def test_cancel_stops_the_worker_process_and_drops_a_waiting_job(tmp_path: Path,
     assert jobs.wait(third.key, 120).status == "done"  # the queue goes on
 
 
-def test_two_workers_run_two_jobs_at_once(tmp_path: Path, manager) -> None:  # noqa: ANN001
+def test_two_workers_run_two_jobs_at_once(tmp_path: Path, manager) -> None:
     jobs = manager(workers=2)
     first = jobs.submit(tmp_path, _config(tmp_path, "hold-a"))
     second = jobs.submit(tmp_path, _config(tmp_path, "hold-b"))
@@ -137,8 +138,8 @@ def test_two_workers_run_two_jobs_at_once(tmp_path: Path, manager) -> None:  # n
 SERVER = textwrap.dedent('''
     import sys, time
     from pathlib import Path
+    from hamacho_core.config import TrainConfig
     from hamacho_core.jobs import JobManager
-    from hamacho_core.pipeline import TrainConfig
     project = Path(sys.argv[1])
     jobs = JobManager(trainer="fake_trainer:train")
     def config(name):
@@ -153,7 +154,7 @@ SERVER = textwrap.dedent('''
 
 
 def test_a_killed_server_takes_its_workers_along_and_a_restart_shows_interrupted_jobs(
-        tmp_path: Path, manager) -> None:  # noqa: ANN001
+        tmp_path: Path, manager) -> None:
     manager()  # sets PYTHONPATH for the stand-in trainer
     project = tmp_path / "project"
     project.mkdir()

@@ -46,7 +46,7 @@ def test_relabel_retrain_and_compare(tmp_path: Path) -> None:
     assert comparison.n_common >= len(defects) - 1  # the defect pictures are test pictures in both runs
 
 
-def _first_config(project: Path):  # noqa: ANN202 - TrainConfig
+def _first_config(project: Path):
     from hamacho_core.config import project_train_config
 
     return project_train_config(project, {"image_size": 64, "write_csv": False, "accelerator": "cpu",

@@ -55,6 +55,21 @@ def test_choice_lists_are_the_ones_the_engine_uses() -> None:
                                                           choices.TILING_MODES)
     assert (ACCELERATORS, SPLIT_RANGE, TASK_TYPES, MIN_SIDE, MAX_SIDE) == (
         choices.ACCELERATORS, choices.SPLIT_RANGE, choices.TASK_TYPES, choices.MIN_SIDE, choices.MAX_SIDE)
+    from hamacho_core.cli import main
+    from hamacho_core.export.engines import ENGINES as RUN_ENGINES
+    from hamacho_core.export.exporter import EXPORT_FORMATS
+    from hamacho_core.scale.ray_engine import ENGINES as SCORE_ENGINES
+
+    assert (RUN_ENGINES, EXPORT_FORMATS, SCORE_ENGINES) == (choices.INFERENCE_ENGINES, choices.EXPORT_FORMATS,
+                                                             choices.SCORE_ENGINES)
+
+    def offered(command: str, option: str) -> tuple[str, ...]:
+        [param] = [p for p in main.commands[command].params if option in p.opts]
+        return tuple(param.type.choices)
+
+    assert offered("inference", "--engine") == choices.INFERENCE_ENGINES
+    assert offered("export", "--format") == choices.EXPORT_FORMATS
+    assert offered("score", "--engine") == choices.SCORE_ENGINES
 
 
 def test_inference_path_imports_neither_scikit_learn_nor_matplotlib() -> None:
@@ -63,6 +78,16 @@ def test_inference_path_imports_neither_scikit_learn_nor_matplotlib() -> None:
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip().splitlines()[-1] == "[]"
 
+
+
+def test_job_manager_records_and_train_settings_load_no_engine() -> None:
+    """A job manager, a worker before it runs the trainer, the job records and the atomic writes need neither torch
+    nor OpenCV: the app's job side and the API start without the engine, and a stand-in job's worker starts fast."""
+    code = ("import sys; import hamacho_core.jobs, hamacho_core.jobs.worker, hamacho_core.config, "
+            "hamacho_core.atomic, hamacho_core.staging; "
+            "print(sorted(m for m in ('torch', 'cv2', 'sklearn', 'pandas') if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip().splitlines()[-1] == "[]"
 
 _DYNAMO_PROBE = """
 import json, sys, torch

@@ -1,6 +1,7 @@
 """A corpus of hostile and odd input files, for the reliability tests and ``bench/reliability.py``.
 
-Each entry is (file name, bytes, what the workbench must do with it). Nothing here is used in normal operation.
+Each entry is (file name, bytes, what the workbench must do with it). Test support: it lives beside the tests (on
+their import path, as ``hostile_inputs``), never in the engine.
 """
 
 from __future__ import annotations
