@@ -126,7 +126,7 @@ def check_export(run: LoadedRun, model_dir: Path, pictures: list[Path] | None = 
     Returns:
         :class:`ExportCheck` (``passed`` False when it exceeds the tolerance: the caller refuses the export).
     """
-    from hamacho_core.export.engines import ExportedModel
+    from hamacho_core.export.model import ExportedModel
 
     paths = check_pictures(run.run_dir) if pictures is None else list(pictures)
     shape = run.detector.input_shape_

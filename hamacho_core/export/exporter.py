@@ -35,8 +35,9 @@ from typing import Any
 import torch
 
 from hamacho_core.choices import EXPORT_FORMATS
-from hamacho_core.errors import ConfigError, ModelFileError
+from hamacho_core.errors import ConfigError
 from hamacho_core.export.graph import create_graph
+from hamacho_core.export.model import EXPORT_FORMAT_VERSION, MANIFEST_NAME, MODEL_FILES, read_manifest
 from hamacho_core.persistence import CONFIG_NAME, WEIGHTS_PATH, atomic_write_text, dump_json, load_run, read_config
 from hamacho_core.progress import ProgressCallback, report
 from hamacho_core.runtimes import OPENVINO_CONFIG, precision_settings
@@ -44,9 +45,6 @@ from hamacho_core.runtimes import OPENVINO_CONFIG, precision_settings
 __all__ = ["EXPORT_FORMATS", "EXPORT_FORMAT_VERSION", "MANIFEST_NAME", "ExportResult", "export_run",
            "read_manifest", "weights_digest"]
 
-EXPORT_FORMAT_VERSION = 1
-MANIFEST_NAME = "hamacho-model.json"
-MODEL_FILES = {"onnx": ("model.onnx",), "openvino": ("model.xml", "model.bin")}
 OPSET = 17
 INPUT_NAME, OUTPUT_NAMES = "images", ("scores", "maps")
 
@@ -275,29 +273,3 @@ model = openvino.Core().compile_model("model.xml", "CPU", {json.dumps(OPENVINO_C
 scores, maps = model(x).values()
 ```
 {check}"""
-
-
-def read_manifest(model_dir: str | Path) -> dict[str, Any]:
-    """Read and check ``hamacho-model.json`` of an export folder.
-
-    Raises:
-        ModelFileError: missing, damaged, or written by a newer hamacho.
-    """
-    path = Path(model_dir) / MANIFEST_NAME
-    if not path.is_file():
-        raise ModelFileError(f"no exported model in {model_dir}: {MANIFEST_NAME} not found (run hamacho export)")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        raise ModelFileError(f"{path} is damaged: {error}") from error
-    version = manifest.get("format_version") if isinstance(manifest, dict) else None
-    if not isinstance(version, int) or manifest.get("format") != "hamacho-model":
-        raise ModelFileError(f"{path} is not a hamacho model description")
-    if version > EXPORT_FORMAT_VERSION:
-        raise ModelFileError(f"{path} was written by a newer hamacho (format {version}): update hamacho")
-    for name in MODEL_FILES.get(manifest.get("engine"), ("?",)):
-        if not (Path(model_dir) / name).is_file():
-            raise ModelFileError(f"{Path(model_dir) / name} is missing: export the run again")
-    return manifest
-
-

@@ -17,9 +17,9 @@ import pytest
 from e2e_support import SCREENSHOTS, idle
 
 from hamacho_core import labels
-from hamacho_core.synthetic import make_demo_dataset
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.pipeline import TrainConfig, train
+from hamacho_core.synthetic import make_demo_dataset
 from ui.evaluate import gallery_order
 
 PROJECT = "レビュー"

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from hamacho_core import runtimes
-from hamacho_core.synthetic import make_demo_dataset
 from hamacho_core.export import ExportedModel, export_run, read_manifest
 from hamacho_core.export.check import SCORE_TOLERANCE, ExportMismatchError, check_pictures
 from hamacho_core.imageio import read_image
 from hamacho_core.persistence import load_run
 from hamacho_core.pipeline import TrainConfig, infer, train
 from hamacho_core.scoring import score_arrays, score_pictures
+from hamacho_core.synthetic import make_demo_dataset
 
 BF16_ONLY = "this CPU cannot compute in bfloat16 (no AVX512-BF16 / AMX): a forced bf16 hint changes nothing here"
 

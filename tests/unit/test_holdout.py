@@ -15,12 +15,12 @@ from safetensors.numpy import load_file
 
 from hamacho_core.cli import main
 from hamacho_core.data import Sample
-from hamacho_core.synthetic import make_demo_dataset
 from hamacho_core.errors import ConfigError, DataError
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.holdout import holdout_figures, split_holdout, suggested_holdout
 from hamacho_core.imageio import read_image, write_image
 from hamacho_core.pipeline import TrainConfig, train
+from hamacho_core.synthetic import make_demo_dataset
 
 
 def _samples(n_good: int, defects: dict[str, int]) -> list[Sample]:
