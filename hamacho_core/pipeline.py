@@ -126,7 +126,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
                            config.write_csv, progress, images=decoded.pictures,
                            while_writing=lambda: Evaluation.from_test(  # in this thread while the writers draw
                                dataset.test, names, prediction.scores, prediction.maps, masks, normalization,
-                           ).save(run_dir))
+                               None if head_run is None else head_run.result.folds).save(run_dir))
     times["outputs"] = time.perf_counter() - start
     shape = detector.input_shape_
     return TrainResult(config.output_dir(), metrics, dataset.problems, shape.as_tuple(), shape.reason, times,

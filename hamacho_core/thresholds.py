@@ -27,6 +27,7 @@ __all__ = [
     "adaptive_threshold",
     "binned_adaptive_threshold",
     "check_normalized_threshold",
+    "fit_image_normalization",
     "fit_normalization",
     "normalize",
     "sigma6_threshold",
@@ -143,6 +144,18 @@ class Normalization:
                       if SAVED_NAMES.get(name, name) in data})
 
 
+def fit_image_normalization(labels: np.ndarray, scores: np.ndarray) -> tuple[str, float, float, float]:
+    """The image part of :func:`fit_normalization`: (method, raw threshold, min, max) from raw image scores.
+
+    The adaptive (F1-optimal) threshold when both classes are present, else sigma6.
+    """
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    if labels.min() != labels.max():
+        return "adaptive", adaptive_threshold(labels, scores), float(scores.min()), float(scores.max())
+    threshold, image_max = sigma6_threshold(scores)
+    return "sigma6", threshold, float(scores.min()), image_max
+
+
 def fit_normalization(
     labels: np.ndarray, scores: np.ndarray, maps: np.ndarray, masks: Sequence[np.ndarray] | None = None,
     counted: Sequence[bool] | None = None,
@@ -164,16 +177,8 @@ def fit_normalization(
     """
     from hamacho_core.metrics import PixelHistograms  # metrics imports this module
 
-    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     pixel_min, pixel_max = float(maps.min()), float(maps.max())
-    if labels.min() != labels.max():
-        method = "adaptive"
-        threshold = adaptive_threshold(labels, scores)
-        image_min, image_max = float(scores.min()), float(scores.max())
-    else:
-        method = "sigma6"
-        threshold, image_max = sigma6_threshold(scores)
-        image_min = float(scores.min())
+    method, threshold, image_min, image_max = fit_image_normalization(labels, scores)
     pixel_threshold, pixel_metrics = threshold, None
     if masks is not None:
         histograms = PixelHistograms(pixel_min, pixel_max)

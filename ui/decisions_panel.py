@@ -14,7 +14,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from hamacho_core.decisions import Costs, Decisions, ThresholdIntervals, compare_runs, load_costs
+from hamacho_core.comparison import compare_runs
+from hamacho_core.decisions import Costs, Decisions, ThresholdIntervals, load_costs
 from hamacho_core.errors import HamachoError
 from hamacho_core.evaluation import Evaluation
 from ui.charts import DEFECT_COLOR, POINT_COLOR
@@ -174,7 +175,7 @@ def _constraint(choice, button_key: str, slider_key: str) -> None:  # noqa: ANN0
 def _types_tab(decisions: Decisions, threshold: float, pixel_norm: float | None) -> None:
     masks = decisions.evaluation.masks is not None
     rows = []
-    for item in _per_type(decisions, threshold, pixel_norm if masks else None):
+    for item in decisions.per_type(threshold, pixel_norm if masks else None):  # pixel figures memoised
         row = {t("d_col_type"): item.defect_type, t("d_col_caught"): f"{item.recall.count}/{item.recall.total}",
                t("d_col_recall"): span(item.recall)}
         if item.pixel_recall is not None:
@@ -189,21 +190,6 @@ def _types_tab(decisions: Decisions, threshold: float, pixel_norm: float | None)
                 t("d_col_fa_rate"): span(f.false_alarm_rate)} for f in decisions.false_alarms_by_folder(threshold)]
     st.markdown(f"**{t('d_folders_title')}**")
     st.dataframe(pd.DataFrame(folders), hide_index=True, width="stretch", key="d_folders_table")
-
-
-def _per_type(decisions: Decisions, threshold: float, pixel_norm: float | None) -> list:
-    """Per-type results; the pixel part is memoised per pixel threshold (it reads every defect map)."""
-    pixels = decisions._memo.setdefault("per_type_pixels", {})
-    results = decisions.per_type(threshold, None)
-    if pixel_norm is None:
-        return results
-    if pixel_norm not in pixels:
-        pixels[pixel_norm] = {r.defect_type: r for r in decisions.per_type(threshold, pixel_norm)}
-    for result in results:
-        cached = pixels[pixel_norm][result.defect_type]
-        result.pixel_recall, result.pixel_precision, result.pixel_iou = (cached.pixel_recall, cached.pixel_precision,
-                                                                         cached.pixel_iou)
-    return results
 
 
 # ------------------------------------------------------------------------------------------ runs side by side
