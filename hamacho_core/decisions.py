@@ -78,6 +78,7 @@ __all__ = [
     "TypeResult",
     "clopper_pearson",
     "load_costs",
+    "load_holdout",
     "pictures_for_width",
     "proportion",
     "save_costs",
@@ -346,6 +347,11 @@ class Decisions:
             else len(evaluation.cross_fitted_estimate(seed).thresholds))
         self._memo: dict[Any, Any] = {}  # bands, cost curves, folders: they do not depend on the threshold
 
+    @classmethod
+    def for_run(cls, run_dir: str | Path, **options: Any) -> Decisions:
+        """The decisions of a saved run: its test results and, when it has one, its sealed hold-out."""
+        return cls(Evaluation.load(run_dir), holdout=load_holdout(run_dir), **options)
+
     # ------------------------------------------------------------------------------------- compatibility names
     @property
     def n_defect_(self) -> int:
@@ -572,6 +578,13 @@ class Decisions:
         folders = np.asarray(_good_folders(self.source_), dtype=object)
         return {name: np.flatnonzero(~labels & (folders == name))
                 for name in sorted({folders[i] for i in np.flatnonzero(~labels)})}
+
+
+def load_holdout(run_dir: str | Path) -> Evaluation | None:
+    """The run's sealed hold-out pictures scored with its normalization, or None (no hold-out, or a Hamacho
+    without hold-out support)."""
+    loader = getattr(Evaluation, "load_holdout", None)
+    return None if loader is None else loader(run_dir)
 
 
 def _pixel_figures(evaluation: Evaluation, members: np.ndarray,

@@ -332,6 +332,12 @@ class RunMetrics:
     def supervised_enabled(self) -> bool:
         return bool((self.supervised or {}).get("enabled"))
 
+    # where each figure of :meth:`headline` comes from: "fitted" = at the threshold chosen on the same test
+    # pictures; "cross-fitted" = nothing about a picture's score or verdict was chosen on it (threshold-free
+    # rankings of scores that no head fitted on the picture made, or the threshold fitted on the other folds)
+    HEADLINE_PROVENANCE = {"image_auroc": "cross-fitted", "image_f1": "fitted", "pixel_auroc": "cross-fitted",
+                           "pixel_aupro": "cross-fitted", "honest_f1": "cross-fitted"}
+
     def headline(self) -> dict[str, Any]:
         """The few figures kept in config.yaml's ``metrics`` (run lists, the API's run records)."""
         pixel, estimate = self.pixel, self.image_cross_fitted
