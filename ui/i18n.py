@@ -104,7 +104,9 @@ EN: dict[str, str] = {
     "m_delta_help": "Change against the saved threshold.",
     "gallery": "Images that flip",
     "gallery_help": "False positives and false negatives first, then the images closest to the threshold. "
-                    "Left: heat map; right: predicted defect (red) and ground truth (green).",
+                    "Left: heat map; right: predicted defect (red) and ground truth (green). Each picture's score and "
+                    "verdict are the saved run's (what inference will say), so a few may differ from the cross-fitted "
+                    "counts above.",
     "chart_curve": "curve", "chart_point": "current threshold", "chart_pr": "Precision-recall",
     "chart_roc": "ROC", "chart_recall": "recall", "chart_precision": "precision", "chart_fpr": "false positive rate",
     "chart_tpr": "true positive rate", "chart_good": "good", "chart_defect": "defect",
@@ -214,7 +216,8 @@ JA: dict[str, str] = {
     "m_delta_help": "保存済みしきい値との差。",
     "gallery": "判定が変わる画像",
     "gallery_help": "誤検出・見逃しを先頭に、次にしきい値に近い画像。左: ヒートマップ、右: 予測した不良(赤)と"
-                    "正解(緑)。",
+                    "正解(緑)。各画像のスコアと判定は保存済みモデルのもの (推論で出る値) なので、上のクロスフィットの"
+                    "件数と少し異なることがあります。",
     "chart_curve": "曲線", "chart_point": "現在のしきい値", "chart_pr": "適合率-再現率",
     "chart_roc": "ROC", "chart_recall": "再現率", "chart_precision": "適合率", "chart_fpr": "偽陽性率",
     "chart_tpr": "真陽性率", "chart_good": "良品", "chart_defect": "不良",
