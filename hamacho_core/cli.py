@@ -239,8 +239,10 @@ def train_command(ctx: click.Context, **options: Any) -> None:
         click.echo(f"warning: {warning}", err=True)
     image, pixel, estimate = result.metrics.image, result.metrics.pixel, result.metrics.image_cross_fitted
     click.echo(f"input shape {result.input_shape[0]} x {result.input_shape[1]}: {result.input_shape_reason}")
+    _print_headline(result.run_dir)
     auroc = "n/a" if image.auroc is None else f"{image.auroc:.4f}"
-    line = f"image AUROC {auroc}  F1 {image.f1:.4f}  precision {image.precision:.4f}  recall {image.recall:.4f}"
+    line = (f"fitted on the same pictures (optimistic): image AUROC {auroc}  F1 {image.f1:.4f}  precision "
+            f"{image.precision:.4f}  recall {image.recall:.4f}")
     if estimate is not None:
         line += f"  (cross-fitted F1 {estimate.f1:.4f})"
     click.echo(line)
@@ -265,6 +267,23 @@ def _print_holdout(holdout: dict[str, Any]) -> None:
                f"({holdout['n_defects']} defect): image AUROC {holdout['image_auroc']:.4f}  recall {shown('recall')}  "
                f"precision {shown('precision')}  false alarms {shown('false_alarm_rate')}  F1 {shown('f1')} "
                "(95 % intervals)")
+
+
+def _print_headline(run_dir: Path) -> None:
+    """The honest figures at the saved threshold with 95 % intervals, and where they come from."""
+    from hamacho_core.decisions import Decisions
+    from hamacho_core.threshold_table import provenance_line, span
+
+    decisions = Decisions.for_run(run_dir)
+    figures = decisions.at(float(decisions.evaluation.normalization.normalized_image_threshold))
+    if figures.n_defect == 0:
+        return
+    parts = [f"recall {span(figures.recall, 3)}", f"precision {span(figures.precision, 3)}",
+             f"false-alarm rate {span(figures.false_alarm_rate, 3)}", f"F1 {span(figures.f1, 3)}"]
+    if figures.auroc is not None:
+        parts.append(f"AUROC {span(figures.auroc, 3)}")
+    click.echo(f"{figures.provenance} (95 %): {'  '.join(parts)}")
+    click.echo(f"  {provenance_line(decisions.reasons(figures)[0])}")
 
 
 def _print_supervised(supervised: dict[str, Any]) -> None:

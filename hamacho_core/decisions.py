@@ -1,213 +1,110 @@
-"""Decisions an analyst can defend: intervals, a cost-based operating point, per-defect-type results, runs compared.
+"""Decisions an analyst can defend: every figure at any threshold with an honest interval and its provenance.
 
 Everything works on an :class:`~hamacho_core.evaluation.Evaluation` (cached test scores; no model call) and on the
 normalized threshold scale of the rest of Hamacho (0.5 = the fitted threshold; ``norm > threshold`` = defect).
 
-* Proportions (precision, recall, false-alarm rate, accuracy) get exact binomial Clopper-Pearson intervals
-  (``scipy.stats.beta``: the exact quantiles, no normal approximation that breaks at 0/40 or 40/40).
-* F1, AUROC, the expected cost and the cheapest threshold get a seeded, stratified percentile bootstrap: each
-  resample draws the defect and the good pictures apart (class sizes fixed), and is kept as cumulative counts along
-  the sorted scores, so any threshold's resampled confusion matrices cost two array look-ups (O(B)). What does not
-  depend on the threshold is computed once per :class:`Decisions` object; callers cache that object per run.
-* Text (EN/JA sentences) lives in the UI and the CLI; this module returns numbers.
+Why the headline is cross-fitted. The run's threshold (and min/max, and the supervised head) are fitted on the very
+test pictures the figures are counted on, so counts at the fitted threshold flatter the run, and a bootstrap at that
+fixed threshold cannot see the choice. Here each picture gets a *cross-fitted normalized score*: its raw score
+normalized by a threshold and min/max fitted on the other folds only (the supervised head's folds when the run has
+a head, whose scores are already out-of-fold; else seeded folds stratified by label). The verdict at any normalized
+threshold t is then ``cross-fitted score > t`` (the app's comparison), an out-of-sample verdict for every slider
+position; the counts get exact Clopper-Pearson intervals, F1 and costs a stratified bootstrap of those verdicts,
+AUROC a stratified bootstrap of the (threshold-free) raw scores, and where every resample agrees the exact bounds of
+:mod:`hamacho_core.intervals` keep a width. With a sealed hold-out (pictures that never touched the run), its
+counts are the headline ("measured on N pictures the model never saw"). The figures counted at the fitted
+threshold stay available, labelled "fitted".
+
+What does not depend on the threshold (sorting, the resamples' cumulative counts, AUROC) is computed once per
+:class:`Decisions`; callers cache that object per run, and a slider move costs O(resamples) array look-ups.
+:meth:`Decisions.answer` gives one :class:`ThresholdAnswer` per threshold: every figure with its interval and
+provenance, the counts, costs, and reason codes with their numbers, which the page, the report and ``hamacho
+threshold`` word (the words live in the UI and the CLI).
+
+Interval primitives are in :mod:`hamacho_core.intervals` and costs in :mod:`hamacho_core.costs` (the names used
+by callers are re-exported here); runs side by side in :mod:`hamacho_core.comparison`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import beta
 from sklearn.metrics import roc_auc_score
 
-from hamacho_core.atomic import atomic_write_text
-from hamacho_core.errors import ConfigError
+from hamacho_core.costs import COSTS_NAME, Costs, load_costs, save_costs
 from hamacho_core.evaluation import Evaluation
+from hamacho_core.intervals import (
+    CONFIDENCE,
+    CROSS_FITTED,
+    FITTED,
+    HOLD_OUT,
+    N_RESAMPLES,
+    PER_PARTS,
+    PROVENANCES,
+    Estimate,
+    auroc_bound,
+    clopper_pearson,
+    count_at_most,
+    percentiles,
+    pictures_for_width,
+    proportion,
+    rate_corners,
+    snap_inside,
+    stratified_weights,
+    weighted_auroc,
+)
 
 __all__ = [
-    "Comparison",
+    "COSTS_NAME",
+    "CROSS_FITTED",
+    "FITTED",
+    "HOLD_OUT",
+    "PROVENANCES",
     "ConstraintChoice",
     "CostChoice",
     "CostCurve",
     "Costs",
     "Decisions",
-    "Disagreement",
     "Estimate",
     "FolderResult",
-    "RunSummary",
+    "Reason",
+    "ThresholdAnswer",
     "ThresholdIntervals",
     "TypeResult",
     "clopper_pearson",
-    "compare_runs",
     "load_costs",
+    "load_holdout",
     "pictures_for_width",
+    "proportion",
     "save_costs",
     "snap_inside",
     "stratified_weights",
     "weighted_auroc",
 ]
 
-CONFIDENCE = 0.95
-N_RESAMPLES = 1000
-PER_PARTS = 1000.0  # costs and counts are stated per 1,000 parts
-
-
-# ------------------------------------------------------------------------------------------------ plain intervals
-@dataclass
-class Estimate:
-    """A figure with its interval (and, for proportions, the counts it comes from)."""
-
-    value: float
-    low: float
-    high: float
-    count: int | None = None  # numerator of a proportion
-    total: int | None = None  # denominator of a proportion
-
-    @property
-    def width(self) -> float:
-        return self.high - self.low
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def clopper_pearson(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) interval of a binomial proportion; (0, 1) when ``trials`` is 0.
-
-    Example: 19 of 20 gives (0.751, 0.999) at 95 %.
-    """
-    if trials <= 0:
-        return 0.0, 1.0
-    alpha = 1.0 - confidence
-    low = 0.0 if successes <= 0 else float(beta.ppf(alpha / 2, successes, trials - successes + 1))
-    high = 1.0 if successes >= trials else float(beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
-    return low, high
-
-
-def proportion(successes: int, trials: int, confidence: float = CONFIDENCE) -> Estimate:
-    """``successes / trials`` with its Clopper-Pearson interval (value 0 when there is no trial)."""
-    low, high = clopper_pearson(successes, trials, confidence)
-    return Estimate(successes / trials if trials else 0.0, low, high, int(successes), int(trials))
-
-
-def _cp_widths(rate: float, trials: np.ndarray, confidence: float) -> np.ndarray:
-    """Clopper-Pearson widths at ``round(rate * n)`` successes for each n in ``trials`` (vectorised)."""
-    alpha = 1.0 - confidence
-    successes = np.clip(np.round(rate * trials), 0, trials)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(successes > 0, beta.ppf(alpha / 2, successes, trials - successes + 1), 0.0)
-        high = np.where(successes < trials, beta.ppf(1 - alpha / 2, successes + 1, trials - successes), 1.0)
-    return high - low
-
-
-def pictures_for_width(rate: float, width: float, confidence: float = CONFIDENCE,
-                       limit: int = 1_000_000) -> int | None:
-    """How many pictures (e.g. defect pictures for recall) bring the exact interval of ``rate`` under ``width``.
-
-    Assumes the observed rate stays as it is. Returns None when even ``limit`` pictures do not suffice.
-    """
-    if not 0.0 < width < 1.0:
-        raise ConfigError(f"the interval width must be between 0 and 1 (got {width})")
-    start = 1
-    while start <= limit:
-        stop = min(max(2 * start, 1024), limit + 1)
-        trials = np.arange(start, stop, dtype=np.float64)
-        small = np.flatnonzero(_cp_widths(rate, trials, confidence) <= width)
-        if small.size:
-            return int(trials[small[0]])
-        start = stop
-    return None
-
-
-# ---------------------------------------------------------------------------------------------------- bootstrap
-def stratified_weights(labels: np.ndarray, n_resamples: int = N_RESAMPLES, seed: int = 420) -> np.ndarray:
-    """How often each picture is drawn in each stratified bootstrap resample.
-
-    Args:
-        labels: (N,) 1 = defect.
-
-    Returns:
-        (n_resamples, N) int32; every row holds as many defect and good draws as ``labels`` has.
-    """
-    labels = np.asarray(labels).astype(bool)
-    rng = np.random.default_rng(seed)
-    weights = np.zeros((n_resamples, labels.size), np.int32)
-    for members in (np.flatnonzero(labels), np.flatnonzero(~labels)):
-        if members.size:
-            weights[:, members] = rng.multinomial(members.size, np.full(members.size, 1.0 / members.size),
-                                                  size=n_resamples)
-    return weights
-
-
-def weighted_auroc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """AUROC of each weighted resample (ties count one half), without a Python loop.
-
-    Args:
-        labels: (N,) 1 = defect; scores: (N,) higher = more anomalous; weights: (B, N) draw counts.
-
-    Returns:
-        (B,) AUROC per resample (NaN where a resample lacks a class).
-    """
-    labels = np.asarray(labels).astype(bool)
-    order = np.argsort(scores, kind="stable")
-    sorted_scores = np.asarray(scores, dtype=np.float64)[order]
-    starts = np.concatenate([[0], np.flatnonzero(np.diff(sorted_scores)) + 1])
-    sorted_weights = weights[:, order].astype(np.float64)
-    sorted_labels = labels[order]
-    positives = np.add.reduceat(np.where(sorted_labels, sorted_weights, 0.0), starts, axis=1)  # (B, G)
-    negatives = np.add.reduceat(np.where(sorted_labels, 0.0, sorted_weights), starts, axis=1)
-    below = np.cumsum(negatives, axis=1) - negatives
-    pairs = positives.sum(axis=1) * negatives.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (positives * (below + 0.5 * negatives)).sum(axis=1) / pairs
-
-
-def _percentiles(values: np.ndarray, confidence: float, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    alpha = 100 * (1 - confidence) / 2
-    percentile = np.nanpercentile if np.isnan(values).any() else np.percentile  # the NaN-aware one is ~5x slower
-    low, high = percentile(values, [alpha, 100 - alpha], axis=axis)
-    return low, high
-
-
-def _count_at_most(counts: np.ndarray, largest: int) -> np.ndarray:
-    """For (B, T) integer counts in [0, largest]: (B, largest + 1), entry [b, c] = #{j: counts[b, j] <= c}."""
-    rows = counts.shape[0]
-    flat = (np.arange(rows)[:, None] * (largest + 1) + counts).ravel()
-    histogram = np.bincount(flat, minlength=rows * (largest + 1)).reshape(rows, largest + 1)
-    return np.cumsum(histogram, axis=1)
-
-
-def snap_inside(low: float, high: float) -> float:
-    """The shortest decimal in [low, high) near its middle (0.47 rather than 0.4712), so a slider can hold it."""
-    middle = (low + high) / 2
-    for digits in range(1, 7):
-        value = round(middle, digits)
-        if low <= value < high or (low == high and value == low):
-            return value
-    return float(middle)
-
 
 # ------------------------------------------------------------------------------------------------ result types
 @dataclass
 class ThresholdIntervals:
-    """Image figures at one normalized threshold, each with its 95 % interval."""
+    """Image figures at one normalized threshold, each with its 95 % interval, all of one provenance."""
 
     threshold: float
     precision: Estimate  # Clopper-Pearson on TP / (TP + FP)
     recall: Estimate  # Clopper-Pearson on TP / defect pictures
     false_alarm_rate: Estimate  # Clopper-Pearson on FP / good pictures
     accuracy: Estimate  # Clopper-Pearson on (TP + TN) / pictures
-    f1: Estimate  # stratified bootstrap
-    auroc: Estimate | None  # stratified bootstrap (raw scores); None with one class
+    f1: Estimate  # stratified bootstrap, exact bounds where every resample agrees
+    auroc: Estimate | None  # stratified bootstrap of raw scores, exact bound at perfect separation; None: one class
     tp: int
     fp: int
     tn: int
     fn: int
+    provenance: str = FITTED  # "fitted", "cross-fitted" or "hold-out" (see hamacho_core.intervals)
 
     @property
     def n_defect(self) -> int:
@@ -218,42 +115,17 @@ class ThresholdIntervals:
         return self.fp + self.tn
 
     @property
+    def n_pictures(self) -> int:
+        return self.n_defect + self.n_good
+
+    @property
     def miss_rate(self) -> Estimate:
         """1 - recall, with the flipped interval: the miss rate that cannot be ruled out is ``1 - recall.low``."""
-        return Estimate(1 - self.recall.value, 1 - self.recall.high, 1 - self.recall.low, self.fn, self.n_defect)
+        return Estimate(1 - self.recall.value, 1 - self.recall.high, 1 - self.recall.low, self.fn, self.n_defect,
+                        self.recall.provenance)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass
-class Costs:
-    """What the line pays: a missed defect, a false alarm (re-inspection), and the share of defective parts."""
-
-    cost_miss: float
-    cost_false_alarm: float
-    defect_rate: float  # fraction of parts that are defective on the line (e.g. 0.002 = 2 per 1,000 = 2,000 ppm)
-
-    def __post_init__(self) -> None:
-        if self.cost_miss < 0 or self.cost_false_alarm < 0:
-            raise ConfigError("costs must be 0 or more")
-        if self.cost_miss + self.cost_false_alarm <= 0:
-            raise ConfigError("give a cost for a missed defect or for a false alarm (both are 0)")
-        if not 0.0 < self.defect_rate < 1.0:
-            raise ConfigError(f"the defect rate must be a fraction between 0 and 1 (got {self.defect_rate}); "
-                              "for 3 per 1,000 give 0.003")
-
-    def to_dict(self) -> dict[str, float]:
-        return {k: float(v) for k, v in asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Costs:
-        return cls(float(data["cost_miss"]), float(data["cost_false_alarm"]), float(data["defect_rate"]))
-
-    def per_parts(self, miss_rate: np.ndarray | float, false_alarm_rate: np.ndarray | float) -> np.ndarray:
-        """Expected cost per 1,000 parts for the given miss and false-alarm rates (any shape)."""
-        return PER_PARTS * (self.defect_rate * np.asarray(miss_rate) * self.cost_miss
-                            + (1 - self.defect_rate) * np.asarray(false_alarm_rate) * self.cost_false_alarm)
 
 
 @dataclass
@@ -273,7 +145,7 @@ class CostChoice:
 
     threshold: float  # a value inside the cheapest plateau, snapped for the slider
     threshold_interval: tuple[float, float] | None  # where the cheapest threshold falls across resamples
-    cost: Estimate  # expected cost per 1,000 parts (bootstrap interval)
+    cost: Estimate  # expected cost per 1,000 parts (bootstrap interval, exact bounds where resamples agree)
     false_alarms: Estimate  # per 1,000 parts (Clopper-Pearson on the false-alarm rate)
     escapes: Estimate  # missed defects per 1,000 parts (Clopper-Pearson on the miss rate)
     costs: Costs
@@ -308,228 +180,411 @@ class FolderResult:
     false_alarm_rate: Estimate  # count = false alarms, total = good pictures in the folder
 
 
+
+
+@dataclass
+class Reason:
+    """A statement the page, the report and the CLI word in their language: a code and its numbers.
+
+    Codes: "provenance" (provenance, n, n_defect, n_good, folds), "recall" (recall, low, high, n, miss),
+    "width_done" (width), "width_needed" (n, width), "width_never" (width).
+    """
+
+    code: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ThresholdAnswer:
+    """Everything the product states at one normalized threshold, for the page, the report and ``hamacho threshold``.
+
+    ``headline`` is the honest figure set (hold-out when the run has one, else cross-fitted; fitted only when
+    cross-fitting is impossible, e.g. a class with fewer than 2 pictures); ``fitted`` the counts at the threshold
+    chosen on the same pictures, for reference.
+    """
+
+    threshold: float
+    headline: ThresholdIntervals
+    fitted: ThresholdIntervals
+    reasons: list[Reason]
+    cost: CostChoice | None = None  # at this threshold, when costs were given
+    types: list[TypeResult] = field(default_factory=list)  # headline recall per defect type
+    folders: list[FolderResult] = field(default_factory=list)  # headline false alarms per good folder
+
+    @property
+    def provenance(self) -> str:
+        return self.headline.provenance
+
+    def reason(self, code: str) -> Reason | None:
+        return next((r for r in self.reasons if r.code == code), None)
+
+
+# ------------------------------------------------------------------------------------------------ one basis
+class _Verdicts:
+    """Verdicts ``score > t`` of one set of pictures and one provenance, with the stratified bootstrap drawn once.
+
+    Args:
+        labels: (N,) 1 = defect. scores: (N,) normalized scores the verdicts compare. raw: (N,) raw scores (AUROC).
+    """
+
+    def __init__(self, labels: np.ndarray, scores: np.ndarray, raw: np.ndarray, provenance: str, n_resamples: int,
+                 seed: int, confidence: float):
+        self.labels = np.asarray(labels).astype(bool)
+        self.scores = np.asarray(scores, dtype=np.float64)
+        self.provenance, self.confidence, self.n_resamples = provenance, confidence, n_resamples
+        self.n_defect, self.n_good = int(self.labels.sum()), int((~self.labels).sum())
+        weights = stratified_weights(self.labels, n_resamples, seed)
+        both = self.n_defect > 0 and self.n_good > 0
+        self.auroc = self._auroc(raw, weights) if both else None
+        order = np.argsort(self.scores, kind="stable")
+        self.sorted_scores = self.scores[order]
+        sorted_weights, sorted_labels = weights[:, order], self.labels[order]
+        zero = np.zeros((n_resamples, 1), np.int32)
+        # (B, N + 1): resampled defect / good pictures with a score <= sorted_scores[k - 1], i.e. judged good
+        self.defect_below = np.hstack([zero, np.cumsum(np.where(sorted_labels, sorted_weights, 0), axis=1,
+                                                        dtype=np.int32)])
+        self.good_below = np.hstack([zero, np.cumsum(np.where(sorted_labels, 0, sorted_weights), axis=1,
+                                                      dtype=np.int32)])
+        self.defect_cumulative = np.concatenate([[0], np.cumsum(sorted_labels)])  # (N + 1,) full-sample version
+        inside = self.sorted_scores[(self.sorted_scores >= 0) & (self.sorted_scores < 1)]
+        lower = np.unique(np.concatenate([[0.0], inside]))
+        self.cuts = (lower, np.append(lower[1:], 1.0))  # plateaus of the threshold in [0, 1]: every decision
+
+    def _auroc(self, raw: np.ndarray, weights: np.ndarray) -> Estimate:
+        """Bootstrap percentile interval; at perfect separation (or inversion) the exact pair bound keeps a width."""
+        value = float(roc_auc_score(self.labels, raw))
+        low, high = (float(v) for v in percentiles(weighted_auroc(self.labels, raw, weights), self.confidence))
+        bound = auroc_bound(self.n_defect, self.n_good, self.confidence)
+        if value >= 1.0:
+            low = min(low, bound)
+        elif value <= 0.0:
+            high = max(high, 1.0 - bound)
+        return Estimate(value, low, high, provenance=self.provenance)
+
+    def counts(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Full-sample (TP, FP) at each threshold: (T,), (T,)."""
+        k = np.searchsorted(self.sorted_scores, np.asarray(thresholds, dtype=np.float64), side="right")
+        below_defect = self.defect_cumulative[k]
+        return self.n_defect - below_defect, self.n_good - (k - below_defect)
+
+    def resampled(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Bootstrap (TP, FP) at each threshold: (B, T), (B, T)."""
+        k = np.searchsorted(self.sorted_scores, np.asarray(thresholds, dtype=np.float64), side="right")
+        return self.n_defect - self.defect_below[:, k], self.n_good - self.good_below[:, k]
+
+    def interval(self, samples: np.ndarray, value: float, corners: tuple[float, float] | None = None) -> Estimate:
+        """Percentile interval of ``samples``, widened to ``corners`` (the exact-bound values) when given."""
+        low, high = (float(v) for v in percentiles(samples, self.confidence))
+        if corners is not None:
+            low, high = min(low, *corners), max(high, *corners)
+        return Estimate(float(value), low, high, provenance=self.provenance)
+
+    def corners(self, tp: int, fp: int, figure: Callable[[float, float], float]) -> tuple[float, float] | None:
+        """``figure(recall, false-alarm rate)`` at the exact bounds of the rates the bootstrap cannot move, or None."""
+        if tp not in (0, self.n_defect) and fp not in (0, self.n_good):
+            return None
+        (r_low, r_high), (f_low, f_high) = rate_corners(tp, self.n_defect, fp, self.n_good, self.confidence)
+        return figure(r_low, f_high), figure(r_high, f_low)
+
+    def f1(self, recall: np.ndarray | float, false_alarm_rate: np.ndarray | float) -> np.ndarray:
+        """F1 from the two rates at this set's class sizes."""
+        tp, fp = np.asarray(recall) * self.n_defect, np.asarray(false_alarm_rate) * self.n_good
+        return 2 * tp / np.maximum(tp + fp + self.n_defect, 1e-12)
+
+    def rates(self, tp: np.ndarray, fp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(miss rate, false-alarm rate) from counts (any shape)."""
+        return (self.n_defect - tp) / max(self.n_defect, 1), fp / max(self.n_good, 1)
+
+    def at(self, threshold: float) -> ThresholdIntervals:
+        """Every image figure at ``threshold`` (normalized), with intervals. O(B) per call."""
+        tp, fp = (int(v[0]) for v in self.counts(np.array([threshold])))
+        fn, tn = self.n_defect - tp, self.n_good - fp
+        tp_b, fp_b = (v[:, 0].astype(np.float64) for v in self.resampled(np.array([threshold])))
+        f1_b = 2 * tp_b / np.maximum(tp_b + fp_b + self.n_defect, 1)
+        f1 = 2 * tp / max(tp + fp + self.n_defect, 1)
+        corners = self.corners(tp, fp, lambda r, f: float(self.f1(r, f))) if self.n_defect else None
+        c, p = self.confidence, self.provenance
+        figures = [proportion(tp, tp + fp, c), proportion(tp, self.n_defect, c), proportion(fp, self.n_good, c),
+                   proportion(tp + tn, tp + tn + fp + fn, c)]
+        for estimate in figures:
+            estimate.provenance = p
+        return ThresholdIntervals(float(threshold), *figures, self.interval(f1_b, f1, corners), self.auroc,
+                                  tp, fp, tn, fn, p)
+
+
 # ------------------------------------------------------------------------------------------------ the analysis
 class Decisions:
-    """Intervals, costs and per-type figures of one evaluation; the bootstrap is drawn once, in the constructor.
+    """Figures, intervals, costs and per-type results of one run; the bootstraps are drawn once, in the constructor.
 
     Args:
         evaluation: the run's test results.
         n_resamples: bootstrap resamples (>= 1,000 for the percentiles to settle).
-        seed: bootstrap seed (same seed, same intervals).
+        seed: bootstrap and fold seed (same seed, same intervals).
         confidence: interval level.
+        holdout: the run's sealed hold-out pictures scored with its normalization (``Evaluation.load_holdout``);
+            when given, the headline figures are counted on them.
+
+    Attributes:
+        headline_: the verdicts every figure, cost, band and constraint uses (hold-out, else cross-fitted, else
+            fitted); fitted_: the verdicts at the threshold fitted on the same pictures.
     """
 
     def __init__(self, evaluation: Evaluation, n_resamples: int = N_RESAMPLES, seed: int = 420,
-                 confidence: float = CONFIDENCE):
-        self.evaluation = evaluation
+                 confidence: float = CONFIDENCE, holdout: Evaluation | None = None):
+        self.evaluation, self.holdout = evaluation, holdout
         self.n_resamples, self.seed, self.confidence = n_resamples, seed, confidence
-        self.labels_ = np.asarray(evaluation.labels).astype(bool)
-        self.scores_ = np.asarray(evaluation.normalized_scores, dtype=np.float64)
-        self.n_defect_, self.n_good_ = int(self.labels_.sum()), int((~self.labels_).sum())
-        weights = stratified_weights(self.labels_, n_resamples, seed)
-        self.auroc_samples_ = (weighted_auroc(self.labels_, evaluation.raw_scores, weights)
-                               if self.n_defect_ and self.n_good_ else None)
-        self.auroc_ = (float(roc_auc_score(self.labels_, evaluation.raw_scores))
-                       if self.auroc_samples_ is not None else None)
-        order = np.argsort(self.scores_, kind="stable")
-        self.sorted_scores_ = self.scores_[order]
-        sorted_weights, sorted_labels = weights[:, order], self.labels_[order]
-        zero = np.zeros((n_resamples, 1), np.int32)
-        # (B, N + 1): resampled defect / good pictures with a score <= sorted_scores_[k - 1], i.e. judged good
-        self.defect_below_ = np.hstack([zero, np.cumsum(np.where(sorted_labels, sorted_weights, 0), axis=1,
-                                                          dtype=np.int32)])
-        self.good_below_ = np.hstack([zero, np.cumsum(np.where(sorted_labels, 0, sorted_weights), axis=1,
-                                                        dtype=np.int32)])
-        self.cuts_ = self._cuts()
-        self._memo: dict[tuple, Any] = {}  # bands: they do not depend on the threshold
+        make = lambda e, scores, provenance: _Verdicts(e.labels, scores, e.raw_scores, provenance,  # noqa: E731
+                                                       n_resamples, seed, confidence)
+        self.fitted_ = make(evaluation, evaluation.normalized_scores, FITTED)
+        crossed = evaluation.cross_fitted_scores(seed)
+        self.cross_fitted_ = None if crossed is None else make(evaluation, crossed, CROSS_FITTED)
+        self.holdout_ = (make(holdout, holdout.normalized_scores, HOLD_OUT)
+                         if holdout is not None and len(holdout.labels) else None)
+        self.headline_ = self.holdout_ or self.cross_fitted_ or self.fitted_
+        self.source_ = holdout if self.holdout_ is not None else evaluation  # the pictures the headline counts
+        self.n_folds_ = None if crossed is None else int(
+            len(np.unique(evaluation.folds)) if evaluation.folds is not None
+            else len(evaluation.cross_fitted_estimate(seed).thresholds))
+        self._memo: dict[Any, Any] = {}  # bands, cost curves, folders: they do not depend on the threshold
 
-    # -------------------------------------------------------------------------------------------- helpers
-    def _cuts(self) -> tuple[np.ndarray, np.ndarray]:
-        """Plateaus of the normalized threshold in [0, 1]: every distinct decision, as (lower, upper) ends."""
-        inside = self.sorted_scores_[(self.sorted_scores_ >= 0) & (self.sorted_scores_ < 1)]
-        lower = np.unique(np.concatenate([[0.0], inside]))
-        upper = np.append(lower[1:], 1.0)
-        return lower, upper
+    @classmethod
+    def for_run(cls, run_dir: str | Path, **options: Any) -> Decisions:
+        """The decisions of a saved run: its test results and, when it has one, its sealed hold-out."""
+        return cls(Evaluation.load(run_dir), holdout=load_holdout(run_dir), **options)
 
-    def _counts(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Full-sample (TP, FP) at each threshold: (T,), (T,)."""
-        predicted = self.scores_[None, :] > np.asarray(thresholds, dtype=np.float64)[:, None]
-        return (predicted & self.labels_).sum(axis=1), (predicted & ~self.labels_).sum(axis=1)
+    # ------------------------------------------------------------------------------------- compatibility names
+    @property
+    def n_defect_(self) -> int:
+        return self.headline_.n_defect
 
-    def _resampled_counts(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Bootstrap (TP, FP) at each threshold: (B, T), (B, T)."""
-        k = np.searchsorted(self.sorted_scores_, np.asarray(thresholds, dtype=np.float64), side="right")
-        return self.n_defect_ - self.defect_below_[:, k], self.n_good_ - self.good_below_[:, k]
+    @property
+    def n_good_(self) -> int:
+        return self.headline_.n_good
 
-    def _interval(self, samples: np.ndarray, value: float) -> Estimate:
-        low, high = _percentiles(samples, self.confidence)
-        return Estimate(float(value), float(low), float(high))
+    @property
+    def labels_(self) -> np.ndarray:
+        return self.headline_.labels
+
+    @property
+    def scores_(self) -> np.ndarray:
+        """(N,) the normalized scores the headline verdicts compare (cross-fitted, hold-out or fitted)."""
+        return self.headline_.scores
+
+    @property
+    def cuts_(self) -> tuple[np.ndarray, np.ndarray]:
+        """Plateaus of the headline threshold in [0, 1]: (lower ends, upper ends)."""
+        return self.headline_.cuts
+
+    @property
+    def provenance(self) -> str:
+        return self.headline_.provenance
+
+    def memo(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()`` once per key (figures that do not depend on the threshold)."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     # ------------------------------------------------------------------------------------------- at a threshold
     def at(self, threshold: float) -> ThresholdIntervals:
-        """Every image figure at ``threshold`` (normalized), with intervals. O(B) per call."""
-        tp, fp = (int(v[0]) for v in self._counts(np.array([threshold])))
-        fn, tn = self.n_defect_ - tp, self.n_good_ - fp
-        tp_b, fp_b = (v[:, 0].astype(np.float64) for v in self._resampled_counts(np.array([threshold])))
-        f1_b = 2 * tp_b / np.maximum(2 * tp_b + fp_b + (self.n_defect_ - tp_b), 1)
-        f1 = 2 * tp / max(2 * tp + fp + fn, 1)
-        auroc = None if self.auroc_ is None else self._interval(self.auroc_samples_, self.auroc_)
-        c = self.confidence
-        return ThresholdIntervals(float(threshold), proportion(tp, tp + fp, c), proportion(tp, self.n_defect_, c),
-                                  proportion(fp, self.n_good_, c), proportion(tp + tn, tp + tn + fp + fn, c),
-                                  self._interval(f1_b, f1), auroc, tp, fp, tn, fn)
+        """The headline figures at ``threshold`` (normalized), with intervals and provenance. O(B) per call."""
+        return self.headline_.at(threshold)
 
+    def fitted_at(self, threshold: float) -> ThresholdIntervals:
+        """The figures counted on the same pictures the threshold was fitted on (provenance "fitted")."""
+        return self.fitted_.at(threshold)
+
+    def answer(self, threshold: float, costs: Costs | None = None, width: float = 0.1,
+               normalized_pixel_threshold: float | None = None) -> ThresholdAnswer:
+        """Everything stated at ``threshold``: headline and fitted figures, costs, per type and folder, reasons."""
+        headline = self.at(threshold)
+        both = headline.n_defect > 0 and headline.n_good > 0
+        return ThresholdAnswer(float(threshold), headline, self.fitted_at(threshold), self.reasons(headline, width),
+                               self.cost_at(threshold, costs) if costs is not None and both else None,
+                               self.per_type(threshold, normalized_pixel_threshold),
+                               self.false_alarms_by_folder(threshold))
+
+    def reasons(self, figures: ThresholdIntervals, width: float = 0.1) -> list[Reason]:
+        """The reason codes and numbers of the sentences about ``figures``."""
+        reasons = [Reason("provenance", {"provenance": figures.provenance, "n": figures.n_pictures,
+                                         "n_defect": figures.n_defect, "n_good": figures.n_good,
+                                         "folds": self.n_folds_})]
+        if figures.n_defect == 0:
+            return reasons
+        recall = figures.recall
+        reasons.append(Reason("recall", {"recall": recall.value, "low": recall.low, "high": recall.high,
+                                         "n": figures.n_defect, "miss": 1 - recall.low}))
+        if recall.width <= width:
+            reasons.append(Reason("width_done", {"width": width}))
+        elif (needed := pictures_for_width(recall.value, width, self.confidence)) is None:
+            reasons.append(Reason("width_never", {"width": width}))
+        else:
+            reasons.append(Reason("width_needed", {"n": needed, "width": width}))
+        return reasons
+
+    # ------------------------------------------------------------------------------------------------ bands
     def roc_band(self, n_points: int = 101) -> dict[str, list[float]]:
         """Pointwise 95 % band of the ROC curve: true-positive rate at fixed false-positive rates (memoised)."""
-        key = ("roc_band", n_points)
-        if key not in self._memo:
-            self._memo[key] = self._roc_band(n_points)
-        return self._memo[key]
+        return self.memo(("roc_band", n_points), lambda: self._roc_band(n_points))
 
     def _roc_band(self, n_points: int) -> dict[str, list[float]]:
-        thresholds = np.append(self.cuts_[0], 1.0)
-        tp_b, fp_b = self._resampled_counts(thresholds)  # (B, T), non-increasing along T
+        basis = self.headline_
+        thresholds = np.append(basis.cuts[0], 1.0)
+        tp_b, fp_b = basis.resampled(thresholds)  # (B, T), non-increasing along T
         grid = np.linspace(0, 1, n_points)
-        limit = np.floor(grid * self.n_good_ + 1e-9).astype(int)  # false alarms allowed at each grid fpr
+        limit = np.floor(grid * basis.n_good + 1e-9).astype(int)  # false alarms allowed at each grid fpr
         # the best tpr with fp <= limit sits at the first threshold index where fp <= limit
-        first = thresholds.size - _count_at_most(fp_b, self.n_good_)[:, limit]  # (B, G)
+        first = thresholds.size - count_at_most(fp_b, basis.n_good)[:, limit]  # (B, G)
         padded = np.hstack([tp_b, np.zeros((self.n_resamples, 1), tp_b.dtype)])
-        rows = np.take_along_axis(padded, first, axis=1) / max(self.n_defect_, 1)
-        low, high = _percentiles(rows, self.confidence)
+        rows = np.take_along_axis(padded, first, axis=1) / max(basis.n_defect, 1)
+        low, high = percentiles(rows, self.confidence)
         return {"fpr": grid.tolist(), "low": low.tolist(), "high": high.tolist()}
 
     def pr_band(self, n_points: int = 101) -> dict[str, list[float]]:
         """Pointwise 95 % band of the PR curve: the best precision reached at or above each recall (memoised)."""
-        key = ("pr_band", n_points)
-        if key not in self._memo:
-            self._memo[key] = self._pr_band(n_points)
-        return self._memo[key]
+        return self.memo(("pr_band", n_points), lambda: self._pr_band(n_points))
 
     def _pr_band(self, n_points: int) -> dict[str, list[float]]:
-        thresholds = self.cuts_[0]
-        tp_b, fp_b = self._resampled_counts(thresholds)  # (B, T), non-increasing along T
+        basis = self.headline_
+        thresholds = basis.cuts[0]
+        tp_b, fp_b = basis.resampled(thresholds)  # (B, T), non-increasing along T
         precision_b = np.where(tp_b + fp_b > 0, tp_b / np.maximum(tp_b + fp_b, 1), 1.0)
         best_before = np.hstack([np.zeros((self.n_resamples, 1)), np.maximum.accumulate(precision_b, axis=1)])
         grid = np.linspace(0, 1, n_points)
-        needed = np.ceil(grid * self.n_defect_ - 1e-9).astype(int)  # caught defects for each grid recall
-        at_most = _count_at_most(tp_b, self.n_defect_)
+        needed = np.ceil(grid * basis.n_defect - 1e-9).astype(int)  # caught defects for each grid recall
+        at_most = count_at_most(tp_b, basis.n_defect)
         # thresholds reaching the recall form a prefix of length (T - #{tp <= needed - 1})
         reach = thresholds.size - np.where(needed > 0, at_most[:, np.maximum(needed - 1, 0)], 0)
         rows = np.take_along_axis(best_before, reach, axis=1)
-        low, high = _percentiles(rows, self.confidence)
+        low, high = percentiles(rows, self.confidence)
         return {"recall": grid.tolist(), "low": low.tolist(), "high": high.tolist()}
 
     # ------------------------------------------------------------------------------------------------- costs
+    def _resampled_cost(self, costs: Costs, thresholds: np.ndarray) -> np.ndarray:
+        """(B, T) expected cost per 1,000 parts of each resample at each threshold."""
+        basis = self.headline_
+        return costs.per_parts(*basis.rates(*basis.resampled(thresholds)))
+
     def cost_curve(self, costs: Costs) -> CostCurve:
         """Expected cost per 1,000 parts at every distinct threshold, with its bootstrap band (memoised)."""
-        key = ("cost_curve", costs.cost_miss, costs.cost_false_alarm, costs.defect_rate)
-        if key not in self._memo:
-            self._memo[key] = self._cost_curve(costs)
-        return self._memo[key]
+        return self.memo(("cost_curve", costs.key()), lambda: self._cost_curve(costs))
 
     def _cost_curve(self, costs: Costs) -> CostCurve:
-        lower, upper = self.cuts_
-        tp, fp = self._counts(lower)
-        miss = (self.n_defect_ - tp) / max(self.n_defect_, 1)
-        cost = costs.per_parts(miss, fp / max(self.n_good_, 1))
-        tp_b, fp_b = self._resampled_counts(lower)
-        cost_b = costs.per_parts((self.n_defect_ - tp_b) / max(self.n_defect_, 1), fp_b / max(self.n_good_, 1))
-        low, high = _percentiles(cost_b, self.confidence)
+        basis = self.headline_
+        lower, upper = basis.cuts
+        cost = costs.per_parts(*basis.rates(*basis.counts(lower)))
+        low, high = percentiles(self._resampled_cost(costs, lower), self.confidence)
         return CostCurve(lower, upper, cost, low, high)
 
     def cheapest(self, costs: Costs, min_recall: float | None = None,
                  max_false_alarm_rate: float | None = None) -> CostChoice | None:
         """The threshold with the lowest expected cost per 1,000 parts (the lowest one on ties: fewer misses).
 
-        With ``min_recall`` / ``max_false_alarm_rate``, only thresholds meeting them on the test pictures are
+        With ``min_recall`` / ``max_false_alarm_rate``, only thresholds meeting them on the headline verdicts are
         considered (None when none does). The threshold interval is where the cheapest allowed threshold falls
         across the bootstrap resamples.
         """
-        lower, upper = self.cuts_
+        lower, upper = self.headline_.cuts
         curve = self.cost_curve(costs)
         allowed = self._allowed(min_recall, max_false_alarm_rate)
         if not allowed.any():
             return None
         best = int(np.argmin(np.where(allowed, curve.cost, np.inf)))
-        tp_b, fp_b = self._resampled_counts(lower)
-        cost_b = costs.per_parts((self.n_defect_ - tp_b) / max(self.n_defect_, 1), fp_b / max(self.n_good_, 1))
-        if "snapped" not in self._memo:  # the value offered for each plateau, as for the full sample
-            self._memo["snapped"] = np.array([snap_inside(float(a), float(b)) for a, b in zip(lower, upper,
-                                                                                             strict=True)])
-        chosen_b = self._memo["snapped"][np.argmin(np.where(allowed[None, :], cost_b, np.inf), axis=1)]
-        spread = _percentiles(chosen_b, self.confidence)
-        threshold = snap_inside(float(lower[best]), float(upper[best]))
-        choice = self.cost_at(threshold, costs)
+        snapped = self.memo("snapped", lambda: np.array([snap_inside(float(a), float(b))  # each plateau's value
+                                                         for a, b in zip(lower, upper, strict=True)]))
+        cost_b = self.memo(("cost_b", costs.key()), lambda: self._resampled_cost(costs, lower))
+        chosen_b = snapped[np.argmin(np.where(allowed[None, :], cost_b, np.inf), axis=1)]
+        spread = percentiles(chosen_b, self.confidence)
+        choice = self.cost_at(snap_inside(float(lower[best]), float(upper[best])), costs)
         choice.threshold_interval = (float(spread[0]), float(spread[1]))
         return choice
 
     def cost_at(self, threshold: float, costs: Costs) -> CostChoice:
         """Expected cost, false alarms and escapes per 1,000 parts at ``threshold`` (no threshold interval)."""
-        figures = self.at(threshold)
+        basis = self.headline_
+        figures = basis.at(threshold)
         fa, miss = figures.false_alarm_rate, figures.miss_rate
-        tp_b, fp_b = (v[:, 0] for v in self._resampled_counts(np.array([threshold])))
-        cost_b = costs.per_parts((self.n_defect_ - tp_b) / max(self.n_defect_, 1), fp_b / max(self.n_good_, 1))
+        cost_b = self._resampled_cost(costs, np.array([threshold]))[:, 0]
         cost = float(costs.per_parts(miss.value, fa.value))
+        corners = basis.corners(figures.tp, figures.fp, lambda r, f: float(costs.per_parts(1 - r, f)))
         good_parts, bad_parts = PER_PARTS * (1 - costs.defect_rate), PER_PARTS * costs.defect_rate
-        return CostChoice(
-            float(threshold), None, self._interval(cost_b, cost),
-            Estimate(good_parts * fa.value, good_parts * fa.low, good_parts * fa.high, fa.count, fa.total),
-            Estimate(bad_parts * miss.value, bad_parts * miss.low, bad_parts * miss.high, miss.count, miss.total),
-            costs)
+        scale = lambda e, parts: Estimate(parts * e.value, parts * e.low, parts * e.high,  # noqa: E731
+                                          e.count, e.total, e.provenance)
+        return CostChoice(float(threshold), None, basis.interval(cost_b, cost, corners), scale(fa, good_parts),
+                          scale(miss, bad_parts), costs)
 
     def _allowed(self, min_recall: float | None, max_false_alarm_rate: float | None) -> np.ndarray:
-        """(T,) which plateaus meet the constraints on the test pictures."""
-        tp, fp = self._counts(self.cuts_[0])
+        """(T,) which plateaus meet the constraints on the headline verdicts."""
+        basis = self.headline_
+        tp, fp = basis.counts(basis.cuts[0])
         allowed = np.ones(tp.size, bool)
         if min_recall is not None:
-            allowed &= tp / max(self.n_defect_, 1) >= min_recall - 1e-12
+            allowed &= tp / max(basis.n_defect, 1) >= min_recall - 1e-12
         if max_false_alarm_rate is not None:
-            allowed &= fp / max(self.n_good_, 1) <= max_false_alarm_rate + 1e-12
+            allowed &= fp / max(basis.n_good, 1) <= max_false_alarm_rate + 1e-12
         return allowed
 
     # ------------------------------------------------------------------------------------------- constraints
     def highest_with_recall(self, min_recall: float) -> ConstraintChoice:
-        """The highest threshold (fewest false alarms) whose recall on the test pictures is >= ``min_recall``."""
+        """The highest threshold (fewest false alarms) whose headline recall is >= ``min_recall``."""
         meets = np.flatnonzero(self._allowed(min_recall, None))
         return self._choice("min_recall", min_recall, int(meets[-1]) if meets.size else None)
 
     def lowest_with_false_alarm_rate(self, max_false_alarm_rate: float) -> ConstraintChoice:
-        """The lowest threshold (most defects caught) whose false-alarm rate is <= ``max_false_alarm_rate``."""
+        """The lowest threshold (most defects caught) whose headline false-alarm rate is <= the target."""
         meets = np.flatnonzero(self._allowed(None, max_false_alarm_rate))
         return self._choice("max_false_alarm_rate", max_false_alarm_rate, int(meets[0]) if meets.size else None)
 
     def _choice(self, kind: str, target: float, index: int | None) -> ConstraintChoice:
         if index is None:
             return ConstraintChoice(kind, target, None, None)
-        lower, upper = self.cuts_
+        lower, upper = self.headline_.cuts
         threshold = snap_inside(float(lower[index]), float(upper[index]))
         return ConstraintChoice(kind, target, threshold, self.at(threshold))
 
     # -------------------------------------------------------------------------------------------- per type
     def per_type(self, threshold: float, normalized_pixel_threshold: float | None = None) -> list[TypeResult]:
-        """Recall per defect type at ``threshold``; pixel figures at ``normalized_pixel_threshold`` with masks."""
-        evaluation = self.evaluation
-        types = np.asarray(evaluation.defect_types, dtype=object)
-        flagged = self.scores_ > threshold
+        """Headline recall per defect type at ``threshold``; pixel figures at ``normalized_pixel_threshold``
+        with masks (those use the run's normalization: pixel thresholds are not cross-fitted)."""
+        source, basis = self.source_, self.headline_
+        types = np.asarray(source.defect_types, dtype=object)
+        flagged = basis.scores > threshold
         results = []
-        for name in sorted({str(v) for v in types[self.labels_]}):
-            members = np.flatnonzero(self.labels_ & (types == name))
+        for name in sorted({str(v) for v in types[basis.labels]}):
+            members = np.flatnonzero(basis.labels & (types == name))
             result = TypeResult(name, proportion(int(flagged[members].sum()), members.size, self.confidence))
-            if evaluation.masks is not None and normalized_pixel_threshold is not None:
-                result.pixel_recall, result.pixel_precision, result.pixel_iou = _pixel_figures(
-                    evaluation, members, normalized_pixel_threshold)
+            result.recall.provenance = basis.provenance
+            if source.masks is not None and normalized_pixel_threshold is not None:
+                result.pixel_recall, result.pixel_precision, result.pixel_iou = self.memo(
+                    ("pixels", name, normalized_pixel_threshold),
+                    lambda members=members: _pixel_figures(source, members, normalized_pixel_threshold))
             results.append(result)
         return results
 
     def false_alarms_by_folder(self, threshold: float) -> list[FolderResult]:
-        """False alarms among the good pictures, per sub-folder they came from."""
-        if "folders" not in self._memo:  # path handling once per run, not per slider move
-            folders = np.asarray(_good_folders(self.evaluation), dtype=object)
-            self._memo["folders"] = {name: np.flatnonzero(~self.labels_ & (folders == name))
-                                     for name in sorted({folders[i] for i in np.flatnonzero(~self.labels_)})}
-        flagged = self.scores_ > threshold
-        return [FolderResult(name, proportion(int(flagged[members].sum()), members.size, self.confidence))
-                for name, members in self._memo["folders"].items()]
+        """Headline false alarms among the good pictures, per sub-folder they came from."""
+        basis = self.headline_
+        folders = self.memo("folders", self._folders)  # path handling once per run, not per slider move
+        flagged = basis.scores > threshold
+        results = []
+        for name, members in folders.items():
+            rate = proportion(int(flagged[members].sum()), members.size, self.confidence)
+            rate.provenance = basis.provenance
+            results.append(FolderResult(name, rate))
+        return results
+
+    def _folders(self) -> dict[str, np.ndarray]:
+        labels = self.headline_.labels
+        folders = np.asarray(_good_folders(self.source_), dtype=object)
+        return {name: np.flatnonzero(~labels & (folders == name))
+                for name in sorted({folders[i] for i in np.flatnonzero(~labels)})}
+
+
+def load_holdout(run_dir: str | Path) -> Evaluation | None:
+    """The run's sealed hold-out pictures scored with its normalization, or None (no hold-out, or a Hamacho
+    without hold-out support)."""
+    loader = getattr(Evaluation, "load_holdout", None)
+    return None if loader is None else loader(run_dir)
 
 
 def _pixel_figures(evaluation: Evaluation, members: np.ndarray,
@@ -560,111 +615,3 @@ def _good_folders(evaluation: Evaluation) -> list[str]:
         return [p.name for p in parents]
     base = root.parent
     return [p.relative_to(base).as_posix() if p.is_relative_to(base) else p.name for p in parents]
-
-
-COSTS_NAME = "costs.json"  # in the run folder: the costs the analyst last saved (the report states them)
-
-
-def save_costs(run_dir: str | Path, costs: Costs | None) -> None:
-    """Keep the analyst's costs with the run (atomically), or forget them with None."""
-    path = Path(run_dir) / COSTS_NAME
-    if costs is None:
-        path.unlink(missing_ok=True)
-        return
-    atomic_write_text(path, json.dumps(costs.to_dict(), indent=1))
-
-
-def load_costs(run_dir: str | Path) -> Costs | None:
-    """The costs saved with a run, or None (also when the file is unreadable: costs are optional)."""
-    path = Path(run_dir) / COSTS_NAME
-    try:
-        return Costs.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-# ------------------------------------------------------------------------------------------ runs side by side
-@dataclass
-class RunSummary:
-    """One run on the common pictures, at its saved threshold."""
-
-    name: str
-    n_pictures: int  # test pictures of the run
-    intervals: ThresholdIntervals  # at the run's saved image threshold, on the common pictures
-    curves: dict[str, list[float]]  # PR and ROC on the common pictures
-
-
-@dataclass
-class Disagreement:
-    """A common picture on which the runs' verdicts differ."""
-
-    path: str
-    defect_type: str
-    label: int
-    scores: list[float]  # normalized score per run
-    verdicts: list[bool]  # True = defect, per run
-
-
-@dataclass
-class Comparison:
-    """Two or more runs scored on the same test pictures (compared on the common ones)."""
-
-    runs: list[RunSummary]
-    n_common: int
-    same_pictures: bool  # every run has exactly the common pictures
-    auroc_differences: list[Estimate | None] = field(default_factory=list)  # run i - run 0 (paired bootstrap)
-    disagreements: list[Disagreement] = field(default_factory=list)
-
-
-def _subset(evaluation: Evaluation, index: np.ndarray) -> Evaluation:
-    names = evaluation.output_names
-    return Evaluation([evaluation.paths[i] for i in index], [evaluation.defect_types[i] for i in index],
-                      evaluation.labels[index], evaluation.raw_scores[index], evaluation.maps[index],
-                      None if evaluation.masks is None else evaluation.masks[index], evaluation.normalization,
-                      None if names is None else [names[i] for i in index])
-
-
-def compare_runs(evaluations: Sequence[Evaluation], names: Sequence[str], n_resamples: int = N_RESAMPLES,
-                 seed: int = 420, confidence: float = CONFIDENCE) -> Comparison:
-    """Compare runs on the pictures they share (by file path).
-
-    The AUROC difference of each run against the first uses the same resamples for both (paired bootstrap), so
-    the interval reflects only how differently the runs rank the same pictures.
-
-    Raises:
-        ConfigError: fewer than two runs, or no common picture.
-    """
-    if len(evaluations) < 2:
-        raise ConfigError("pick at least two runs to compare")
-    keys = [[str(Path(p)) for p in e.paths] for e in evaluations]
-    common = [k for k in keys[0] if all(k in set(other) for other in keys[1:])]
-    common = list(dict.fromkeys(common))
-    if not common:
-        raise ConfigError("these runs share no test picture: compare runs trained on the same dataset")
-    subsets = []
-    for evaluation, run_keys in zip(evaluations, keys, strict=True):
-        position = {k: i for i, k in enumerate(run_keys)}
-        subsets.append(_subset(evaluation, np.array([position[k] for k in common])))
-    labels = subsets[0].labels.astype(bool)
-    weights = stratified_weights(labels, n_resamples, seed)
-    runs, differences, aurocs = [], [], []
-    for name, evaluation, subset in zip(names, evaluations, subsets, strict=True):
-        decisions = Decisions(subset, n_resamples, seed, confidence)
-        saved = subset.normalization.normalized_image_threshold
-        runs.append(RunSummary(str(name), len(evaluation.paths), decisions.at(saved), subset.curves()))
-        aurocs.append(weighted_auroc(labels, subset.raw_scores, weights))
-    for index, samples in enumerate(aurocs):
-        if index == 0 or runs[index].intervals.auroc is None or runs[0].intervals.auroc is None:
-            differences.append(None)
-            continue
-        low, high = _percentiles(samples - aurocs[0], confidence)
-        value = runs[index].intervals.auroc.value - runs[0].intervals.auroc.value
-        differences.append(Estimate(value, float(low), float(high)))
-    verdicts = np.array([s.normalized_scores > s.normalization.normalized_image_threshold for s in subsets])  # (R, N)
-    scores = np.array([s.normalized_scores for s in subsets])
-    split = np.flatnonzero(verdicts.min(axis=0) != verdicts.max(axis=0))
-    disagreements = [Disagreement(common[i], subsets[0].defect_types[i], int(labels[i]),
-                                  [float(v) for v in scores[:, i]], [bool(v) for v in verdicts[:, i]])
-                     for i in split]
-    same = all(len(e.paths) == len(common) for e in evaluations)
-    return Comparison(runs, len(common), same, differences, disagreements)

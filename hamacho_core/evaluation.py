@@ -18,7 +18,14 @@ from safetensors.torch import load_file, save
 
 from hamacho_core.atomic import atomic_write_bytes, atomic_write_text
 from hamacho_core.errors import ModelFileError
-from hamacho_core.metrics import CrossFittedEstimate, ImageMetrics, cross_fitted_estimate, curves, image_metrics
+from hamacho_core.metrics import (
+    CrossFittedEstimate,
+    ImageMetrics,
+    cross_fitted_estimate,
+    cross_fitted_scores,
+    curves,
+    image_metrics,
+)
 from hamacho_core.persistence import read_config
 from hamacho_core.thresholds import Normalization
 
@@ -76,22 +83,26 @@ class Evaluation:
     normalization: Normalization
     output_names: list[str] | None = None  # where each image's pictures are under test_predictions/images/<kind>/
     mask_paths: list[str | None] | None = None  # ground-truth mask files
+    folds: np.ndarray | None = None  # (N,) the supervised head's cross-fitting fold of each picture; None: no head
 
     @classmethod
     def from_test(cls, samples: Sequence[Sample], names: Sequence[Path], raw_scores: np.ndarray, maps: np.ndarray,
-                  masks: Sequence[np.ndarray] | None, normalization: Normalization) -> Evaluation:
+                  masks: Sequence[np.ndarray] | None, normalization: Normalization,
+                  folds: np.ndarray | None = None) -> Evaluation:
         """A training run's test results, maps and masks shrunk to previews.
 
         Args:
             samples: the N test pictures. names: their output names below ``test_predictions/images/<kind>/``.
             raw_scores: (N,). maps: (N, h, w) raw anomaly maps. masks: N (h, w) bool ground truths, or None.
+            folds: (N,) the supervised head's fold of each picture (None without a head).
         """
         return cls([str(s.path) for s in samples], [s.defect_type for s in samples],
                    np.array([s.label for s in samples]), raw_scores.astype(np.float64),
                    np.stack([preview(m) for m in maps]) if len(maps) else maps,
                    np.stack([preview(m, nearest=True) > 0.5 for m in masks]) if masks is not None else None,
                    normalization, [n.as_posix() for n in names],
-                   [str(s.mask_path) if s.mask_path else None for s in samples])
+                   [str(s.mask_path) if s.mask_path else None for s in samples],
+                   None if folds is None else np.asarray(folds, dtype=np.int64))
 
     @property
     def normalized_scores(self) -> np.ndarray:
@@ -109,6 +120,12 @@ class Evaluation:
         """Each picture judged by a threshold fitted on the other folds (None: fewer than 2 pictures of a class)."""
         return cross_fitted_estimate(self.labels, self.raw_scores, seed=seed)
 
+    def cross_fitted_scores(self, seed: int = 420) -> np.ndarray | None:
+        """(N,) each picture's normalized score under a normalization fitted on the other folds (the supervised
+        head's folds when the run has a head), or None with fewer than 2 pictures of a class."""
+        found = cross_fitted_scores(self.labels, self.raw_scores, self.folds, seed)
+        return None if found is None else found[0]
+
     def predicted_mask(self, index: int, threshold: float = 0.5) -> np.ndarray:
         """(h, w) bool predicted defect pixels of image ``index`` at preview size."""
         return self.normalization.normalize_maps(self.maps[index].astype(np.float32)) > threshold
@@ -122,6 +139,8 @@ class Evaluation:
         tensors = {"labels": torch.from_numpy(self.labels.astype(np.int64)),
                    "raw_scores": torch.from_numpy(self.raw_scores.astype(np.float64)),
                    "maps": torch.from_numpy(_stack(self.maps, shape, np.float16))}
+        if self.folds is not None:
+            tensors["folds"] = torch.from_numpy(np.asarray(self.folds, dtype=np.int64))
         if self.masks is not None:
             tensors["masks"] = torch.from_numpy(_stack(self.masks, shape, np.uint8))
         atomic_write_bytes(run_dir / tensors_name, save(tensors))
@@ -149,7 +168,7 @@ class Evaluation:
             evaluation = cls(index["paths"], index["defect_types"], tensors["labels"].numpy(),
                              tensors["raw_scores"].numpy(), tensors["maps"].numpy(), masks,
                              Normalization.from_dict(config["normalization"]), index.get("output_names"),
-                             index.get("mask_paths"))
+                             index.get("mask_paths"), tensors["folds"].numpy() if "folds" in tensors else None)
         except (OSError, ValueError, SafetensorError, KeyError, TypeError, AttributeError, RuntimeError) as error:
             raise ModelFileError(f"test results of {run_dir} are missing or damaged: {error} "
                                  "(train the run again to get them)") from error

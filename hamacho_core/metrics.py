@@ -16,7 +16,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from hamacho_core.thresholds import Normalization, adaptive_threshold, binned_adaptive_threshold, sigma6_threshold
+from hamacho_core.thresholds import (
+    Normalization,
+    binned_adaptive_threshold,
+    fit_image_normalization,
+    normalize,
+)
 
 __all__ = [
     "fit_normalization",
@@ -27,6 +32,8 @@ __all__ = [
     "RunMetrics",
     "confusion_at",
     "cross_fitted_estimate",
+    "cross_fitted_scores",
+    "label_folds",
     "image_metrics",
     "outcome",
     "outcomes",
@@ -136,6 +143,52 @@ class CrossFittedEstimate:
         return cls(**{name: data[name] for name in cls.__dataclass_fields__ if name in data})
 
 
+def label_folds(labels: np.ndarray, n_folds: int = 5, seed: int = 420) -> np.ndarray | None:
+    """(N,) seeded fold of each picture, stratified by label; None when a class has fewer than 2 pictures."""
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = np.asarray(labels).astype(int)
+    smallest = min(np.sum(labels == 0), np.sum(labels == 1))
+    if smallest < 2:
+        return None
+    folds = np.zeros(len(labels), dtype=np.int64)
+    splitter = StratifiedKFold(int(min(n_folds, smallest)), shuffle=True, random_state=seed)
+    for fold, (_, held_index) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+        folds[held_index] = fold
+    return folds
+
+
+def cross_fitted_scores(labels: np.ndarray, scores: np.ndarray,
+                        folds: np.ndarray | None = None, seed: int = 420) -> tuple[np.ndarray, list[float]] | None:
+    """Each picture's normalized score under a normalization (threshold, min, max) fitted on the other folds only.
+
+    So ``cross-fitted score > t`` is the verdict a normalization chosen without the picture would give at the
+    normalized threshold t, for every t: counts at any slider position are out-of-sample counts.
+
+    Args:
+        labels: (N,) 1 = defect. scores: (N,) raw image scores.
+        folds: (N,) fold of each picture (the supervised head's, so head and threshold share them); default
+            :func:`label_folds`.
+
+    Returns:
+        ((N,) cross-fitted normalized scores in [0, 1], raw threshold of each fold), or None when a class has fewer
+        than 2 pictures (nothing to cross-fit).
+    """
+    labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=np.float64)
+    folds = label_folds(labels, seed=seed) if folds is None else np.asarray(folds)
+    if folds is None:
+        return None
+    normalized, thresholds = np.zeros(len(labels)), []
+    for fold in np.unique(folds):
+        held, fit = folds == fold, folds != fold
+        if labels[fit].min(initial=0) == labels[fit].max(initial=0):
+            return None  # a fold holds a whole class: no adaptive threshold without it
+        _, threshold, low, high = fit_image_normalization(labels[fit], scores[fit])
+        thresholds.append(threshold)
+        normalized[held] = normalize(scores[held], threshold, low, high)
+    return normalized, thresholds
+
+
 def cross_fitted_estimate(
     labels: np.ndarray, scores: np.ndarray, n_folds: int = 5, seed: int = 420
 ) -> CrossFittedEstimate | None:
@@ -144,22 +197,15 @@ def cross_fitted_estimate(
     Returns:
         The pooled figures, or None when a class has fewer than 2 images.
     """
-    from sklearn.model_selection import StratifiedKFold
-
-    labels, scores = np.asarray(labels).astype(int), np.asarray(scores, dtype=np.float64)
-    smallest = min(np.sum(labels == 0), np.sum(labels == 1))
-    if smallest < 2:
+    labels = np.asarray(labels).astype(int)
+    folds = label_folds(labels, n_folds, seed)
+    found = None if folds is None else cross_fitted_scores(labels, scores, folds)
+    if found is None:
         return None
-    n_folds = int(min(n_folds, smallest))
-    predicted = np.zeros_like(labels, dtype=bool)
-    thresholds = []
-    for fit_index, held_index in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(scores, labels):
-        threshold = adaptive_threshold(labels[fit_index], scores[fit_index])
-        thresholds.append(threshold)
-        predicted[held_index] = scores[held_index] > threshold
-    figures = confusion_at(labels, predicted.astype(float), 0.5)
-    return CrossFittedEstimate(n_folds, figures["f1"], figures["precision"], figures["recall"],
-                                  figures["accuracy"], thresholds)
+    normalized, thresholds = found
+    figures = confusion_at(labels, normalized, 0.5)
+    return CrossFittedEstimate(len(thresholds), figures["f1"], figures["precision"], figures["recall"],
+                               figures["accuracy"], thresholds)
 
 
 @dataclass
@@ -289,6 +335,12 @@ class RunMetrics:
     def supervised_enabled(self) -> bool:
         return bool((self.supervised or {}).get("enabled"))
 
+    # where each figure of :meth:`headline` comes from: "fitted" = at the threshold chosen on the same test
+    # pictures; "cross-fitted" = nothing about a picture's score or verdict was chosen on it (threshold-free
+    # rankings of scores that no head fitted on the picture made, or the threshold fitted on the other folds)
+    HEADLINE_PROVENANCE = {"image_auroc": "cross-fitted", "image_f1": "fitted", "pixel_auroc": "cross-fitted",
+                           "pixel_aupro": "cross-fitted", "honest_f1": "cross-fitted"}
+
     def headline(self) -> dict[str, Any]:
         """The few figures kept in config.yaml's ``metrics`` (run lists, the API's run records)."""
         pixel, estimate = self.pixel, self.image_cross_fitted
@@ -331,16 +383,8 @@ def fit_normalization(
     Returns:
         (normalization, pixel metrics or None).
     """
-    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
     pixel_min, pixel_max = float(maps.min()), float(maps.max())
-    if labels.min() != labels.max():
-        method = "adaptive"
-        threshold = adaptive_threshold(labels, scores)
-        image_min, image_max = float(scores.min()), float(scores.max())
-    else:
-        method = "sigma6"
-        threshold, image_max = sigma6_threshold(scores)
-        image_min = float(scores.min())
+    method, threshold, image_min, image_max = fit_image_normalization(labels, scores)
     pixel_threshold, pixel_metrics = threshold, None
     if masks is not None:
         histograms = PixelHistograms(pixel_min, pixel_max)

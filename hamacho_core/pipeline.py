@@ -127,7 +127,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
                            config.write_csv, progress, images=decoded.pictures,
                            while_writing=lambda: Evaluation.from_test(  # in this thread while the writers draw
                                dataset.test, names, prediction.scores, prediction.maps, masks, normalization,
-                           ).save(run_dir))
+                               None if head_run is None else head_run.result.folds).save(run_dir))
         holdout = None if not held_out else write_holdout(  # scored by the final model, fitted without them
             run_dir, detector, held_out, normalization, use_masks, config.write_csv, progress)
     times["outputs"] = time.perf_counter() - start

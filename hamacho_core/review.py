@@ -4,7 +4,7 @@
 * :func:`retrain_config` - the run's settings on the corrected data, writing a new run of the project.
 * :func:`changes_between` - the label changes between two runs of the project.
 * :func:`corrected` - a run's evaluation with its pictures where they are now and labelled as they are now, so that
-  ``decisions.compare_runs`` pairs the pictures of the old run with the new run's and judges both runs against the
+  ``comparison.compare_runs`` pairs the pictures of the old run with the new run's and judges both runs against the
   corrected labels.
 """
 

@@ -1,7 +1,8 @@
 """``hamacho threshold``: the decision figures of a run as plain English text (the CLI prints it; no click here).
 
-The numbers come from :mod:`hamacho_core.decisions`; this module only chooses the threshold to suggest and words
-the answers.
+The numbers come from :mod:`hamacho_core.decisions` (one :class:`~hamacho_core.decisions.ThresholdAnswer` per
+threshold); this module only chooses the threshold to suggest and words the answer's reason codes in English (the
+app words the same codes in English and Japanese).
 """
 
 from __future__ import annotations
@@ -15,16 +16,23 @@ from hamacho_core.decisions import (
     Costs,
     Decisions,
     Estimate,
+    Reason,
+    ThresholdAnswer,
     ThresholdIntervals,
-    pictures_for_width,
     save_costs,
 )
 from hamacho_core.errors import ConfigError
-from hamacho_core.evaluation import Evaluation
 from hamacho_core.persistence import update_thresholds
 
-__all__ = ["ThresholdAdvice", "advise", "cost_sentence", "count", "format_advice", "pct", "recall_sentence",
-           "save_advice", "span"]
+__all__ = ["ThresholdAdvice", "advise", "cost_sentence", "count", "format_advice", "pct", "provenance_line",
+           "reason_sentence", "save_advice", "span"]
+
+PROVENANCE_TEXT = {  # what each provenance means, for the CLI's English text
+    "fitted": "fitted: the threshold was chosen on these same pictures, so these figures are optimistic",
+    "cross-fitted": "cross-fitted: each picture judged by a threshold (and supervised head) chosen on the other "
+                    "{folds} folds only",
+    "hold-out": "hold-out: measured on {n} pictures the model never saw",
+}
 
 
 @dataclass
@@ -33,8 +41,9 @@ class ThresholdAdvice:
 
     run_dir: Path
     saved: float  # the run's saved normalized threshold
-    current: ThresholdIntervals  # figures at the saved threshold
+    current: ThresholdIntervals  # headline figures at the saved threshold
     decisions: Decisions
+    answer: ThresholdAnswer  # everything stated at the saved threshold
     width: float  # the interval width asked for
     cost: CostChoice | None = None
     constraint: ConstraintChoice | None = None
@@ -76,10 +85,12 @@ def advise(run_dir: str | Path, costs: Costs | None = None, min_recall: float | 
             raise ConfigError(f"constraints are fractions between 0 and 1 (got {value})")
     run_dir = Path(run_dir)
     run_dir = run_dir.parent if run_dir.suffix in (".yaml", ".yml") else run_dir
-    evaluation = Evaluation.load(run_dir)
-    decisions = Decisions(evaluation, n_resamples=n_resamples, seed=seed)
-    saved = float(evaluation.normalization.normalized_image_threshold)
-    advice = ThresholdAdvice(run_dir, saved, decisions.at(saved), decisions, width)
+    decisions = Decisions.for_run(run_dir, n_resamples=n_resamples, seed=seed)
+    normalization = decisions.evaluation.normalization
+    saved = float(normalization.normalized_image_threshold)
+    pixel_norm = float(normalization.normalized_pixel_threshold) if decisions.evaluation.masks is not None else None
+    answer = decisions.answer(saved, None, width, pixel_norm)
+    advice = ThresholdAdvice(run_dir, saved, answer.headline, decisions, answer, width)
     if min_recall is not None:
         advice.constraint = decisions.highest_with_recall(min_recall)
     elif max_false_alarm_rate is not None:
@@ -114,24 +125,40 @@ def _figure_lines(figures: ThresholdIntervals) -> list[str]:
             ("F1", figures.f1, "bootstrap")]
     if figures.auroc is not None:
         rows.append(("AUROC", figures.auroc, "bootstrap"))
-    lines = [f"  {'figure':<18}{'value':>7}   95 % interval   counts"]
+    lines = [f"  {'figure':<18}{'value':>7}   95 % interval   counts    method      source"]
     for name, estimate, method in rows:
         counts = f"{estimate.count}/{estimate.total}" if estimate.total is not None else ""
         lines.append(f"  {name:<18}{estimate.value:>7.3f}   {estimate.low:.3f}-{estimate.high:.3f}    "
-                     f"{counts:<9} ({method})")
+                     f"{counts:<9} {method:<11} {estimate.provenance}")
     return lines
 
 
-def recall_sentence(figures: ThresholdIntervals, width: float) -> str:
-    """The plain sentence about recall, and how many defect pictures bring its interval under ``width``."""
-    needed = pictures_for_width(figures.recall.value, width)
-    text = (f"recall {span(figures.recall)}: with {figures.n_defect} defect pictures, a miss rate up to "
-            f"{pct(1 - figures.recall.low)} cannot be ruled out.")
-    if figures.recall.width <= width:
-        return text + f" The interval is already under {width:.2f} wide."
-    if needed is None:
-        return text
-    return text + f" About {needed} defect pictures would bring it under {width:.2f} wide (at the same recall)."
+def provenance_line(reason: Reason) -> str:
+    """Where the headline figures come from, in words."""
+    values = reason.values
+    return PROVENANCE_TEXT[values["provenance"]].format(n=values["n"], folds=values.get("folds") or "other")
+
+
+def reason_sentence(reason: Reason) -> str:
+    """One of the answer's statements in English (see :class:`~hamacho_core.decisions.Reason` for the codes)."""
+    v = reason.values
+    if reason.code == "provenance":
+        return provenance_line(reason)
+    if reason.code == "recall":
+        return (f"recall {v['recall']:.2f} ({v['low']:.2f}-{v['high']:.2f}): with {v['n']} defect pictures, a miss "
+                f"rate up to {pct(v['miss'])} cannot be ruled out.")
+    if reason.code == "width_done":
+        return f"The interval is already under {v['width']:.2f} wide."
+    if reason.code == "width_needed":
+        return f"About {v['n']} defect pictures would bring it under {v['width']:.2f} wide (at the same recall)."
+    if reason.code == "width_never":
+        return f"No practical number of defect pictures brings it under {v['width']:.2f} wide."
+    raise ValueError(f"unknown reason code {reason.code!r}")
+
+
+def recall_sentence(answer: ThresholdAnswer) -> str:
+    """The plain sentence about recall, and how many defect pictures bring its interval under the asked width."""
+    return " ".join(reason_sentence(r) for r in answer.reasons if r.code != "provenance")
 
 
 def cost_sentence(choice: CostChoice) -> str:
@@ -144,20 +171,25 @@ def cost_sentence(choice: CostChoice) -> str:
 
 def format_advice(advice: ThresholdAdvice, normalized_pixel_threshold: float | None = None) -> str:
     """The whole answer as text: table, sentence, per type, per folder, costs, constraint, suggestion."""
-    current, decisions = advice.current, advice.decisions
+    answer = advice.answer
+    current, fitted = answer.headline, answer.fitted
     lines = [f"run {advice.run_dir}",
-             f"{current.n_defect + current.n_good} test pictures ({current.n_good} good, {current.n_defect} defect)",
-             f"at the saved threshold {advice.saved:.3f} (normalized; TP {current.tp}, FP {current.fp}, "
-             f"TN {current.tn}, FN {current.fn}):", *_figure_lines(current), "",
-             recall_sentence(current, advice.width), "", "per defect type:"]
-    pixel = decisions.evaluation.masks is not None and normalized_pixel_threshold is not None
-    for item in decisions.per_type(advice.saved, normalized_pixel_threshold):
+             f"{fitted.n_pictures} test pictures ({fitted.n_good} good, {fitted.n_defect} defect)",
+             f"at the saved threshold {advice.saved:.3f} (normalized; {current.provenance} counts TP {current.tp}, "
+             f"FP {current.fp}, TN {current.tn}, FN {current.fn} of {current.n_pictures} pictures):",
+             f"  headline figures are {provenance_line(answer.reason('provenance'))}", *_figure_lines(current)]
+    if current.provenance != "fitted":
+        lines.append(f"  fitted (threshold chosen on these pictures, optimistic): precision {span(fitted.precision)}, "
+                     f"recall {span(fitted.recall)}, F1 {span(fitted.f1)}")
+    lines += ["", recall_sentence(answer), "", f"per defect type ({current.provenance}):"]
+    pixel = normalized_pixel_threshold is not None
+    for item in answer.types:
         extra = (f"   pixels: recall {item.pixel_recall:.2f}, precision {item.pixel_precision:.2f}, "
                  f"IoU {item.pixel_iou:.2f}" if pixel and item.pixel_recall is not None else "")
         lines.append(f"  {item.defect_type:<24} caught {item.recall.count}/{item.recall.total}  recall "
                      f"{span(item.recall)}{extra}")
-    lines.append("false alarms per good folder:")
-    for folder in decisions.false_alarms_by_folder(advice.saved):
+    lines.append(f"false alarms per good folder ({current.provenance}):")
+    for folder in answer.folders:
         rate = folder.false_alarm_rate
         lines.append(f"  {folder.folder:<24} {rate.count}/{rate.total}  rate {span(rate)}")
     if advice.cost is not None:

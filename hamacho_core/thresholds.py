@@ -23,6 +23,7 @@ __all__ = [
     "adaptive_threshold",
     "binned_adaptive_threshold",
     "check_normalized_threshold",
+    "fit_image_normalization",
     "normalize",
     "sigma6_threshold",
 ]
@@ -136,3 +137,15 @@ class Normalization:
         """Read :meth:`to_dict`'s form (keys not known are ignored; missing normalized thresholds are 0.5)."""
         return cls(**{name: data[SAVED_NAMES.get(name, name)] for name in cls.__dataclass_fields__
                       if SAVED_NAMES.get(name, name) in data})
+
+
+def fit_image_normalization(labels: np.ndarray, scores: np.ndarray) -> tuple[str, float, float, float]:
+    """The image part of :func:`fit_normalization`: (method, raw threshold, min, max) from raw image scores.
+
+    The adaptive (F1-optimal) threshold when both classes are present, else sigma6.
+    """
+    labels, scores = np.asarray(labels), np.asarray(scores, dtype=np.float64)
+    if labels.min() != labels.max():
+        return "adaptive", adaptive_threshold(labels, scores), float(scores.min()), float(scores.max())
+    threshold, image_max = sigma6_threshold(scores)
+    return "sigma6", threshold, float(scores.min()), image_max

@@ -1,12 +1,13 @@
-"""The decision tools' sentences in the UI's language (no streamlit: the page and the report both use them)."""
+"""The decision tools' sentences in the UI's language, worded from the core's reason codes and numbers (no
+streamlit: the page and the report both use them)."""
 
 from __future__ import annotations
 
-from hamacho_core.decisions import CostChoice, Costs, Estimate, ThresholdIntervals, pictures_for_width
+from hamacho_core.decisions import CostChoice, Costs, Estimate, Reason
 from hamacho_core.threshold_table import count, pct
 from ui.i18n import translate
 
-__all__ = ["cost_sentence", "costs_given", "interval", "recall_sentence", "span", "width_sentence"]
+__all__ = ["cost_sentence", "costs_given", "interval", "provenance_sentence", "reason_sentence", "source", "span"]
 
 
 def interval(estimate: Estimate, digits: int = 2) -> str:
@@ -19,21 +20,33 @@ def span(estimate: Estimate, digits: int = 2) -> str:
     return f"{estimate.value:.{digits}f} ({interval(estimate, digits)})"
 
 
-def recall_sentence(language: str, figures: ThresholdIntervals) -> str:
-    """"Recall 0.95 (0.86–0.99): with 40 defect pictures, a miss rate up to 14 % cannot be ruled out."."""
-    recall = figures.recall
-    return translate(language, "d_recall_sentence", recall=f"{recall.value:.2f}", low=f"{recall.low:.2f}",
-                     high=f"{recall.high:.2f}", n=figures.n_defect, miss=pct(1 - recall.low))
+def source(language: str, provenance: str | None) -> str:
+    """The provenance's short name ("cross-fitted", "クロスフィット", ...)."""
+    return translate(language, f"d_source_{(provenance or 'fitted').replace('-', '_')}")
 
 
-def width_sentence(language: str, figures: ThresholdIntervals, width: float) -> str:
-    """How many defect pictures would bring the recall interval under ``width``."""
-    if figures.recall.width <= width:
-        return translate(language, "d_width_done", width=f"{width:g}")
-    needed = pictures_for_width(figures.recall.value, width)
-    if needed is None:
-        return translate(language, "d_width_never", width=f"{width:g}")
-    return translate(language, "d_width_needed", n=f"{needed:,}", width=f"{width:g}")
+def provenance_sentence(language: str, reason: Reason) -> str:
+    """Where the headline figures come from, in a sentence."""
+    values = reason.values
+    return translate(language, f"d_prov_{values['provenance'].replace('-', '_')}", n=values["n"],
+                     folds=values.get("folds") or "")
+
+
+def reason_sentence(language: str, reason: Reason) -> str:
+    """One statement of a :class:`~hamacho_core.decisions.ThresholdAnswer` (see ``Reason`` for the codes)."""
+    v = reason.values
+    if reason.code == "provenance":
+        return provenance_sentence(language, reason)
+    if reason.code == "recall":
+        return translate(language, "d_recall_sentence", recall=f"{v['recall']:.2f}", low=f"{v['low']:.2f}",
+                         high=f"{v['high']:.2f}", n=v["n"], miss=pct(v["miss"]))
+    if reason.code == "width_done":
+        return translate(language, "d_width_done", width=f"{v['width']:g}")
+    if reason.code == "width_never":
+        return translate(language, "d_width_never", width=f"{v['width']:g}")
+    if reason.code == "width_needed":
+        return translate(language, "d_width_needed", n=f"{v['n']:,}", width=f"{v['width']:g}")
+    raise ValueError(f"unknown reason code {reason.code!r}")
 
 
 def cost_sentence(language: str, choice: CostChoice) -> str:
@@ -42,7 +55,7 @@ def cost_sentence(language: str, choice: CostChoice) -> str:
     return translate(language, "d_cost_sentence", threshold=f"{choice.threshold:g}", fa=count(fa.value),
                      fa_low=count(fa.low), fa_high=count(fa.high), esc=count(esc.value), esc_low=count(esc.low),
                      esc_high=count(esc.high), cost=count(cost.value), cost_low=count(cost.low),
-                     cost_high=count(cost.high))
+                     cost_high=count(cost.high)) + f" ({source(language, cost.provenance)})"
 
 
 def costs_given(language: str, costs: Costs) -> str:

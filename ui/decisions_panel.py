@@ -14,12 +14,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from hamacho_core.decisions import Costs, Decisions, ThresholdIntervals, compare_runs, load_costs
+from hamacho_core.comparison import compare_runs
+from hamacho_core.decisions import Costs, Decisions, ThresholdIntervals, load_costs
 from hamacho_core.errors import HamachoError
 from hamacho_core.evaluation import Evaluation
+from hamacho_core.metrics import outcomes as picture_outcomes
 from hamacho_core.projects import project_runs
 from ui.charts import DEFECT_COLOR, POINT_COLOR
-from ui.decision_text import cost_sentence, costs_given, recall_sentence, span, width_sentence
+from ui.decision_text import cost_sentence, costs_given, reason_sentence, source, span
 from ui.i18n import t
 from ui.widgets import run_label
 
@@ -34,15 +36,15 @@ def _lang() -> str:
 
 
 def metric_ranges(intervals: ThresholdIntervals) -> None:
-    """False-alarm rate and AUROC as metrics, each with its 95 % range underneath."""
+    """False-alarm rate and AUROC as metrics, each with its 95 % range and source underneath."""
     columns = st.columns(2)
-    columns[0].metric(t("d_false_alarm_rate"), f"{intervals.false_alarm_rate.value:.3f}",
-                      help=t("d_range_help"))
-    columns[0].caption(f"95 %: {intervals.false_alarm_rate.low:.3f}–{intervals.false_alarm_rate.high:.3f} "
-                       f"({intervals.fp}/{intervals.n_good})")
+    fa = intervals.false_alarm_rate
+    columns[0].metric(t("d_false_alarm_rate"), f"{fa.value:.3f}", help=t("d_range_help"))
+    columns[0].caption(f"95 %: {fa.low:.3f}–{fa.high:.3f} ({fa.count}/{fa.total}) · {source(_lang(), fa.provenance)}")
     if intervals.auroc is not None:
-        columns[1].metric(t("d_auroc"), f"{intervals.auroc.value:.3f}", help=t("d_range_help"))
-        columns[1].caption(f"95 %: {intervals.auroc.low:.3f}–{intervals.auroc.high:.3f}")
+        auroc = intervals.auroc
+        columns[1].metric(t("d_auroc"), f"{auroc.value:.3f}", help=t("d_range_help"))
+        columns[1].caption(f"95 %: {auroc.low:.3f}–{auroc.high:.3f} · {source(_lang(), auroc.provenance)}")
 
 
 def _band(figure: go.Figure, x: list[float], low: list[float], high: list[float], name: str) -> None:
@@ -60,14 +62,15 @@ def add_bands(figures: dict[str, go.Figure], decisions: Decisions) -> None:
     _band(figures["roc"], roc["fpr"], roc["low"], roc["high"], t("d_band"))
 
 
-def recall_block(intervals: ThresholdIntervals, key: str) -> None:
-    """The plain recall sentence, and how many defect pictures a narrower interval needs."""
+def recall_block(decisions: Decisions, intervals: ThresholdIntervals, key: str) -> None:
+    """The plain recall sentence, and how many defect pictures a narrower interval needs (from reason codes)."""
     if intervals.n_defect == 0:
         return
-    st.markdown(recall_sentence(_lang(), intervals))
-    width = st.number_input(t("d_width_label"), 0.01, 0.99, 0.10, 0.01, help=t("d_width_help"),
-                            key=f"d_width_{key}")
-    st.caption(width_sentence(_lang(), intervals, float(width)))
+    width = float(st.session_state.get(f"d_width_{key}", 0.10))
+    reasons = decisions.reasons(intervals, width)
+    st.markdown(reason_sentence(_lang(), next(r for r in reasons if r.code == "recall")))
+    st.number_input(t("d_width_label"), 0.01, 0.99, 0.10, 0.01, help=t("d_width_help"), key=f"d_width_{key}")
+    st.caption(" ".join(reason_sentence(_lang(), r) for r in reasons if r.code.startswith("width")))
 
 
 # ------------------------------------------------------------------------------------------------------- costs
@@ -174,9 +177,9 @@ def _constraint(choice, button_key: str, slider_key: str) -> None:
 def _types_tab(decisions: Decisions, threshold: float, pixel_norm: float | None) -> None:
     masks = decisions.evaluation.masks is not None
     rows = []
-    for item in _per_type(decisions, threshold, pixel_norm if masks else None):
+    for item in decisions.per_type(threshold, pixel_norm if masks else None):  # pixel figures memoised
         row = {t("d_col_type"): item.defect_type, t("d_col_caught"): f"{item.recall.count}/{item.recall.total}",
-               t("d_col_recall"): span(item.recall)}
+               t("d_col_recall"): span(item.recall), t("d_source"): source(_lang(), item.recall.provenance)}
         if item.pixel_recall is not None:
             row.update({t("d_col_pixel_recall"): f"{item.pixel_recall:.2f}",
                         t("d_col_pixel_precision"): f"{item.pixel_precision:.2f}",
@@ -186,24 +189,11 @@ def _types_tab(decisions: Decisions, threshold: float, pixel_norm: float | None)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="d_types_table")
     folders = [{t("d_col_folder"): f.folder,
                 t("d_col_false_alarms"): f"{f.false_alarm_rate.count}/{f.false_alarm_rate.total}",
-                t("d_col_fa_rate"): span(f.false_alarm_rate)} for f in decisions.false_alarms_by_folder(threshold)]
+                t("d_col_fa_rate"): span(f.false_alarm_rate),
+                t("d_source"): source(_lang(), f.false_alarm_rate.provenance)}
+               for f in decisions.false_alarms_by_folder(threshold)]
     st.markdown(f"**{t('d_folders_title')}**")
     st.dataframe(pd.DataFrame(folders), hide_index=True, width="stretch", key="d_folders_table")
-
-
-def _per_type(decisions: Decisions, threshold: float, pixel_norm: float | None) -> list:
-    """Per-type results; the pixel part is memoised per pixel threshold (it reads every defect map)."""
-    pixels = decisions._memo.setdefault("per_type_pixels", {})
-    results = decisions.per_type(threshold, None)
-    if pixel_norm is None:
-        return results
-    if pixel_norm not in pixels:
-        pixels[pixel_norm] = {r.defect_type: r for r in decisions.per_type(threshold, pixel_norm)}
-    for result in results:
-        cached = pixels[pixel_norm][result.defect_type]
-        result.pixel_recall, result.pixel_precision, result.pixel_iou = (cached.pixel_recall, cached.pixel_precision,
-                                                                         cached.pixel_iou)
-    return results
 
 
 # ------------------------------------------------------------------------------------------ runs side by side
@@ -256,6 +246,7 @@ def _compare_tab(run_dir: Path) -> None:
     for run, difference in zip(comparison.runs, comparison.auroc_differences, strict=True):
         figures = run.intervals
         rows.append({t("d_col_run"): run.name, t("d_col_threshold"): f"{figures.threshold:.3f}",
+                     t("d_source"): source(_lang(), figures.provenance),
                      "AUROC": "–" if figures.auroc is None else span(figures.auroc, 3),
                      t("d_col_auroc_diff"): "" if difference is None else span(difference, 3),
                      t("m_precision"): span(figures.precision), t("m_recall"): span(figures.recall),
@@ -304,8 +295,6 @@ def gallery_filter(evaluation: Evaluation, scores: np.ndarray, order: list[int],
     chosen_type = left.selectbox(t("d_filter_type"), [every, *types], key=f"d_filter_type_{_lang()}")
     outcomes = right.multiselect(t("d_filter_outcome"), list(OUTCOMES), default=list(OUTCOMES),
                                  key="d_filter_outcome")
-    labels = evaluation.labels
-    predicted = scores > threshold
-    result = np.where(labels == 1, np.where(predicted, "TP", "FN"), np.where(predicted, "FP", "TN"))
+    result = picture_outcomes(evaluation.labels, scores, threshold)
     return [i for i in order if (chosen_type == every or evaluation.defect_types[i] == chosen_type)
             and result[i] in outcomes]

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from hamacho_core.evaluation import Evaluation
-from hamacho_core.metrics import ImageMetrics, outcome
+from hamacho_core.metrics import ImageMetrics, image_metrics, outcome
 from ui.charts import confusion_figure, histogram_figure, pr_figure, roc_figure
 
 __all__ = ["ThresholdView", "gallery_order", "outcome", "threshold_view"]
@@ -36,8 +36,9 @@ def gallery_order(labels: np.ndarray, scores: np.ndarray, threshold: float, limi
 
 def threshold_view(evaluation: Evaluation, scores: np.ndarray, curves: dict[str, list[float]], threshold: float,
                    text: dict[str, str], limit: int = 12) -> ThresholdView:
-    """Everything the threshold fragment renders at ``threshold`` (``scores`` = evaluation.normalized_scores)."""
-    metrics = evaluation.metrics_at(threshold)
+    """Everything the threshold fragment renders at ``threshold``: ``scores`` are the normalized scores the verdicts
+    compare (the run's own, or the Threshold page's headline ones: cross-fitted or hold-out)."""
+    metrics = image_metrics(evaluation.labels, scores, threshold)
     figures = {"pr": pr_figure(curves, metrics, text), "roc": roc_figure(curves, metrics, text),
                "histogram": histogram_figure(evaluation.labels, scores, threshold, text),
                "confusion": confusion_figure(metrics, text)}

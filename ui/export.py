@@ -95,10 +95,12 @@ def _data_uri(path: Path, side: int | None = None) -> str:
 def _figures(summary: RunMetrics) -> list[tuple[str, str]]:
     image = summary.image
     rows = [("threshold (normalized)", f"{image.threshold:.3f}")]
-    for key in ("auroc", "average_precision", "f1", "precision", "recall", "accuracy"):
+    for key in ("auroc", "average_precision"):  # threshold-free rankings of the test pictures' scores
         value = getattr(image, key)
         rows.append((f"image {key}", "–" if value is None else f"{value:.3f}"))
-    rows += [("TP / FP / TN / FN", f"{image.tp} / {image.fp} / {image.tn} / {image.fn}")]
+    for key in ("f1", "precision", "recall", "accuracy"):  # at the threshold chosen on the same pictures
+        rows.append((f"image {key} (fitted: optimistic)", f"{getattr(image, key):.3f}"))
+    rows += [("TP / FP / TN / FN (fitted)", f"{image.tp} / {image.fp} / {image.tn} / {image.fn}")]
     estimate = summary.image_cross_fitted
     if estimate:
         rows.append((f"cross-fitted F1 ({estimate.n_folds} folds)", f"{estimate.f1:.3f}"))

@@ -103,14 +103,12 @@ EN: dict[str, str] = {
     "threshold_saved": "Saved: image {image}, pixel {pixel}. Inference and reports use them now.",
     "saved_thresholds": "Saved in the run: image {image}, pixel {pixel}",
     "m_precision": "Precision", "m_recall": "Recall", "m_f1": "F1", "m_accuracy": "Accuracy",
-    "m_delta_help": "Change against the fitted threshold (0.5).",
-    "fitted_line": "Fitted threshold (0.5) on these images: F1 {f1}, precision {p}, recall {r}.",
-    "cross_fitted_line": "Cross-fitted estimate (each picture judged by a threshold fitted on the other of {k} folds): "
-                         "F1 {f1}, precision {p}, recall {r}.",
-    "cross_fitted_none": "Cross-fitted estimate: needs at least 2 good and 2 defect test images.",
+    "m_delta_help": "Change against the saved threshold.",
     "gallery": "Images that flip",
     "gallery_help": "False positives and false negatives first, then the images closest to the threshold. "
-                    "Left: heat map; right: predicted defect (red) and ground truth (green).",
+                    "Left: heat map; right: predicted defect (red) and ground truth (green). Each picture's score and "
+                    "verdict are the saved run's (what inference will say), so a few may differ from the cross-fitted "
+                    "counts above.",
     "chart_curve": "curve", "chart_point": "current threshold", "chart_pr": "Precision-recall",
     "chart_roc": "ROC", "chart_recall": "recall", "chart_precision": "precision", "chart_fpr": "false positive rate",
     "chart_tpr": "true positive rate", "chart_good": "good", "chart_defect": "defect",
@@ -217,14 +215,11 @@ JA: dict[str, str] = {
     "threshold_saved": "保存しました: 画像 {image}、画素 {pixel}。推論とレポートに反映されます。",
     "saved_thresholds": "保存済み: 画像 {image}、画素 {pixel}",
     "m_precision": "適合率", "m_recall": "再現率", "m_f1": "F1", "m_accuracy": "正解率",
-    "m_delta_help": "学習時のしきい値 (0.5) との差。",
-    "fitted_line": "学習時のしきい値 (0.5) での値: F1 {f1}、適合率 {p}、再現率 {r}。",
-    "cross_fitted_line": "クロスフィットによる推定({k} 分割、各画像を他の分割で決めたしきい値で判定): "
-                         "F1 {f1}、適合率 {p}、再現率 {r}。",
-    "cross_fitted_none": "クロスフィットによる推定: テストに良品・不良が各 2 枚以上必要です。",
+    "m_delta_help": "保存済みしきい値との差。",
     "gallery": "判定が変わる画像",
     "gallery_help": "誤検出・見逃しを先頭に、次にしきい値に近い画像。左: ヒートマップ、右: 予測した不良(赤)と"
-                    "正解(緑)。",
+                    "正解(緑)。各画像のスコアと判定は保存済みモデルのもの (推論で出る値) なので、上のクロスフィットの"
+                    "件数と少し異なることがあります。",
     "chart_curve": "曲線", "chart_point": "現在のしきい値", "chart_pr": "適合率-再現率",
     "chart_roc": "ROC", "chart_recall": "再現率", "chart_precision": "適合率", "chart_fpr": "偽陽性率",
     "chart_tpr": "真陽性率", "chart_good": "良品", "chart_defect": "不良",

@@ -8,8 +8,18 @@ from __future__ import annotations
 __all__ = ["DECISIONS_EN", "DECISIONS_JA"]
 
 DECISIONS_EN: dict[str, str] = {
-    "d_range_help": "95 % interval: exact binomial (Clopper-Pearson) for proportions, stratified bootstrap "
-                    "(1,000 resamples) for F1 and AUROC.",
+    "d_source": "source", "d_source_fitted": "fitted", "d_source_cross_fitted": "cross-fitted",
+    "d_source_hold_out": "hold-out",
+    "d_prov_fitted": "Fitted: the threshold was chosen on these {n} pictures, so these figures are optimistic "
+                     "(too few pictures of a class to cross-fit).",
+    "d_prov_cross_fitted": "Cross-fitted: each of these {n} pictures is judged by a threshold (and supervised "
+                           "head) chosen on the other {folds} folds only, at every threshold.",
+    "d_prov_hold_out": "Hold-out: measured on {n} pictures the model never saw.",
+    "d_fitted_line": "Fitted on these pictures (threshold chosen on them, optimistic): F1 {f1}, precision {p}, "
+                     "recall {r}.",
+    "d_range_help": "95 % interval of the headline figures (cross-fitted or hold-out): exact binomial "
+                    "(Clopper-Pearson) for proportions, stratified bootstrap (1,000 resamples) for F1, AUROC and "
+                    "costs, with exact bounds where every resample agrees (never a zero width).",
     "d_false_alarm_rate": "False-alarm rate",
     "d_auroc": "AUROC",
     "d_recall_sentence": "Recall {recall} ({low}–{high}): with {n} defect pictures, a miss rate up to {miss} "
@@ -57,8 +67,17 @@ DECISIONS_EN: dict[str, str] = {
 }
 
 DECISIONS_JA: dict[str, str] = {
-    "d_range_help": "95 % 区間: 割合は正確な二項区間 (Clopper-Pearson)、F1 と AUROC は層別ブートストラップ "
-                    "(1,000 回)。",
+    "d_source": "出所", "d_source_fitted": "学習時", "d_source_cross_fitted": "クロスフィット",
+    "d_source_hold_out": "ホールドアウト",
+    "d_prov_fitted": "学習時の値: しきい値をこの {n} 枚で決めたため、楽観的な値です (クロスフィットには各クラス "
+                     "2 枚以上が必要)。",
+    "d_prov_cross_fitted": "クロスフィット: この {n} 枚の各画像を、他の {folds} 分割だけで決めたしきい値 "
+                           "(と教師ありヘッド) で判定した値です (どのしきい値でも)。",
+    "d_prov_hold_out": "ホールドアウト: モデルが一度も見ていない {n} 枚で測った値です。",
+    "d_fitted_line": "この画像で決めたしきい値での値 (楽観的): F1 {f1}、適合率 {p}、再現率 {r}。",
+    "d_range_help": "見出しの値 (クロスフィットまたはホールドアウト) の 95 % 区間: 割合は正確な二項区間 "
+                    "(Clopper-Pearson)、F1・AUROC・コストは層別ブートストラップ (1,000 回)。すべての再標本が一致する"
+                    "ところは正確な限界を使います (幅 0 にはなりません)。",
     "d_false_alarm_rate": "誤報率",
     "d_auroc": "AUROC",
     "d_recall_sentence": "再現率 {recall}({low}–{high}): 不良画像 {n} 枚では、見逃し率 {miss} までを否定できません。",

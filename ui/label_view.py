@@ -151,7 +151,7 @@ def retrain_button(project: Path, run_dir: Path) -> None:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _review(project: str, old: str, new: str, stamp: float):
-    from hamacho_core.decisions import compare_runs
+    from hamacho_core.comparison import compare_runs
     from hamacho_core.evaluation import Evaluation
 
     changes = review.changes_between(Path(project), old, new)

@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from hamacho_core.decisions import Decisions, ThresholdIntervals, save_costs
+from hamacho_core.decisions import FITTED, Decisions, ThresholdAnswer, save_costs
 from hamacho_core.evaluation import Evaluation
-from hamacho_core.metrics import CrossFittedEstimate, ImageMetrics
+from hamacho_core.metrics import ImageMetrics, curves, image_metrics
 from hamacho_core.persistence import update_thresholds
 from hamacho_core.report import TEST_DIR, relative_names
 from hamacho_core.review import picture_in_project
+from ui.decision_text import provenance_sentence, source
 from ui.decisions_panel import add_bands, decision_tabs, gallery_filter, given_costs, metric_ranges, recall_block
 from ui.evaluate import gallery_order, outcome, threshold_view
 from ui.i18n import t
@@ -30,21 +31,20 @@ class Loaded:
     """A run's evaluation and what does not depend on the threshold."""
 
     evaluation: Evaluation
-    scores: np.ndarray  # normalized image scores
-    curves: dict[str, list[float]]
-    cross_fitted: CrossFittedEstimate | None  # each picture judged by a threshold fitted on the other folds
-    fitted: ImageMetrics  # at the fitted threshold 0.5
+    scores: np.ndarray  # the run's normalized image scores (what the saved model says of each picture: the gallery)
+    curves: dict[str, list[float]]  # PR and ROC of the headline scores (cross-fitted or hold-out)
     names: list[str]  # output names inside test_predictions
-    decisions: Decisions  # intervals and costs: the bootstrap is drawn once per run and change
+    decisions: Decisions  # headline figures, intervals and costs: the bootstraps are drawn once per run and change
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _load(run_dir: str, stamp: float) -> Loaded:
-    evaluation = Evaluation.load(run_dir)
+    decisions = Decisions.for_run(run_dir)
+    evaluation = decisions.evaluation
     names = evaluation.output_names or [  # runs written before output names were saved
         p.as_posix() for p in relative_names([Path(p) for p in evaluation.paths], evaluation.defect_types)]
-    return Loaded(evaluation, evaluation.normalized_scores, evaluation.curves(), evaluation.cross_fitted_estimate(),
-                  evaluation.metrics_at(0.5), names, Decisions(evaluation))
+    return Loaded(evaluation, evaluation.normalized_scores, curves(decisions.labels_, decisions.scores_), names,
+                  decisions)
 
 
 def load(run_dir: Path) -> Loaded:
@@ -66,22 +66,25 @@ def _thumb(run_dir: str, name: str, source: str, side: int) -> np.ndarray:
     return thumbnail(copy if copy.is_file() else source, side)
 
 
-def _metric_row(metrics: ImageMetrics, fitted: ImageMetrics, cross_fitted: CrossFittedEstimate | None,
-                intervals: ThresholdIntervals) -> None:
+def _metric_row(metrics: ImageMetrics, saved: ImageMetrics, answer: ThresholdAnswer) -> None:
+    """The headline figures at the slider (with the change against the saved threshold), each with its 95 % range
+    and source; the provenance sentence; the fitted figures, marked optimistic."""
+    language = str(st.session_state.get("lang", "en"))
+    st.caption(provenance_sentence(language, answer.reason("provenance")))
     columns = st.columns(4)
     for column, key in zip(columns, ("precision", "recall", "f1", "accuracy"), strict=True):
         value = getattr(metrics, key)
-        delta = value - getattr(fitted, key)
+        delta = value - getattr(saved, key)
         column.metric(t(f"m_{key}"), f"{value:.3f}", f"{delta:+.3f}" if abs(delta) > 1e-9 else None,
                       help=t("m_delta_help") + " " + t("d_range_help"))
-        estimate = getattr(intervals, key)
+        estimate = getattr(answer.headline, key)
         counts = f" ({estimate.count}/{estimate.total})" if estimate.total is not None else ""
-        column.caption(f"95 %: {estimate.low:.3f}–{estimate.high:.3f}{counts}")
-    fitted_text = t("fitted_line", f1=f"{fitted.f1:.3f}", p=f"{fitted.precision:.3f}", r=f"{fitted.recall:.3f}")
-    cross_fitted_text = t("cross_fitted_line", f1=f"{cross_fitted.f1:.3f}", p=f"{cross_fitted.precision:.3f}",
-                          r=f"{cross_fitted.recall:.3f}", k=cross_fitted.n_folds) if cross_fitted else t(
-                              "cross_fitted_none")
-    st.caption(f"{fitted_text}  \n{cross_fitted_text}")
+        column.caption(f"95 %: {estimate.low:.3f}–{estimate.high:.3f}{counts} · "
+                       f"{source(language, estimate.provenance)}")
+    if answer.provenance != FITTED:
+        fitted = answer.fitted
+        st.caption(t("d_fitted_line", f1=f"{fitted.f1.value:.3f}", p=f"{fitted.precision.value:.3f}",
+                     r=f"{fitted.recall.value:.3f}"))
 
 
 def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, pixel_norm: float) -> None:
@@ -120,7 +123,8 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
         if evaluation.masks is not None:
             pixel_norm = st.slider(t("pixel_threshold"), 0.0, 1.0, pixel_norm, 0.005, format="%.3f",
                                    help=t("pixel_threshold_help"), key=f"thr_pixel_{run_dir.name}")
-        view = threshold_view(evaluation, loaded.scores, loaded.curves, image_norm, chart_text())
+        decisions = loaded.decisions  # the figures, curves, histogram and confusion matrix count the headline verdicts
+        view = threshold_view(decisions.source_, decisions.scores_, loaded.curves, image_norm, chart_text())
         moved = (image_norm, pixel_norm) != (saved.normalized_image_threshold, saved.normalized_pixel_threshold)
         if st.button(t("save_threshold"), type="primary" if moved else "secondary", disabled=not moved,
                      icon=":material/save:", key="save_threshold"):
@@ -135,11 +139,12 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
             st.success(message)
         st.caption(t("saved_thresholds", image=f"{saved.normalized_image_threshold:.3f}",
                      pixel=f"{saved.normalized_pixel_threshold:.3f}"))
-        intervals = loaded.decisions.at(image_norm)
-        metric_ranges(intervals)
-        recall_block(intervals, run_dir.name)
+        answer = decisions.answer(image_norm)
+        metric_ranges(answer.headline)
+        recall_block(decisions, answer.headline, run_dir.name)
     with right:
-        _metric_row(view.metrics, loaded.fitted, loaded.cross_fitted, intervals)
+        saved_metrics = image_metrics(decisions.labels_, decisions.scores_, saved.normalized_image_threshold)
+        _metric_row(view.metrics, saved_metrics, answer)
         add_bands(view.figures, loaded.decisions)
         top = st.columns(2)
         top[0].plotly_chart(view.figures["pr"], key="fig_pr")

@@ -23,6 +23,7 @@ from hamacho_core.api.schemas import (
     TrainRequest,
 )
 from hamacho_core.choices import bank_size_limit
+from hamacho_core.metrics import RunMetrics
 
 __all__ = ["health", "v1"]
 
@@ -61,6 +62,7 @@ def _summary_fields(record: RunRecord) -> dict[str, Any]:
             "backbone": str(detector.get("backbone", "")), "created": str(config.get("created", "")),
             "input_shape": [int(v) for v in state.get("input_shape", detector.get("input_shape") or [0, 0])],
             "tiles": int(grid["rows"]) * int(grid["cols"]) if grid else 1, "metrics": metrics,
+            "metric_sources": {k: v for k, v in RunMetrics.HEADLINE_PROVENANCE.items() if k in metrics},
             "thresholds": Thresholds(**{k: normalization.get(k, 0.5) for k in Thresholds.model_fields})}
 
 

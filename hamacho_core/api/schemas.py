@@ -59,6 +59,9 @@ class RunSummary(BaseModel):
     input_shape: list[int] = Field(description="(height, width) of the model input (the canvas when tiled)")
     tiles: int = Field(description="tiles per picture (1 = whole picture)")
     metrics: dict[str, float | None] = Field(description="image_auroc, image_f1, pixel_auroc, ... on the test split")
+    metric_sources: dict[str, str] = Field(
+        default_factory=dict, description="where each metric comes from: fitted (threshold chosen on the test "
+        "pictures: optimistic), cross-fitted (threshold and head chosen on other folds) or hold-out")
     thresholds: Thresholds
 
 

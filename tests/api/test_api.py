@@ -46,6 +46,7 @@ def test_runs_list_complete_runs_with_metrics_and_thresholds(shared_client: Test
     run = runs[0]
     assert run["project"] == PROJECT and run["model"] == "patchcore" and run["input_shape"] == [128, 128]
     assert run["tiles"] == 1 and 0.0 <= run["metrics"]["image_auroc"] <= 1.0 and "image_f1" in run["metrics"]
+    assert run["metric_sources"]["image_f1"] == "fitted" and run["metric_sources"]["honest_f1"] == "cross-fitted"
     assert run["thresholds"]["image_norm"] == 0.5 and run["thresholds"]["method"] == "adaptive"
 
 

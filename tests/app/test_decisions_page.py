@@ -36,7 +36,10 @@ def _suggested(at: AppTest) -> float:
 def test_ranges_sentence_and_per_type_table(trained_home: Path) -> None:
     at = _threshold_page()
     texts = _texts(at)
-    assert re.search(r"95 %: 0\.\d{3}–[01]\.\d{3} \(\d+/\d+\)", texts)  # a range under the metrics
+    ranges = re.findall(r"95 %: (0\.\d{3})–([01]\.\d{3}) \(\d+/\d+\) · cross-fitted", texts)  # under the metrics
+    assert ranges and all(float(high) > float(low) for low, high in ranges)  # never a zero width
+    assert "Cross-fitted: each of these" in texts and "other" in texts
+    assert "Fitted on these pictures (threshold chosen on them, optimistic)" in texts
     assert "cannot be ruled out" in texts
     assert {m.label for m in at.metric} >= {"Precision", "Recall", "False-alarm rate", "AUROC"}
     types = _table(at, "defect type")
@@ -83,4 +86,5 @@ def test_runs_side_by_side(trained_home: Path) -> None:
     table = _table(at, "AUROC")
     assert len(table) == 2
     assert "どの学習結果も同じテスト画像" in _texts(at)
+    assert "クロスフィット:" in _texts(at) and set(table["出所"]) == {"クロスフィット"}
     assert "判定が分かれた画像 (0)" in _texts(at)

@@ -11,7 +11,7 @@ from app_support import ROOT  # noqa: F401 - puts the repository on sys.path
 from hamacho_core.decisions import Costs, save_costs
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.thresholds import Normalization
-from ui.decisions_report import decision_summary, decisions_html, summary_png
+from ui.decisions_report import decision_summary, decisions_csv, decisions_html, summary_png
 
 
 def _evaluation() -> Evaluation:
@@ -27,14 +27,27 @@ def _evaluation() -> Evaluation:
 
 def test_html_states_intervals_costs_and_types_in_the_ui_language(tmp_path: Path) -> None:
     save_costs(tmp_path, Costs(500.0, 5.0, 0.003))
-    summary = decision_summary(tmp_path, _evaluation())
+    summary = decision_summary(tmp_path, _evaluation(), holdout=_evaluation())  # a synthetic sealed hold-out
     english = decisions_html(summary, "en")
-    assert "<td>0.95 (0.75–1.00)</td>" in english  # scratch recall 19/20: Clopper-Pearson 0.751-0.999
+    assert "Hold-out: measured on 60 pictures the model never saw." in english
+    assert "<td>0.95 (0.75–1.00)</td><td>hold-out</td>" in english  # scratch recall 19/20: CP 0.751-0.999
     assert "a miss rate up to" in english and "per 1,000 parts, about" in english
     assert "<td>scratch</td><td>19/20</td>" in english and "good/line1" in english
     japanese = decisions_html(summary, "ja")
     assert "不良の種類別の再現率" in japanese and "1,000 個あたり" in japanese
-    assert "Recall" not in japanese
+    assert "Recall" not in japanese and "モデルが一度も見ていない 60 枚" in japanese
+    csv = decisions_csv(summary)
+    assert "recall,0.966667,0.827" in csv and ",hold-out," in csv and ",fitted," in csv
+
+
+def test_without_a_hold_out_the_headline_is_cross_fitted_and_never_zero_width(tmp_path: Path) -> None:
+    summary = decision_summary(tmp_path, _evaluation())
+    assert summary.answer.provenance == "cross-fitted"
+    english = decisions_html(summary, "en")
+    assert "Cross-fitted: each of these 60 pictures is judged by a threshold" in english
+    for name in ("precision", "recall", "false_alarm_rate", "accuracy", "f1", "auroc"):
+        estimate = getattr(summary.answer.headline, name)
+        assert estimate.high > estimate.low and estimate.provenance == "cross-fitted"
 
 
 def test_html_without_costs_has_no_cost_statement(tmp_path: Path) -> None:
@@ -61,4 +74,10 @@ def test_report_zip_carries_the_section_and_the_summary(trained_home: Path, tmp_
     top = "検査A_20250101-120000/"
     page = archive.read(top + "index.html").decode("utf-8")
     assert "判断のための数値" in page and "1,000 個あたり" in page and "95 % 区間" in page
+    assert "クロスフィット: この" in page and "<td>学習時</td>" in page, page[page.index('id="decisions"'):][:800]
     assert top + "summary.png" in archive.namelist()
+    rows = archive.read(top + "decisions.csv").decode("utf-8").splitlines()
+    assert rows[0] == "figure,value,low,high,count,total,source,threshold,pictures"
+    headline = [r.split(",") for r in rows[1:] if ",cross-fitted," in r]
+    assert {r[0] for r in headline} >= {"recall", "precision", "false_alarm_rate", "f1", "auroc"}
+    assert all(float(r[3]) > float(r[2]) for r in headline)  # never a zero-width interval

@@ -1,5 +1,6 @@
 """The decision tools in a real browser: entering costs moves the suggested threshold, the one-click button moves
-the slider, and the report's index.html carries the intervals and the cost statement.
+the slider, every range on the page says where it comes from (cross-fitted) and is never zero-width, and the
+report's index.html and decisions.csv carry the intervals, their sources and the cost statement.
 
 Self-contained: a small run is trained with the core into a project of its own (the workbench flow's project is
 left alone). Screenshot: docs/screenshots/threshold_decisions.png.
@@ -55,7 +56,13 @@ def test_costs_move_the_suggestion_and_the_button_moves_the_slider(decision_page
     page.get_by_test_id("stSidebarNav").get_by_text("Threshold", exact=True).click(timeout=180_000)
     page.get_by_text("Images that flip").wait_for(timeout=180_000)
     idle(page)
-    assert page.get_by_text(re.compile(r"95 %: 0\.\d{3}–[01]\.\d{3}")).count() >= 4  # ranges beside the metrics
+    ranges = page.get_by_text(re.compile(r"95 %: 0\.\d{3}–[01]\.\d{3}.* · cross-fitted"))
+    assert ranges.count() >= 4  # ranges beside the metrics, each with its source
+    for text in ranges.all_inner_texts():
+        low, high = (float(v) for v in re.search(r"95 %: (0\.\d{3})–([01]\.\d{3})", text).groups())
+        assert high > low, text  # never a zero-width interval
+    assert page.get_by_text(re.compile(r"Cross-fitted: each of these \d+ pictures")).count() >= 1
+    assert page.get_by_text(re.compile(r"Fitted on these pictures .* optimistic")).count() >= 1
     page.get_by_role("tab", name="Costs").click()
     _set_number(page, "Cost of a missed defect", "100000", "a missed defect 100000, a false alarm 1,")
     dear_misses = _suggested(page)
@@ -88,6 +95,11 @@ def test_the_report_carries_intervals_and_costs(decision_page, tmp_path: Path) -
     top = target.stem
     index = archive.read(f"{top}/index.html").decode("utf-8")
     assert "Decision figures" in index
-    assert re.search(r"<td>0\.\d{3}–[01]\.\d{3}</td>", index)  # an interval in the table
+    assert re.search(r"<td>0\.\d{3}–[01]\.\d{3}</td><td>\d+/\d+</td><td>cross-fitted</td>", index)  # with its source
+    assert "Cross-fitted: each of these" in index and "<td>fitted</td>" in index
+    rows = [r.split(",") for r in archive.read(f"{top}/decisions.csv").decode("utf-8").splitlines()[1:]]
+    headline = [r for r in rows if r[6] == "cross-fitted"]
+    assert {r[0] for r in headline} >= {"recall", "precision", "false_alarm_rate", "f1"}
+    assert all(float(r[3]) > float(r[2]) for r in headline)
     assert "cannot be ruled out" in index and "per 1,000 parts, about" in index
     assert f"{top}/summary.png" in archive.namelist()

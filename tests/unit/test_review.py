@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from hamacho_core import labels, review
-from hamacho_core.decisions import compare_runs
+from hamacho_core.comparison import compare_runs
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.pipeline import train
 from hamacho_core.projects import project_runs
