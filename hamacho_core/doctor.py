@@ -48,7 +48,7 @@ class DoctorConfig:
     """What counts as a problem, and how the features are computed (small and cheap by default)."""
 
     near_distance: int = 4  # pHash bits (of 64) within which two pictures are near-duplicates ...
-    near_pixels: float = 2.0  # ... and their 32 x 32 gray thumbnails differ by at most this mean (of 255)
+    near_pixels: float = 1.0  # ... and their 32 x 32 gray thumbnails differ by at most this mean (of 255)
     outlier_z: float = 6.0  # robust z-score above which a good picture is unlike the others
     stats_z: float = 6.0  # robust z-score of brightness / sharpness that stands apart
     size_ratio: float = 4.0  # pixels (or aspect ratio) this many times above or below the median stand apart
@@ -213,7 +213,7 @@ def _statistics(pictures: Sequence[_Picture], stats: np.ndarray, config: DoctorC
     size_off = np.abs(np.log(values[:, 0] / np.median(values[:, 0])))
     shape_off = np.abs(np.log(values[:, 4] / np.median(values[:, 4])))
     far = np.log(config.size_ratio)
-    for row in np.flatnonzero((size_off > far) | (shape_off > far / 2)):
+    for row in np.flatnonzero((size_off > far) | (shape_off > far)):
         findings.append(Finding("odd_size", "medium", [str(pictures[where[row]].path)], "check",
                                 {"pixels": int(values[row, 0]), "median_pixels": int(np.median(values[:, 0]))}))
     bright_z = _robust_z(values[:, 2], floor=5.0)  # gray levels: a few are no difference
