@@ -290,7 +290,7 @@ def _plan(data: Path, relative: PurePosixPath, to: str, defect_type: str | None)
 
 
 def _write_pending(project: Path, entry: dict[str, Any]) -> None:
-    from hamacho_core.persistence import atomic_write_text  # the run format module holds the one atomic write
+    from hamacho_core.atomic import atomic_write_text
 
     atomic_write_text(Path(project) / PENDING, json.dumps(entry, ensure_ascii=False))
 
@@ -409,7 +409,7 @@ def add_picture(project: Path, content: bytes, name: str, to: str, defect_type: 
         DataError: the bytes are not a usable picture (the import door's checks).
     """
     from hamacho_core.data import picture_problem
-    from hamacho_core.persistence import atomic_write_bytes
+    from hamacho_core.atomic import atomic_write_bytes
 
     project = Path(project)
     recover(project)

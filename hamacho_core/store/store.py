@@ -316,7 +316,7 @@ class ResultStore:
                       defect_regions=list(item.defect_regions), picture_path=picture_path, map_path=map_path)
 
     def _keep(self, item: NewResult, now: datetime, written: list[Path]) -> tuple[str, str | None]:
-        from hamacho_core.persistence import atomic_write_bytes
+        from hamacho_core.atomic import atomic_write_bytes
 
         folder = Path(now.strftime("%Y/%m/%d"))
         stem = uuid.uuid4().hex
