@@ -408,8 +408,8 @@ def add_picture(project: Path, content: bytes, name: str, to: str, defect_type: 
         LabelError: the label is not good / defect, a defect without a type.
         DataError: the bytes are not a usable picture (the import door's checks).
     """
-    from hamacho_core.data import picture_problem
     from hamacho_core.atomic import atomic_write_bytes
+    from hamacho_core.data import picture_problem
 
     project = Path(project)
     recover(project)

@@ -16,10 +16,13 @@ from hamacho_core.api.store_schemas import DatasetPicture, DatasetPictures, Pict
 from hamacho_core.api.upload_door import KINDS, save_pictures
 from hamacho_core.errors import HamachoError
 from hamacho_core.imageio import is_image_file, read_image
+from hamacho_core.labels import record_refusals
 from hamacho_core.limits import Limits
 from hamacho_core.workspace import project_data_dir
 
 __all__ = ["project_dir", "router"]
+
+API_USER = "api"  # the "who" of the history lines written through the API
 
 router = APIRouter(tags=["pictures"])
 
@@ -84,6 +87,7 @@ def add_pictures(
     data_dir = project_data_dir(folder)
     written, problems = save_pictures(data_dir, kind, ((f.filename or "picture.png", f.file.read()) for f in files),
                                       Limits.from_env())
+    record_refusals(folder, problems, API_USER)  # kept in the project's history until dismissed, as the app's
     return PictureUpload(written=[p.relative_to(data_dir).as_posix() for p in written],
                          problems=[{"path": p.path, "reason": p.reason} for p in problems])
 

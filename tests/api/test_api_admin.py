@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from hamacho_core.api import create_app
 from hamacho_core.jobs.records import Job
+from hamacho_core.labels import open_refusals
 
 
 def _client(workspace: Path, **options: object) -> TestClient:
@@ -85,6 +86,8 @@ def test_dataset_pictures_are_added_listed_detailed_and_deleted(workspace: Path)
         assert added.status_code == 201, added.text
         body = added.json()
         assert body["written"] == ["bad/新傷/追加.png"] and len(body["problems"]) == 2
+        refused = {Path(r.name).name: r.who for r in open_refusals(workspace / PROJECT)}
+        assert refused.get("notes.txt") == refused.get("broken.png") == "api"  # kept until dismissed, as the app's
         assert client.get(url, params={"kind": "good"}).json()["total"] == before
         details = client.get(f"{url}/{quote('bad/新傷/追加.png')}").json()
         assert details["defect_type"] == "新傷" and details["width"] == details["height"] == 128

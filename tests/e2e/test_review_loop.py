@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import SCREENSHOTS, idle
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from hamacho_core import labels
 from hamacho_core.evaluation import Evaluation
@@ -131,8 +132,15 @@ def test_relabel_retrain_compare_history_and_undo(browser, server: str, project:
     japanese.get_by_test_id("stSidebarNav").get_by_text("データ", exact=True).click(timeout=180_000)
     japanese.get_by_text("ラベル変更の履歴").wait_for(timeout=180_000)
     idle(japanese)
-    japanese.get_by_test_id("stSelectbox").filter(has_text="元に戻す").get_by_role("combobox").click()
+    undo_pick = japanese.get_by_test_id("stSelectbox").filter(has_text="元に戻す")
     options = japanese.get_by_role("option")
+    for _ in range(8):  # a click while the thumbnails above still load can land before the page is laid out
+        undo_pick.get_by_role("combobox").click()
+        try:
+            options.first.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            japanese.keyboard.press("Escape")
     options.first.wait_for()
     texts = options.all_inner_texts()  # the three changes, each one undoable, the newest first
     assert len(texts) == 3 and "不良: dent" in texts[0] and sum("→ 良品" in o for o in texts) == 2, texts
