@@ -31,7 +31,7 @@ test-fast: venv
 # Refresh the README's pictures in docs/screenshots/ (the tests themselves save theirs in a temporary folder).
 screenshots: venv browser
 	HAMACHO_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/e2e/test_workbench.py \
-	  tests/e2e/test_workbench_decisions.py
+	  tests/e2e/test_workbench_decisions.py tests/e2e/test_review_loop.py
 
 venv: $(STAMP)
 

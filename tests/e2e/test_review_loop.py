@@ -9,7 +9,6 @@ errors a customer's data has), and a first run is trained with the core.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from ui.evaluate import gallery_order
 
 PROJECT = "レビュー"
 RUN = "20250401-090000"
-SCREENSHOT = "review_loop.png"  # docs/screenshots/ only when HAMACHO_SCREENSHOTS=1 (make screenshots), else tmp
+SCREENSHOT = "review_loop.png"  # docs/screenshots/ by `make screenshots`, else a temporary folder
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -121,7 +120,7 @@ def test_relabel_retrain_compare_history_and_undo(browser, server: str, project:
     text = page.inner_text("body")
     assert f"Before: run {RUN} · after: run " in text and "Pictures whose verdict changed" in text
     assert "Label changes between the runs: 3" in text
-    folder = SCREENSHOTS if os.environ.get("HAMACHO_SCREENSHOTS") == "1" else tmp_path
+    folder = SCREENSHOTS
     folder.mkdir(parents=True, exist_ok=True)
     page.get_by_text("Before and after the corrections").scroll_into_view_if_needed()
     page.screenshot(path=str(folder / SCREENSHOT))
