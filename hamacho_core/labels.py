@@ -218,9 +218,12 @@ def find_picture(project: Path, picture: str | Path) -> PurePosixPath:
     return relative
 
 
-def where_now(project: Path, picture: str | Path) -> tuple[PurePosixPath | None, LabelChange | None]:
+def where_now(project: Path, picture: str | Path, found: Sequence[LabelChange] | None = None,
+              ) -> tuple[PurePosixPath | None, LabelChange | None]:
     """Where a picture (as a run saw it: absolute, or relative to the data folder) is now, following the label
     changes, and the change in force that put it there (None when none did: nothing to undo).
+
+    ``found``: the project's changes when the caller already read them (a gallery asks for many pictures at once).
 
     Returns:
         (path relative to the data folder, or None when it is not in the dataset any more; the change or None).
@@ -231,7 +234,7 @@ def where_now(project: Path, picture: str | Path) -> tuple[PurePosixPath | None,
         relative = PurePosixPath((path if path.is_absolute() else data / path).resolve().relative_to(data).as_posix())
     except ValueError:
         return None, None
-    found = changes(project)
+    found = changes(project) if found is None else found
     undone = {c.undoes for c in found if c.action == "undo"}
     last = None
     for change in found:

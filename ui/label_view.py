@@ -4,6 +4,7 @@ imports, and "retrain with N changes". Every change is made by the core (``hamac
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -56,9 +57,12 @@ def _choose(project: Path, key: str, choices: tuple[str, ...]) -> tuple[str, str
     return to, defect_type, why
 
 
-def relabel_popover(project: Path, picture: str | Path, key: str) -> None:
-    """A "Label" popover under a picture of the dataset: good / defect (type) / exclude (why), and undo."""
-    now, last = labels.where_now(project, picture)
+def relabel_popover(project: Path, picture: str | Path, key: str,
+                    found: Sequence[labels.LabelChange] | None = None) -> None:
+    """A "Label" popover under a picture of the dataset: good / defect (type) / exclude (why), and undo.
+
+    ``found``: the project's label changes, read once by a caller that shows many pictures."""
+    now, last = labels.where_now(project, picture, found)
     title = t("l_button") if last is None else f"{t('l_button')} · {label_text(last.after)}"
     with st.popover(title, icon=":material/label:"):
         if now is None:

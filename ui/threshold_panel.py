@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from hamacho_core import labels
 from hamacho_core.decisions import FITTED, Decisions, ThresholdAnswer, save_costs
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.metrics import ImageMetrics, curves, image_metrics
@@ -93,6 +94,8 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
         st.info(t("d_gallery_empty"))
         return
     columns = st.columns(3)
+    project = run_dir.parent.parent
+    found = labels.changes(project)  # the history read once for the whole gallery, not once per picture
     for slot, index in enumerate(order):
         image = _thumb(str(run_dir), loaded.names[index], evaluation.paths[index], 192)
         normalized_map = evaluation.normalization.normalize_maps(evaluation.maps[index].astype(np.float32))
@@ -103,8 +106,8 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
         columns[slot % 3].image(picture, caption=f"{result} · {loaded.scores[index]:.3f} · {loaded.names[index]}",
                                 width="stretch")
         with columns[slot % 3]:
-            relabel_popover(run_dir.parent.parent, picture_in_project(run_dir.parent.parent, run_dir,
-                                                                      evaluation.paths[index]), f"relabel_{index}")
+            relabel_popover(project, picture_in_project(project, run_dir, evaluation.paths[index]),
+                            f"relabel_{index}", found)
 
 
 @st.fragment
