@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from hamacho_core.projects import workspace
 from hamacho_core.store import ResultFilter
 from hamacho_core.store.monitor import GROUPS, period_filter, store_report
 from ui.i18n import t
@@ -18,7 +19,6 @@ from ui.monitor_view import (
     show_gallery,
     spike_index,
 )
-from ui.projects import workspace
 from ui.router import ensure_routed
 from ui.widgets import show_errors
 
@@ -43,7 +43,7 @@ with show_errors():
     [run] = report.runs
     latest = run.periods[-1]
     show = {"alarm": st.error, "watch": st.warning, "ok": st.success}.get(latest.drift, st.info)
-    show(t("monitor_latest", period=latest.period, text=drift_text(latest, run)))
+    show(t("monitor_latest", period=latest.period, text=drift_text(latest)))
     st.dataframe(period_table(run), hide_index=True, width="stretch")
     st.plotly_chart(rate_figure(run), width="stretch", key="monitor_rates")
     st.caption(t("monitor_method", n_ref=run.reference_pictures, watch=f"{report.psi_watch:.2f}",
@@ -52,6 +52,6 @@ with show_errors():
     chosen = st.selectbox(t("monitor_period"), names, index=spike_index(run), key="monitor_period")
     period = run.periods[names.index(chosen)]
     st.plotly_chart(distribution_figure(report, run, period), width="stretch", key="monitor_distribution")
-    if period.drift != latest.drift or period is not latest:
-        st.caption(drift_text(period, run))
+    if period is not latest:
+        st.caption(drift_text(period))
     show_gallery(store, period_filter(run_id, chosen, group_by, timezone), chosen)

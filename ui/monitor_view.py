@@ -46,7 +46,7 @@ def open_references(workspace: str) -> ReferenceCache:
     return ReferenceCache(workspace)
 
 
-def drift_text(period: PeriodSummary, run: RunMonitor) -> str:
+def drift_text(period: PeriodSummary) -> str:
     """The drift level in the page's language, with the figures it rests on."""
     psi = "-" if period.psi is None else f"{period.psi:.2f}"
     return t(f"drift_{period.drift}", psi=psi, watch=f"{PSI_WATCH:.2f}", alarm=f"{PSI_ALARM:.2f}", n=period.pictures,
