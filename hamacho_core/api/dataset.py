@@ -3,7 +3,6 @@ add (the app's upload checks, :mod:`hamacho_core.api.upload_door`), list, detail
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -18,9 +17,10 @@ from hamacho_core.errors import HamachoError
 from hamacho_core.imageio import is_image_file, read_image
 from hamacho_core.labels import record_refusals
 from hamacho_core.limits import Limits
+from hamacho_core.store import picture_sha256
 from hamacho_core.workspace import project_data_dir
 
-__all__ = ["project_dir", "router"]
+__all__ = ["router"]
 
 API_USER = "api"  # the "who" of the history lines written through the API
 
@@ -32,15 +32,6 @@ PicturePath = Annotated[str, PathParameter(description="below the project's data
 Kind = Literal["good", "bad", "mask"]
 
 
-def project_dir(workspace: Path, project: str) -> Path:
-    """The project's folder in the workspace (the core's one name rule: ``runs.project_folder_or_404``).
-
-    Raises:
-        NotFound: no such project (or a name that would leave the workspace).
-    """
-    return project_folder_or_404(workspace, project)
-
-
 def _picture(data_dir: Path, path: Path, details: bool = False) -> DatasetPicture:
     relative = path.relative_to(data_dir)
     kind = relative.parts[0]
@@ -48,7 +39,7 @@ def _picture(data_dir: Path, path: Path, details: bool = False) -> DatasetPictur
     picture = DatasetPicture(path=relative.as_posix(), kind=kind, defect_type=defect_type, bytes=path.stat().st_size)
     if details:
         data = path.read_bytes()
-        picture.sha256 = hashlib.sha256(data).hexdigest()
+        picture.sha256 = picture_sha256(data)
         try:
             picture.height, picture.width = read_image(path).shape[:2]
         except HamachoError:
@@ -83,7 +74,7 @@ def add_pictures(
     if len(files) > state.limits.max_files:
         raise PayloadTooLarge(f"{len(files)} files in one request, the limit is {state.limits.max_files}: send them "
                               "in several requests, or raise HAMACHO_MAX_FILES")
-    folder = project_dir(state.workspace, project)
+    folder = project_folder_or_404(state.workspace, project)
     data_dir = project_data_dir(folder)
     written, problems = save_pictures(data_dir, kind, ((f.filename or "picture.png", f.file.read()) for f in files),
                                       Limits.from_env())
@@ -101,7 +92,7 @@ def list_pictures(
     offset: Annotated[int, Query(ge=0, le=2**31)] = 0,
 ) -> DatasetPictures:
     """The project's pictures (the old /listimages), in folder order."""
-    data_dir = project_data_dir(project_dir(request.app.state.workspace, project))
+    data_dir = project_data_dir(project_folder_or_404(request.app.state.workspace, project))
     found = _pictures(data_dir, kind)
     return DatasetPictures(project=project, total=len(found), offset=offset,
                            pictures=[_picture(data_dir, p) for p in found[offset:offset + limit]])
@@ -110,14 +101,14 @@ def list_pictures(
 @router.get("/projects/{project}/pictures/{path:path}", response_model=DatasetPicture)
 def picture_details(request: Request, project: Project, path: PicturePath) -> DatasetPicture:
     """One picture's kind, defect type, size in bytes and pixels, and SHA-256 (the old /imagedetails)."""
-    data_dir = project_data_dir(project_dir(request.app.state.workspace, project))
+    data_dir = project_data_dir(project_folder_or_404(request.app.state.workspace, project))
     return _picture(data_dir, _find(data_dir, path), details=True)
 
 
 @router.delete("/projects/{project}/pictures/{path:path}", response_model=DatasetPicture)
 def delete_picture(request: Request, project: Project, path: PicturePath) -> DatasetPicture:
     """Delete one picture from the dataset (the old /delimage); runs trained before keep what they learned."""
-    data_dir = project_data_dir(project_dir(request.app.state.workspace, project))
+    data_dir = project_data_dir(project_folder_or_404(request.app.state.workspace, project))
     target = _find(data_dir, path)
     gone = _picture(data_dir, target)
     target.unlink()

@@ -163,7 +163,8 @@ def score_and_record(state: Any, record: RunRecord, pictures: Iterable[tuple[str
             rows.append(NewResult(
                 record.id, name, picture_sha256(data), scored.raw_score, scored.norm_score, scored.verdict,
                 normalization.image_threshold, normalization.pixel_threshold, scored.image_norm, scored.pixel_norm,
-                results[-1].model_dump()["defect_regions"], labels.part_id, labels.line, labels.shift,
+                [region.model_dump() for region in results[-1].defect_regions],
+                labels.part_id, labels.line, labels.shift,
                 labels.taken_at, "api", data if keep else None, scored.normalized_map if keep else None))
     if rows:
         try:

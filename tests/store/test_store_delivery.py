@@ -27,3 +27,15 @@ def test_the_migrations_ship_inside_the_package() -> None:
     migrations = ROOT / "hamacho_core" / "store" / "migrations"
     assert (migrations / "env.py").is_file() and (migrations / "__init__.py").is_file()
     assert list((migrations / "versions").glob("0001_*.py")) and (migrations / "versions" / "__init__.py").is_file()
+
+
+def test_the_api_result_schema_names_every_stored_field() -> None:
+    """The API's RecordedResult mirrors the store's StoredResult (stricter types for the OpenAPI schema): a column
+    added to one and not the other fails here, not at a client's request."""
+    from dataclasses import fields
+
+    from hamacho_core.api.store_schemas import RecordedResult
+    from hamacho_core.store import StoredResult
+
+    stored = {f.name for f in fields(StoredResult)} - {"picture_path", "map_path"}  # served as picture_kept / map_kept
+    assert set(RecordedResult.model_fields) - {"picture_kept", "map_kept"} == stored
