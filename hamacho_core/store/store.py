@@ -411,8 +411,9 @@ class ResultStore:
     def delete_matching(self, where: ResultFilter) -> int:
         """Delete every matching result and its kept files; returns how many."""
         with self._session("cannot be written") as session:
-            kept = session.execute(select(Result.picture_path, Result.map_path).where(*where.where())).all()
-            count = session.execute(delete(Result).where(*where.where())).rowcount
+            clauses = where.where()
+            kept = session.execute(select(Result.picture_path, Result.map_path).where(*clauses)).all()
+            count = session.execute(delete(Result).where(*clauses)).rowcount
         self._remove_files([p for pair in kept for p in pair])
         return int(count or 0)
 
