@@ -249,24 +249,10 @@ def train_command(ctx: click.Context, **options: Any) -> None:
     if pixel is not None:
         click.echo(f"pixel AUROC {pixel.auroc:.4f}  AUPRO {pixel.aupro:.4f}  F1 {pixel.f1:.4f}")
     _print_supervised(result.metrics.supervised or {})
-    if result.holdout is not None:
-        _print_holdout(result.holdout)
     click.echo(f"fit {result.seconds['fit']:.1f} s, predict {result.seconds['predict']:.1f} s, "
                f"outputs {result.seconds['outputs']:.1f} s"
                + (f", supervised head {result.seconds['supervised']:.1f} s" if "supervised" in result.seconds else ""))
     click.echo(f"run saved to {result.run_dir} (config: {result.run_dir / 'config.yaml'})")
-
-
-def _print_holdout(holdout: dict[str, Any]) -> None:
-    """The sealed hold-out's figures at the saved threshold, with their 95 % intervals."""
-    def shown(name: str) -> str:
-        figure = holdout[name]
-        return f"{figure['value']:.3f} ({figure['low']:.3f}-{figure['high']:.3f})"
-
-    click.echo(f"sealed hold-out, measured on {holdout['n_pictures']} pictures the model never saw "
-               f"({holdout['n_defects']} defect): image AUROC {holdout['image_auroc']:.4f}  recall {shown('recall')}  "
-               f"precision {shown('precision')}  false alarms {shown('false_alarm_rate')}  F1 {shown('f1')} "
-               "(95 % intervals)")
 
 
 def _print_headline(run_dir: Path) -> None:

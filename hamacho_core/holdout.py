@@ -107,22 +107,20 @@ def holdout_figures(evaluation: Evaluation) -> dict[str, Any]:
     """metrics.json's ``holdout`` section: the hold-out's figures at the saved threshold.
 
     Recall, precision and false-alarm rate are proportions with 95 % Clopper-Pearson intervals
-    (``decisions.proportion``); F1 rises with recall and precision, so its interval is F1 at the ends of theirs
+    (``intervals.proportion``); F1 rises with recall and precision, so its interval is F1 at the ends of theirs
     (conservative). Image AUROC is given without an interval.
     """
-    from hamacho_core.decisions import proportion
+    from hamacho_core.intervals import proportion
     from hamacho_core.metrics import image_metrics
 
     labels = evaluation.labels.astype(int)
-    predicted = evaluation.normalized_scores > evaluation.normalization.normalized_image_threshold
-    tp, fp = int(np.sum(predicted & (labels == 1))), int(np.sum(predicted & (labels == 0)))
-    fn, n_defects = int(np.sum(~predicted & (labels == 1))), int(labels.sum())
+    image = image_metrics(evaluation.labels, evaluation.normalized_scores,
+                          evaluation.normalization.normalized_image_threshold)
+    tp, fp, fn, n_defects = image.tp, image.fp, image.fn, int(labels.sum())
     recall, precision = proportion(tp, n_defects), proportion(tp, tp + fp)
     false_alarm = proportion(fp, len(labels) - n_defects)
     f1 = {"value": _f1(recall.value, precision.value), "low": _f1(recall.low, precision.low),
           "high": _f1(recall.high, precision.high)}
-    image = image_metrics(evaluation.labels, evaluation.normalized_scores,
-                          evaluation.normalization.normalized_image_threshold)
     return {"source": "sealed hold-out: pictures never used for the memory bank, the head, the threshold or the "
                       "normalization, scored by the final model at the saved threshold",
             "n_pictures": len(labels), "n_defects": n_defects, "n_good": len(labels) - n_defects,

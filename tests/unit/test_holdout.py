@@ -94,7 +94,7 @@ def test_train_with_a_hold_out_seals_it_and_scores_it_last(holdout_data, tmp_pat
     first = tmp_path / "first"
     result = CliRunner().invoke(main, ["train", *options, "--result-path", str(first), "--holdout-split", "0.25"])
     assert result.exit_code == 0, result.output
-    assert "sealed hold-out, measured on 4 pictures the model never saw (2 defect)" in result.output
+    assert "hold-out: measured on 4 pictures the model never saw" in result.output  # the headline's source
     run_dir = first / "parts" / "patchcore"
     config = _settings(run_dir)
     assert config["settings"]["holdout_split"] == 0.25
