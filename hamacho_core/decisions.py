@@ -58,6 +58,7 @@ from hamacho_core.intervals import (
     stratified_weights,
     weighted_auroc,
 )
+from hamacho_core.metrics import label_folds
 
 __all__ = [
     "COSTS_NAME",
@@ -342,9 +343,8 @@ class Decisions:
                          if holdout is not None and len(holdout.labels) else None)
         self.headline_ = self.holdout_ or self.cross_fitted_ or self.fitted_
         self.source_ = holdout if self.holdout_ is not None else evaluation  # the pictures the headline counts
-        self.n_folds_ = None if crossed is None else int(
-            len(np.unique(evaluation.folds)) if evaluation.folds is not None
-            else len(evaluation.cross_fitted_estimate(seed).thresholds))
+        folds = evaluation.folds if evaluation.folds is not None else label_folds(evaluation.labels, seed=seed)
+        self.n_folds_ = None if crossed is None else int(len(np.unique(folds)))  # the folds cross_fitted_scores used
         self._memo: dict[Any, Any] = {}  # bands, cost curves, folders: they do not depend on the threshold
 
     @classmethod
@@ -400,7 +400,7 @@ class Decisions:
         headline = self.at(threshold)
         both = headline.n_defect > 0 and headline.n_good > 0
         return ThresholdAnswer(float(threshold), headline, self.fitted_at(threshold), self.reasons(headline, width),
-                               self.cost_at(threshold, costs) if costs is not None and both else None,
+                               self.cost_at(threshold, costs, headline) if costs is not None and both else None,
                                self.per_type(threshold, normalized_pixel_threshold),
                                self.false_alarms_by_folder(threshold))
 
@@ -499,10 +499,12 @@ class Decisions:
         choice.threshold_interval = (float(spread[0]), float(spread[1]))
         return choice
 
-    def cost_at(self, threshold: float, costs: Costs) -> CostChoice:
-        """Expected cost, false alarms and escapes per 1,000 parts at ``threshold`` (no threshold interval)."""
+    def cost_at(self, threshold: float, costs: Costs, figures: ThresholdIntervals | None = None) -> CostChoice:
+        """Expected cost, false alarms and escapes per 1,000 parts at ``threshold`` (no threshold interval).
+
+        ``figures``: the headline figures at ``threshold`` when the caller already has them (``answer``)."""
         basis = self.headline_
-        figures = basis.at(threshold)
+        figures = basis.at(threshold) if figures is None else figures
         fa, miss = figures.false_alarm_rate, figures.miss_rate
         cost_b = self._resampled_cost(costs, np.array([threshold]))[:, 0]
         cost = float(costs.per_parts(miss.value, fa.value))
