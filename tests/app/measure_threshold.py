@@ -1,44 +1,36 @@
-"""Time one threshold-slider move on 2,000 synthetic test images (not a test: run it by hand).
+"""Time threshold-slider moves on a run with 2,000 test pictures (not a test: run it by hand).
 
-    .venv/bin/python tests/app/measure_threshold.py
+    PYTHONPATH=$PWD .venv/bin/python tests/app/measure_threshold.py [--test-pictures 2000] [--moves 25]
 
-Measures what the fragment recomputes per move: Evaluation.metrics_at, the four plotly figures (built and
-serialised to JSON as st.plotly_chart does) and the 12 gallery pictures (heat map + predicted mask), with the
-run-level parts (normalized scores, curves) cached as the page caches them; then the same with the decision tools
-(intervals at the threshold, bootstrap bands on PR/ROC, cost figure and sentence at the threshold, per-type and
-per-folder tables, gallery filter), with their run-level parts (the bootstrap, bands, cost curve) cached once.
+The run is a real one whose test results are replaced by synthetic ones (``bench/synthetic_run.py``), so everything
+goes through the page's own code and files. Measured, median / p95 / max per move:
+
+* the page: ``pages/threshold.py`` through Streamlit's AppTest (the router, the decision tools, the gallery), the
+  image-threshold slider set to a new value and the page rerun. AppTest reruns the whole page on every widget
+  change (a browser reruns only the slider's fragment: ``bench/load_app.py`` measures that), so this is the upper
+  bound of a move on the server;
+* the core: one :meth:`~hamacho_core.decisions.Decisions.answer` per move (every figure, interval, cost, per-type
+  and per-folder result at the threshold, costs given), the run-level part built once beforehand.
+
+The time to build the run-level part (bootstrap, bands, cost curve) is printed too.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "app")]
 
-from hamacho_core.decisions import Costs, Decisions
-from hamacho_core.evaluation import Evaluation
-from hamacho_core.thresholds import Normalization
-from ui.evaluate import gallery_order, threshold_view
-from ui.images import heat_overlay, mask_outline
-
-N, SIDE = 2000, 160
-
-
-def synthetic() -> Evaluation:
-    rng = np.random.default_rng(0)
-    labels = (rng.random(N) < 0.3).astype(np.int64)
-    raw = rng.normal(1.0, 0.3, N) + labels * 0.8
-    maps = rng.random((N, SIDE, SIDE), dtype=np.float32).astype(np.float16)
-    masks = rng.random((N, SIDE, SIDE)) > 0.98
-    normalization = Normalization("adaptive", 1.4, float(raw.min()), float(raw.max()), 0.5, 0.0, 1.0)
-    types = ["good" if v == 0 else ("scratch", "spot", "crack")[i % 3] for i, v in enumerate(labels)]
-    paths = [f"/x/{'good/line' + str(i % 2) if t == 'good' else t}/{i}.png" for i, t in enumerate(types)]
-    return Evaluation(paths, types, labels, raw, maps, masks, normalization)
+from bench.synthetic_run import RUN, make_large_project  # noqa: E402
 
 
 def _stats(times: list[float]) -> str:
@@ -47,57 +39,65 @@ def _stats(times: list[float]) -> str:
     return f"median {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
 
 
-def _decision_parts(decisions: Decisions, evaluation: Evaluation, scores: np.ndarray, view, threshold: float,
-                    costs: Costs) -> None:
-    """What the decision tools add to one slider move (the figures as st.plotly_chart serialises them)."""
-    from ui.decisions_panel import _band
+def _page(moves: np.ndarray) -> tuple[list[float], float]:
+    """Slider moves on the Threshold page through AppTest; (seconds per move, seconds of the first page run)."""
+    from app_support import open_page
 
-    decisions.at(threshold)
-    pr, roc = decisions.pr_band(), decisions.roc_band()
-    _band(view.figures["pr"], pr["recall"], pr["low"], pr["high"], "band")
-    _band(view.figures["roc"], roc["fpr"], roc["low"], roc["high"], "band")
-    curve = decisions.cost_curve(costs)
-    decisions.cost_at(threshold, costs)
-    import plotly.graph_objects as go
-
-    go.Figure(go.Scatter(x=curve.thresholds, y=curve.cost)).to_json()
-    decisions.per_type(threshold)
-    decisions.false_alarms_by_folder(threshold)
-    order = gallery_order(evaluation.labels, scores, threshold, limit=len(scores))
-    predicted = scores > threshold
-    [i for i in order if evaluation.labels[i] == 1 and predicted[i]][:9]
-
-
-def main() -> None:
-    evaluation = synthetic()
-    scores, curves = evaluation.normalized_scores, evaluation.curves()
-    text = {k: k for k in ("curve", "point", "pr", "roc", "recall", "precision", "fpr", "tpr", "good", "defect",
-                           "histogram", "score", "count", "confusion", "predicted", "truth")}
-    thumb = np.full((SIDE, SIDE, 3), 128, np.uint8)
     start = time.perf_counter()
-    decisions = Decisions(evaluation)
+    at = open_page("threshold", project="large", timeout=600)
+    first = time.perf_counter() - start
+    key = f"thr_image_{RUN}"
+    at.number_input(key=f"d_cost_miss_{RUN}").set_value(500.0).run()  # decision tools on: costs given
+    times = []
+    for value in moves:
+        slider = at.slider(key=key).set_value(float(value))
+        start = time.perf_counter()
+        slider.run()
+        times.append(time.perf_counter() - start)
+        assert not at.exception, at.exception
+    return times, first
+
+
+def _core(run_dir: Path, moves: np.ndarray) -> tuple[list[float], float]:
+    """One ThresholdAnswer per move; (seconds per move, seconds to build the run-level part)."""
+    from hamacho_core.decisions import Costs, Decisions
+
     costs = Costs(500.0, 5.0, 0.003)
-    decisions.pr_band(), decisions.roc_band(), decisions.cheapest(costs), decisions.false_alarms_by_folder(0.5)
+    start = time.perf_counter()
+    decisions = Decisions.for_run(run_dir)
+    decisions.pr_band(), decisions.roc_band(), decisions.cheapest(costs)
     once = time.perf_counter() - start
-    plain, with_decisions = [], []
-    for threshold in np.linspace(0.2, 0.8, 41):
-        for record, decide in ((plain, False), (with_decisions, True)):
-            start = time.perf_counter()
-            view = threshold_view(evaluation, scores, curves, float(threshold), text)
-            if decide:
-                _decision_parts(decisions, evaluation, scores, view, float(threshold), costs)
-            for figure in view.figures.values():
-                figure.to_json()
-            for index in view.order:
-                normalized = evaluation.normalization.normalize_maps(evaluation.maps[index].astype(np.float32))
-                np.hstack([heat_overlay(thumb, normalized),
-                           mask_outline(thumb, evaluation.predicted_mask(index, 0.5), evaluation.masks[index])])
-            record.append(time.perf_counter() - start)
-    print(f"{N} images, {len(plain)} slider moves")
-    print(f"  without the decision tools: {_stats(plain)}")
-    print(f"  with the decision tools:    {_stats(with_decisions)}")
-    print(f"  once per run (bootstrap of 1,000 resamples, bands, cheapest threshold): {once * 1000:.0f} ms")
+    pixel = float(decisions.evaluation.normalization.normalized_pixel_threshold)
+    times = []
+    for value in moves:
+        start = time.perf_counter()
+        decisions.answer(float(value), costs, 0.1, pixel)
+        times.append(time.perf_counter() - start)
+    return times, once
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--test-pictures", type=int, default=2000)
+    parser.add_argument("--moves", type=int, default=25)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="hamacho-slider-") as tmp:
+        home = Path(tmp) / "workspace"
+        home.mkdir()
+        os.environ["HAMACHO_HOME"] = str(home)
+        run_dir = make_large_project(home, "large", args.test_pictures)
+        moves = np.round(np.linspace(0.3, 0.7, args.moves), 3)
+        print(f"{args.test_pictures} test pictures, {args.moves} slider moves, load average "
+              f"{os.getloadavg()[0]:.1f} at start", flush=True)
+        core, once = _core(run_dir, moves)
+        print(f"  core, one answer per move:    {_stats(core)}", flush=True)
+        print(f"  core, once per run (bootstrap of 1,000 resamples, bands, cheapest threshold): {once * 1000:.0f} ms")
+        page, first = _page(moves)
+        print(f"  page (AppTest, whole page):   {_stats(page)}")
+        print(f"  page, first run (run-level part built): {first:.1f} s; load average {os.getloadavg()[0]:.1f} "
+              "at the end")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
