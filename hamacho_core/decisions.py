@@ -28,6 +28,8 @@ by callers are re-exported here); runs side by side in :mod:`hamacho_core.compar
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -87,6 +89,9 @@ __all__ = [
     "stratified_weights",
     "weighted_auroc",
 ]
+
+
+MEMO_ENTRIES = 256  # threshold-free results kept per run (each a few arrays of the run's size at most)
 
 
 # ------------------------------------------------------------------------------------------------ result types
@@ -201,7 +206,8 @@ class ThresholdAnswer:
 
     ``headline`` is the honest figure set (hold-out when the run has one, else cross-fitted; fitted only when
     cross-fitting is impossible, e.g. a class with fewer than 2 pictures); ``fitted`` the counts at the threshold
-    chosen on the same pictures, for reference.
+    chosen on the same pictures, for reference; ``saved`` the headline figures at the run's saved threshold (what a
+    move changes). The reason codes carry the numbers of every sentence; the callers word them.
     """
 
     threshold: float
@@ -211,6 +217,10 @@ class ThresholdAnswer:
     cost: CostChoice | None = None  # at this threshold, when costs were given
     types: list[TypeResult] = field(default_factory=list)  # headline recall per defect type
     folders: list[FolderResult] = field(default_factory=list)  # headline false alarms per good folder
+    cheapest: CostChoice | None = None  # the cheapest threshold under the costs (and the constraints, when asked)
+    constraints: list[ConstraintChoice] = field(default_factory=list)  # one per constraint asked
+    saved: ThresholdIntervals | None = None  # headline figures at the run's saved threshold
+    width: float = 0.1  # the interval width the "pictures needed" reason answers
 
     @property
     def provenance(self) -> str:
@@ -218,6 +228,10 @@ class ThresholdAnswer:
 
     def reason(self, code: str) -> Reason | None:
         return next((r for r in self.reasons if r.code == code), None)
+
+    def constraint(self, kind: str) -> ConstraintChoice | None:
+        """The answer to the constraint ``kind`` ("min_recall" | "max_false_alarm_rate"), when it was asked."""
+        return next((c for c in self.constraints if c.kind == kind), None)
 
 
 # ------------------------------------------------------------------------------------------------ one basis
@@ -345,7 +359,9 @@ class Decisions:
         self.source_ = holdout if self.holdout_ is not None else evaluation  # the pictures the headline counts
         folds = evaluation.folds if evaluation.folds is not None else label_folds(evaluation.labels, seed=seed)
         self.n_folds_ = None if crossed is None else int(len(np.unique(folds)))  # the folds cross_fitted_scores used
-        self._memo: dict[Any, Any] = {}  # bands, cost curves, folders: they do not depend on the threshold
+        # bands, cost curves, the cheapest threshold, constraints, groupings: they do not depend on the threshold
+        self._memo: OrderedDict[Any, Any] = OrderedDict()
+        self._memo_lock = threading.Lock()  # one Decisions serves every browser session on the run
 
     @classmethod
     def for_run(cls, run_dir: str | Path, **options: Any) -> Decisions:
@@ -380,10 +396,17 @@ class Decisions:
         return self.headline_.provenance
 
     def memo(self, key: Any, make: Callable[[], Any]) -> Any:
-        """``make()`` once per key (figures that do not depend on the threshold)."""
-        if key not in self._memo:
-            self._memo[key] = make()
-        return self._memo[key]
+        """``make()`` once per key (figures that do not depend on the threshold); the MEMO_ENTRIES last used kept."""
+        with self._memo_lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = make()
+        with self._memo_lock:
+            self._memo[key] = value
+            while len(self._memo) > MEMO_ENTRIES:
+                self._memo.popitem(last=False)
+        return value
 
     # ------------------------------------------------------------------------------------------- at a threshold
     def at(self, threshold: float) -> ThresholdIntervals:
@@ -395,14 +418,32 @@ class Decisions:
         return self.fitted_.at(threshold)
 
     def answer(self, threshold: float, costs: Costs | None = None, width: float = 0.1,
-               normalized_pixel_threshold: float | None = None) -> ThresholdAnswer:
-        """Everything stated at ``threshold``: headline and fitted figures, costs, per type and folder, reasons."""
+               normalized_pixel_threshold: float | None = None, min_recall: float | None = None,
+               max_false_alarm_rate: float | None = None, cheapest_meets_constraints: bool = False) -> ThresholdAnswer:
+        """Everything stated at ``threshold``, in one object: headline and fitted figures, the saved threshold's
+        headline figures, reason codes, per type and folder; with ``costs`` the cost here and the cheapest
+        threshold; with ``min_recall`` / ``max_false_alarm_rate`` the threshold each constraint chooses.
+
+        ``cheapest_meets_constraints``: the cheapest threshold among those meeting the constraints (``hamacho
+        threshold``); else the cheapest of all (the page states the constraints apart). The threshold-free parts
+        (bootstrap, cost curves, cheapest, constraints, the saved figures) are memoised on this object, so a
+        slider move costs a few O(resamples) look-ups.
+        """
         headline = self.at(threshold)
-        both = headline.n_defect > 0 and headline.n_good > 0
-        return ThresholdAnswer(float(threshold), headline, self.fitted_at(threshold), self.reasons(headline, width),
-                               self.cost_at(threshold, costs, headline) if costs is not None and both else None,
-                               self.per_type(threshold, normalized_pixel_threshold),
-                               self.false_alarms_by_folder(threshold))
+        priced = costs is not None and headline.n_defect > 0 and headline.n_good > 0
+        constraints = []
+        if min_recall is not None:
+            constraints.append(self.highest_with_recall(min_recall))
+        if max_false_alarm_rate is not None:
+            constraints.append(self.lowest_with_false_alarm_rate(max_false_alarm_rate))
+        limits = (min_recall, max_false_alarm_rate) if cheapest_meets_constraints else (None, None)
+        saved = float(self.evaluation.normalization.normalized_image_threshold)
+        return ThresholdAnswer(
+            float(threshold), headline, self.fitted_at(threshold), self.reasons(headline, width),
+            self.cost_at(threshold, costs, headline) if priced else None,
+            self.per_type(threshold, normalized_pixel_threshold), self.false_alarms_by_folder(threshold),
+            self.cheapest(costs, *limits) if priced else None, constraints,
+            headline if threshold == saved else self.memo(("saved", saved), lambda: self.at(saved)), width)
 
     def reasons(self, figures: ThresholdIntervals, width: float = 0.1) -> list[Reason]:
         """The reason codes and numbers of the sentences about ``figures``."""
@@ -482,8 +523,13 @@ class Decisions:
 
         With ``min_recall`` / ``max_false_alarm_rate``, only thresholds meeting them on the headline verdicts are
         considered (None when none does). The threshold interval is where the cheapest allowed threshold falls
-        across the bootstrap resamples.
+        across the bootstrap resamples. Memoised per costs and constraints.
         """
+        return self.memo(("cheapest", costs.key(), min_recall, max_false_alarm_rate),
+                         lambda: self._cheapest(costs, min_recall, max_false_alarm_rate))
+
+    def _cheapest(self, costs: Costs, min_recall: float | None,
+                  max_false_alarm_rate: float | None) -> CostChoice | None:
         lower, upper = self.headline_.cuts
         curve = self.cost_curve(costs)
         allowed = self._allowed(min_recall, max_false_alarm_rate)
@@ -492,7 +538,7 @@ class Decisions:
         best = int(np.argmin(np.where(allowed, curve.cost, np.inf)))
         snapped = self.memo("snapped", lambda: np.array([snap_inside(float(a), float(b))  # each plateau's value
                                                          for a, b in zip(lower, upper, strict=True)]))
-        cost_b = self.memo(("cost_b", costs.key()), lambda: self._resampled_cost(costs, lower))
+        cost_b = self._resampled_cost(costs, lower)  # (B, T): used once per costs (the result is memoised)
         chosen_b = snapped[np.argmin(np.where(allowed[None, :], cost_b, np.inf), axis=1)]
         spread = percentiles(chosen_b, self.confidence)
         choice = self.cost_at(snap_inside(float(lower[best]), float(upper[best])), costs)
@@ -528,16 +574,21 @@ class Decisions:
 
     # ------------------------------------------------------------------------------------------- constraints
     def highest_with_recall(self, min_recall: float) -> ConstraintChoice:
-        """The highest threshold (fewest false alarms) whose headline recall is >= ``min_recall``."""
-        meets = np.flatnonzero(self._allowed(min_recall, None))
-        return self._choice("min_recall", min_recall, int(meets[-1]) if meets.size else None)
+        """The highest threshold (fewest false alarms) whose headline recall is >= ``min_recall`` (memoised)."""
+        return self.memo(("min_recall", min_recall), lambda: self._choice("min_recall", min_recall))
 
     def lowest_with_false_alarm_rate(self, max_false_alarm_rate: float) -> ConstraintChoice:
-        """The lowest threshold (most defects caught) whose headline false-alarm rate is <= the target."""
-        meets = np.flatnonzero(self._allowed(None, max_false_alarm_rate))
-        return self._choice("max_false_alarm_rate", max_false_alarm_rate, int(meets[0]) if meets.size else None)
+        """The lowest threshold (most defects caught) whose headline false-alarm rate is <= the target (memoised)."""
+        return self.memo(("max_false_alarm_rate", max_false_alarm_rate),
+                         lambda: self._choice("max_false_alarm_rate", max_false_alarm_rate))
 
-    def _choice(self, kind: str, target: float, index: int | None) -> ConstraintChoice:
+    def _choice(self, kind: str, target: float) -> ConstraintChoice:
+        if kind == "min_recall":
+            meets = np.flatnonzero(self._allowed(target, None))
+            index = int(meets[-1]) if meets.size else None
+        else:
+            meets = np.flatnonzero(self._allowed(None, target))
+            index = int(meets[0]) if meets.size else None
         if index is None:
             return ConstraintChoice(kind, target, None, None)
         lower, upper = self.headline_.cuts
@@ -549,11 +600,9 @@ class Decisions:
         """Headline recall per defect type at ``threshold``; pixel figures at ``normalized_pixel_threshold``
         with masks (those use the run's normalization: pixel thresholds are not cross-fitted)."""
         source, basis = self.source_, self.headline_
-        types = np.asarray(source.defect_types, dtype=object)
         flagged = basis.scores > threshold
         results = []
-        for name in sorted({str(v) for v in types[basis.labels]}):
-            members = np.flatnonzero(basis.labels & (types == name))
+        for name, members in self.memo("types", self._types).items():  # grouping once per run
             result = TypeResult(name, proportion(int(flagged[members].sum()), members.size, self.confidence))
             result.recall.provenance = basis.provenance
             if source.masks is not None and normalized_pixel_threshold is not None:
@@ -562,6 +611,11 @@ class Decisions:
                     lambda members=members: _pixel_figures(source, members, normalized_pixel_threshold))
             results.append(result)
         return results
+
+    def _types(self) -> dict[str, np.ndarray]:
+        labels = self.headline_.labels
+        types = np.asarray(self.source_.defect_types, dtype=object)
+        return {name: np.flatnonzero(labels & (types == name)) for name in sorted({str(v) for v in types[labels]})}
 
     def false_alarms_by_folder(self, threshold: float) -> list[FolderResult]:
         """Headline false alarms among the good pictures, per sub-folder they came from."""
