@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.decisions_panel import compare_section
 from ui.i18n import t
 from ui.label_view import retrain_button, review_panel
 from ui.router import ensure_routed
@@ -26,6 +27,7 @@ if run_dir is not None:
         supervised_panel(run_dir)
         review_panel(project, run_dir)  # a run retrained with label changes: before and after
         retrain_button(project, run_dir)
-        threshold_panel(run_dir, loaded)
+        threshold_panel(run_dir, loaded)  # a fragment: a slider move re-runs only it
+        compare_section(run_dir)  # runs side by side: no threshold in it
         st.page_link("pages/inference.py", label=t("go_inference"), icon=":material/search:")
         st.page_link("pages/report.py", label=t("go_report"), icon=":material/download:")

@@ -1,12 +1,17 @@
 """The Threshold page's decision tools: ranges beside the metrics, bands on the curves, the recall sentence, costs,
 constraints, per-type results, runs side by side, and the gallery filter.
 
-The bootstrap (:class:`hamacho_core.decisions.Decisions`) is built once per run and change (``ui.threshold_panel``
-caches it); the bands and cost curves are memoised on it, so a slider move only costs O(resamples) look-ups.
+Everything at the slider's threshold is rendered from one :class:`~hamacho_core.decisions.ThresholdAnswer`
+(``question`` reads what the page asks: costs, width, constraints; ``Decisions.answer`` answers it). The bootstrap
+(:class:`hamacho_core.decisions.Decisions`) is built once per run and change (``ui.threshold_panel`` caches it);
+bands, cost curves, the cheapest threshold and the constraints are memoised on it, so a slider move only costs
+O(resamples) look-ups. Runs side by side do not depend on the threshold: ``compare_section`` is drawn outside the
+slider's fragment.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +20,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from hamacho_core.comparison import compare_runs
-from hamacho_core.decisions import Costs, Decisions, ThresholdIntervals, load_costs
+from hamacho_core.decisions import ConstraintChoice, Costs, Decisions, ThresholdAnswer, ThresholdIntervals, load_costs
 from hamacho_core.errors import HamachoError
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.metrics import outcomes as picture_outcomes
@@ -23,9 +28,11 @@ from hamacho_core.projects import project_runs
 from ui.charts import DEFECT_COLOR, POINT_COLOR
 from ui.decision_text import cost_sentence, costs_given, reason_sentence, source, span
 from ui.i18n import t
+from ui.live_charts import cost_markers, static_spec
 from ui.widgets import run_label
 
-__all__ = ["add_bands", "decision_tabs", "gallery_filter", "given_costs", "metric_ranges", "recall_block"]
+__all__ = ["Question", "add_bands", "compare_section", "decision_tabs", "gallery_filter", "given_costs",
+           "metric_ranges", "question", "recall_block"]
 
 OUTCOMES = ("TP", "FP", "TN", "FN")
 _BAND_COLOR = "rgba(31, 119, 180, 0.18)"
@@ -48,6 +55,7 @@ def metric_ranges(intervals: ThresholdIntervals) -> None:
 
 
 def _band(figure: go.Figure, x: list[float], low: list[float], high: list[float], name: str) -> None:
+    x, low, high = np.asarray(x), np.asarray(low), np.asarray(high)  # plotly checks lists element by element
     figure.add_scatter(x=x, y=high, mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip")
     figure.add_scatter(x=x, y=low, mode="lines", line={"width": 0}, fill="tonexty", fillcolor=_BAND_COLOR,
                        name=name, hoverinfo="skip")
@@ -62,15 +70,42 @@ def add_bands(figures: dict[str, go.Figure], decisions: Decisions) -> None:
     _band(figures["roc"], roc["fpr"], roc["low"], roc["high"], t("d_band"))
 
 
-def recall_block(decisions: Decisions, intervals: ThresholdIntervals, key: str) -> None:
+@dataclass(frozen=True)
+class Question:
+    """What the page asks the core at a threshold besides the threshold: the decision tools' inputs."""
+
+    costs: Costs | None  # None: the costs entered are invalid (the Costs tab says why) or there is no decision
+    width: float
+    min_recall: float
+    max_false_alarm_rate: float
+
+    def ask(self, decisions: Decisions, threshold: float, pixel_norm: float | None) -> ThresholdAnswer:
+        """The one answer the slider's fragment renders (``Decisions.answer``)."""
+        return decisions.answer(threshold, self.costs, self.width, pixel_norm, self.min_recall,
+                                self.max_false_alarm_rate)
+
+
+def question(run_dir: Path) -> Question:
+    """The decision tools' inputs from the session (their widgets are drawn later in the run; first visit: the
+    costs kept with the run, if any)."""
+    key = run_dir.name
+    _init_costs(run_dir, key)
+    try:
+        costs = _costs_from_state(key)
+    except HamachoError:
+        costs = None
+    state = st.session_state
+    return Question(costs, float(state.get(f"d_width_{key}", 0.10)), float(state.get(f"d_min_recall_{key}", 0.95)),
+                    float(state.get(f"d_max_fa_{key}", 0.05)))
+
+
+def recall_block(answer: ThresholdAnswer, key: str) -> None:
     """The plain recall sentence, and how many defect pictures a narrower interval needs (from reason codes)."""
-    if intervals.n_defect == 0:
+    if answer.headline.n_defect == 0:
         return
-    width = float(st.session_state.get(f"d_width_{key}", 0.10))
-    reasons = decisions.reasons(intervals, width)
-    st.markdown(reason_sentence(_lang(), next(r for r in reasons if r.code == "recall")))
+    st.markdown(reason_sentence(_lang(), answer.reason("recall")))
     st.number_input(t("d_width_label"), 0.01, 0.99, 0.10, 0.01, help=t("d_width_help"), key=f"d_width_{key}")
-    st.caption(" ".join(reason_sentence(_lang(), r) for r in reasons if r.code.startswith("width")))
+    st.caption(" ".join(reason_sentence(_lang(), r) for r in answer.reasons if r.code.startswith("width")))
 
 
 # ------------------------------------------------------------------------------------------------------- costs
@@ -101,35 +136,49 @@ def _costs_from_state(key: str) -> Costs:
                  float(st.session_state[f"d_rate_{key}"]) / unit)
 
 
-def _cost_figure(decisions: Decisions, costs: Costs, cheapest: float, current: float) -> go.Figure:
-    curve = decisions.cost_curve(costs)
-    x = np.append(curve.thresholds, 1.0).tolist()
-    extend = lambda values: np.append(values, values[-1]).tolist()  # noqa: E731 - the last plateau reaches 1.0
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _cost_spec(run: tuple[str, float], costs_key: tuple[float, float, float], language: str,
+               _decisions: Decisions, _costs: Costs) -> dict:
+    """The cost chart's static part (curve, band, layout) of a run, costs and language, checked once by plotly; the
+    markers are placed per move (:func:`ui.live_charts.cost_markers`)."""
+    curve = _decisions.cost_curve(_costs)
+    x = np.append(curve.thresholds, 1.0)  # arrays, not lists: plotly checks a list element by element
+    extend = lambda values: np.append(values, values[-1])  # noqa: E731 - the last plateau reaches 1.0
     figure = go.Figure()
     figure.add_scatter(x=x, y=extend(curve.high), mode="lines", line={"width": 0, "shape": "hv"}, showlegend=False,
                        hoverinfo="skip")
     figure.add_scatter(x=x, y=extend(curve.low), mode="lines", line={"width": 0, "shape": "hv"}, fill="tonexty",
                        fillcolor=_BAND_COLOR, name=t("d_band"), hoverinfo="skip")
     figure.add_scatter(x=x, y=extend(curve.cost), mode="lines", line={"shape": "hv"}, name=t("d_cost_curve"))
-    for value, name, color in ((cheapest, t("d_cheapest_point"), DEFECT_COLOR),
-                               (current, t("d_current_point"), POINT_COLOR)):
-        index = min(int(np.searchsorted(curve.thresholds, value, side="right")) - 1, len(curve.cost) - 1)
-        figure.add_scatter(x=[value], y=[float(curve.cost[max(index, 0)])], mode="markers", name=name,
-                           marker={"size": 12, "color": color})
+    for name, color in ((t("d_cheapest_point"), DEFECT_COLOR), (t("d_current_point"), POINT_COLOR)):
+        figure.add_scatter(x=[0.5], y=[0.0], mode="markers", name=name, marker={"size": 12, "color": color})
     figure.update_layout(title=t("d_cost_title"), xaxis_title=t("chart_score"), yaxis_title=t("d_cost_axis"),
                          xaxis_range=[0, 1], height=320, margin={"l": 50, "r": 10, "t": 40, "b": 40},
                          legend={"orientation": "h", "y": -0.25})
-    return figure
+    return static_spec(figure)
 
 
-def _costs_tab(decisions: Decisions, run_dir: Path, key: str, slider_key: str, threshold: float) -> None:
-    st.caption(t("d_costs_intro"))
-    if f"d_cost_miss_{key}" not in st.session_state:  # first visit: the costs kept with the run, if any
+def _cost_figure(decisions: Decisions, costs: Costs, cheapest: float, current: float,
+                 run: tuple[str, float]) -> go.Figure:
+    spec = _cost_spec(run, costs.key(), _lang(), decisions, costs)
+    curve = decisions.cost_curve(costs)
+    return cost_markers(spec, curve.thresholds, curve.cost, {t("d_cheapest_point"): cheapest,
+                                                             t("d_current_point"): current})
+
+
+def _init_costs(run_dir: Path, key: str) -> None:
+    """First visit: the cost inputs start from the costs kept with the run, if any."""
+    if f"d_cost_miss_{key}" not in st.session_state:
         saved = load_costs(run_dir)
         st.session_state[f"d_cost_miss_{key}"] = saved.cost_miss if saved else 100.0
         st.session_state[f"d_cost_fa_{key}"] = saved.cost_false_alarm if saved else 1.0
         st.session_state[f"d_rate_{key}"] = saved.defect_rate * 1000 if saved else 3.0
         st.session_state[f"d_costs_given_{key}"] = saved is not None
+
+
+def _costs_tab(decisions: Decisions, answer: ThresholdAnswer, key: str, slider_key: str,
+               run: tuple[str, float]) -> None:
+    st.caption(t("d_costs_intro"))
     columns = st.columns(4)
     columns[0].number_input(t("d_cost_miss"), min_value=0.0, step=10.0, key=f"d_cost_miss_{key}",
                             on_change=_mark, args=(key,))
@@ -139,34 +188,36 @@ def _costs_tab(decisions: Decisions, run_dir: Path, key: str, slider_key: str, t
                             on_change=_mark, args=(key,))
     columns[3].radio(t("d_rate_unit"), ["/1,000", "ppm"], key=f"d_rate_unit_{key}", on_change=_mark, args=(key,),
                      horizontal=True, help=t("d_rate_unit_help"))
-    try:
-        costs = _costs_from_state(key)
-    except HamachoError as error:
-        st.warning(str(error), icon=":material/warning:")
+    if answer.cost is None or answer.cheapest is None:
+        try:
+            _costs_from_state(key)
+        except HamachoError as error:
+            st.warning(str(error), icon=":material/warning:")
         return
-    choice = decisions.cheapest(costs)
+    choice, costs = answer.cheapest, answer.cost.costs
     low, high = choice.threshold_interval
     st.markdown(t("d_cheapest", threshold=f"{choice.threshold:g}", low=f"{low:.2f}", high=f"{high:.2f}") + " "
                 + cost_sentence(_lang(), choice))
     st.button(t("d_use"), icon=":material/call_missed_outgoing:", key=f"d_use_cost_{key}", on_click=_use,
               args=(slider_key, choice.threshold, key))
-    st.plotly_chart(_cost_figure(decisions, costs, choice.threshold, threshold), key=f"d_cost_fig_{key}")
-    st.caption(cost_sentence(_lang(), decisions.cost_at(threshold, costs)) + "  \n" + costs_given(_lang(), costs)
-               + " " + t("d_costs_saved_note"))
+    st.plotly_chart(_cost_figure(decisions, costs, choice.threshold, answer.threshold, run),
+                    key=f"d_cost_fig_{key}")
+    st.caption(cost_sentence(_lang(), answer.cost) + "  \n" + costs_given(_lang(), costs) + " "
+               + t("d_costs_saved_note"))
 
 
-def _constraints_tab(decisions: Decisions, key: str, slider_key: str) -> None:
+def _constraints_tab(answer: ThresholdAnswer, key: str, slider_key: str) -> None:
     left, right = st.columns(2)
     with left:
-        recall = st.number_input(t("d_min_recall"), 0.0, 1.0, 0.95, 0.01, key=f"d_min_recall_{key}")
-        _constraint(decisions.highest_with_recall(float(recall)), f"d_use_recall_{key}", slider_key)
+        st.number_input(t("d_min_recall"), 0.0, 1.0, 0.95, 0.01, key=f"d_min_recall_{key}")
+        _constraint(answer.constraint("min_recall"), f"d_use_recall_{key}", slider_key)
     with right:
-        rate = st.number_input(t("d_max_fa"), 0.0, 1.0, 0.05, 0.01, key=f"d_max_fa_{key}")
-        _constraint(decisions.lowest_with_false_alarm_rate(float(rate)), f"d_use_fa_{key}", slider_key)
+        st.number_input(t("d_max_fa"), 0.0, 1.0, 0.05, 0.01, key=f"d_max_fa_{key}")
+        _constraint(answer.constraint("max_false_alarm_rate"), f"d_use_fa_{key}", slider_key)
 
 
-def _constraint(choice, button_key: str, slider_key: str) -> None:
-    if choice.threshold is None:
+def _constraint(choice: ConstraintChoice | None, button_key: str, slider_key: str) -> None:
+    if choice is None or choice.threshold is None:
         st.info(t("d_constraint_none"))
         return
     st.markdown(t("d_constraint_found", threshold=f"{choice.threshold:g}", recall=span(choice.intervals.recall),
@@ -174,10 +225,9 @@ def _constraint(choice, button_key: str, slider_key: str) -> None:
     st.button(t("d_use"), key=button_key, on_click=_use, args=(slider_key, choice.threshold))
 
 
-def _types_tab(decisions: Decisions, threshold: float, pixel_norm: float | None) -> None:
-    masks = decisions.evaluation.masks is not None
+def _types_tab(answer: ThresholdAnswer) -> None:
     rows = []
-    for item in decisions.per_type(threshold, pixel_norm if masks else None):  # pixel figures memoised
+    for item in answer.types:  # pixel figures memoised on the run's Decisions
         row = {t("d_col_type"): item.defect_type, t("d_col_caught"): f"{item.recall.count}/{item.recall.total}",
                t("d_col_recall"): span(item.recall), t("d_source"): source(_lang(), item.recall.provenance)}
         if item.pixel_recall is not None:
@@ -191,7 +241,7 @@ def _types_tab(decisions: Decisions, threshold: float, pixel_norm: float | None)
                 t("d_col_false_alarms"): f"{f.false_alarm_rate.count}/{f.false_alarm_rate.total}",
                 t("d_col_fa_rate"): span(f.false_alarm_rate),
                 t("d_source"): source(_lang(), f.false_alarm_rate.provenance)}
-               for f in decisions.false_alarms_by_folder(threshold)]
+               for f in answer.folders]
     st.markdown(f"**{t('d_folders_title')}**")
     st.dataframe(pd.DataFrame(folders), hide_index=True, width="stretch", key="d_folders_table")
 
@@ -266,21 +316,25 @@ def _compare_tab(run_dir: Path) -> None:
             for item in comparison.disagreements]), hide_index=True, width="stretch", key="d_disagree_table")
 
 
-def decision_tabs(run_dir: Path, decisions: Decisions, threshold: float, pixel_norm: float | None,
-                  slider_key: str) -> None:
-    """Costs, constraints, per-type results and the run comparison, in tabs below the charts."""
-    key = run_dir.name
-    costs, constraints, types, compare = st.tabs([t("d_tab_costs"), t("d_tab_constraints"), t("d_tab_types"),
-                                                  t("d_tab_compare")])
+def decision_tabs(decisions: Decisions, answer: ThresholdAnswer, key: str, slider_key: str,
+                  run: tuple[str, float]) -> None:
+    """Costs, constraints and per-type results at the slider's threshold, in tabs below the charts (all from
+    ``answer``; ``run``: the run folder and its files' last change, the cache key of the cost chart)."""
+    costs, constraints, types = st.tabs([t("d_tab_costs"), t("d_tab_constraints"), t("d_tab_types")])
+    both = answer.headline.n_defect > 0 and answer.headline.n_good > 0
     with costs:
-        if decisions.n_defect_ and decisions.n_good_:
-            _costs_tab(decisions, run_dir, key, slider_key, threshold)
+        if both:
+            _costs_tab(decisions, answer, key, slider_key, run)
     with constraints:
-        if decisions.n_defect_ and decisions.n_good_:
-            _constraints_tab(decisions, key, slider_key)
+        if both:
+            _constraints_tab(answer, key, slider_key)
     with types:
-        _types_tab(decisions, threshold, pixel_norm)
-    with compare:
+        _types_tab(answer)
+
+
+def compare_section(run_dir: Path) -> None:
+    """Runs side by side (no threshold in it: drawn once per page run, outside the slider's fragment)."""
+    with st.expander(t("d_tab_compare"), icon=":material/compare_arrows:"):
         try:
             _compare_tab(run_dir)
         except HamachoError as error:
@@ -288,13 +342,16 @@ def decision_tabs(run_dir: Path, decisions: Decisions, threshold: float, pixel_n
 
 
 def gallery_filter(evaluation: Evaluation, scores: np.ndarray, order: list[int], threshold: float) -> list[int]:
-    """Filter the gallery order by defect type and outcome (widgets above the gallery)."""
+    """Filter the gallery order by defect type and outcome (widgets above the gallery); ``scores`` are the ones the
+    gallery shows (the run's own)."""
     types = sorted(set(evaluation.defect_types))
     left, right = st.columns(2)
     every = t("d_all")  # plain options (no format_func): the key carries the language
     chosen_type = left.selectbox(t("d_filter_type"), [every, *types], key=f"d_filter_type_{_lang()}")
     outcomes = right.multiselect(t("d_filter_outcome"), list(OUTCOMES), default=list(OUTCOMES),
                                  key="d_filter_outcome")
-    result = picture_outcomes(evaluation.labels, scores, threshold)
-    return [i for i in order if (chosen_type == every or evaluation.defect_types[i] == chosen_type)
-            and result[i] in outcomes]
+    if chosen_type == every and set(outcomes) == set(OUTCOMES):
+        return order
+    chosen = [i for i in order if chosen_type == every or evaluation.defect_types[i] == chosen_type]
+    result = picture_outcomes(evaluation.labels[chosen], scores[chosen], threshold)
+    return [i for i, name in zip(chosen, result, strict=True) if name in outcomes]

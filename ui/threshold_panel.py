@@ -1,27 +1,44 @@
-"""The threshold page's live part: sliders and, beside them, metrics, curves, histogram, confusion matrix and the
-gallery of images that flip. Only cached scores are used (``Evaluation.load`` once per run and change)."""
+"""The threshold page's live part: sliders and, beside them, metrics, curves, histogram, confusion matrix, the
+decision tools and the gallery of images that flip.
+
+A slider move re-runs only this fragment and asks the core one question (:class:`ui.decisions_panel.Question`,
+answered by ``Decisions.answer`` as one :class:`~hamacho_core.decisions.ThresholdAnswer`). What does not depend on
+the threshold is computed once per run and change (:func:`load`: the bootstrap, bands, curves as arrays, the
+ranking figures) and the gallery's pictures once per picture and pixel threshold (:func:`_picture`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 import streamlit as st
 
 from hamacho_core import labels
-from hamacho_core.decisions import FITTED, Decisions, ThresholdAnswer, save_costs
+from hamacho_core.decisions import FITTED, Decisions, ThresholdAnswer, ThresholdIntervals, save_costs
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.metrics import ImageMetrics, curves, image_metrics
 from hamacho_core.persistence import update_thresholds
 from hamacho_core.report import TEST_DIR, relative_names
 from hamacho_core.review import picture_in_project
+from ui.charts import confusion_figure, histogram_figure, pr_figure, roc_figure
 from ui.decision_text import provenance_sentence, source
-from ui.decisions_panel import add_bands, decision_tabs, gallery_filter, given_costs, metric_ranges, recall_block
-from ui.evaluate import gallery_order, outcome, threshold_view
+from ui.decisions_panel import (
+    add_bands,
+    decision_tabs,
+    gallery_filter,
+    given_costs,
+    metric_ranges,
+    question,
+    recall_block,
+)
+from ui.evaluate import gallery_order, outcome
 from ui.i18n import t
 from ui.images import heat_overlay, mask_outline, thumbnail
 from ui.label_view import relabel_popover
+from ui.live_charts import moved, static_spec
 from ui.widgets import show_errors
 
 __all__ = ["Loaded", "chart_text", "load", "threshold_panel"]
@@ -33,26 +50,44 @@ class Loaded:
 
     evaluation: Evaluation
     scores: np.ndarray  # the run's normalized image scores (what the saved model says of each picture: the gallery)
-    curves: dict[str, list[float]]  # PR and ROC of the headline scores (cross-fitted or hold-out)
+    curves: dict[str, np.ndarray]  # PR and ROC of the headline scores (cross-fitted or hold-out), as arrays
     names: list[str]  # output names inside test_predictions
     decisions: Decisions  # headline figures, intervals and costs: the bootstraps are drawn once per run and change
+    ranking: tuple[float | None, float | None] = (None, None)  # AUROC and AP of the headline scores (no threshold)
+    stamp: float = 0.0  # the run's files' last change (cache key of the gallery's pictures)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def _load(run_dir: str, stamp: float) -> Loaded:
     decisions = Decisions.for_run(run_dir)
     evaluation = decisions.evaluation
     names = evaluation.output_names or [  # runs written before output names were saved
         p.as_posix() for p in relative_names([Path(p) for p in evaluation.paths], evaluation.defect_types)]
-    return Loaded(evaluation, evaluation.normalized_scores, curves(decisions.labels_, decisions.scores_), names,
-                  decisions)
+    ranking = image_metrics(decisions.labels_, decisions.scores_, 0.5)
+    if decisions.n_defect_ and decisions.n_good_:
+        decisions.pr_band(), decisions.roc_band()  # memoised: drawn here, not on the first slider move
+    # arrays, not lists: plotly checks a list element by element on every chart of every move
+    headline_curves = {k: np.asarray(v) for k, v in curves(decisions.labels_, decisions.scores_).items()}
+    return Loaded(evaluation, evaluation.normalized_scores, headline_curves, names, decisions,
+                  (ranking.auroc, ranking.average_precision), stamp)
+
+
+def _stamp(run_dir: Path) -> float:
+    return max((run_dir / n).stat().st_mtime for n in ("config.yaml", "evaluation.safetensors")
+               if (run_dir / n).exists())
 
 
 def load(run_dir: Path) -> Loaded:
-    """Cached per run and per change of its config.yaml (a saved threshold reloads the normalization)."""
-    stamp = max((run_dir / n).stat().st_mtime for n in ("config.yaml", "evaluation.safetensors")
-                if (run_dir / n).exists())
-    return _load(str(run_dir), stamp)
+    """Cached per run and per change of its config.yaml (a saved threshold reloads the normalization); the
+    eight runs last opened are kept (one server serves every browser session)."""
+    return _load(str(run_dir), _stamp(run_dir))
+
+
+def _metrics(figures: ThresholdIntervals, ranking: tuple[float | None, float | None]) -> ImageMetrics:
+    """The charts' view of the answer's headline figures (no second count of the verdicts)."""
+    return ImageMetrics(figures.threshold, *ranking, f1=figures.f1.value, precision=figures.precision.value,
+                        recall=figures.recall.value, accuracy=figures.accuracy.value, tp=figures.tp, fp=figures.fp,
+                        tn=figures.tn, fn=figures.fn)
 
 
 def chart_text() -> dict[str, str]:
@@ -65,6 +100,26 @@ def chart_text() -> dict[str, str]:
 def _thumb(run_dir: str, name: str, source: str, side: int) -> np.ndarray:
     copy = Path(run_dir) / TEST_DIR / "images" / "input_image" / Path(name).with_suffix(".png")
     return thumbnail(copy if copy.is_file() else source, side)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _picture(run_dir: str, stamp: float, index: int, pixel_norm: float) -> bytes:
+    """A gallery picture (heat map | predicted and true outlines) as PNG bytes: drawn and encoded once per picture
+    and pixel threshold, not on every image-threshold move."""
+    loaded = _load(run_dir, stamp)
+    evaluation = loaded.evaluation
+    image = _thumb(run_dir, loaded.names[index], evaluation.paths[index], 192)
+    normalized_map = evaluation.normalization.normalize_maps(evaluation.maps[index].astype(np.float32))
+    truth = evaluation.masks[index] if evaluation.masks is not None else None
+    picture = np.hstack([heat_overlay(image, normalized_map),
+                         mask_outline(image, evaluation.predicted_mask(index, pixel_norm), truth)])
+    return cv2.imencode(".png", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))[1].tobytes()
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def _in_project(project: str, run_dir: str, picture: str, stamp: float) -> Path:
+    """Where a test picture is in the project now (the run's settings read once per picture, not per move)."""
+    return picture_in_project(Path(project), run_dir, picture)
 
 
 def _metric_row(metrics: ImageMetrics, saved: ImageMetrics, answer: ThresholdAnswer) -> None:
@@ -97,26 +152,47 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
     project = run_dir.parent.parent
     found = labels.changes(project)  # the history read once for the whole gallery, not once per picture
     for slot, index in enumerate(order):
-        image = _thumb(str(run_dir), loaded.names[index], evaluation.paths[index], 192)
-        normalized_map = evaluation.normalization.normalize_maps(evaluation.maps[index].astype(np.float32))
-        truth = evaluation.masks[index] if evaluation.masks is not None else None
-        picture = np.hstack([heat_overlay(image, normalized_map),
-                             mask_outline(image, evaluation.predicted_mask(index, pixel_norm), truth)])
         result = outcome(int(evaluation.labels[index]), float(loaded.scores[index]), threshold)
-        columns[slot % 3].image(picture, caption=f"{result} · {loaded.scores[index]:.3f} · {loaded.names[index]}",
+        columns[slot % 3].image(_picture(str(run_dir), loaded.stamp, index, float(pixel_norm)), output_format="PNG",
+                                caption=f"{result} · {loaded.scores[index]:.3f} · {loaded.names[index]}",
                                 width="stretch")
         with columns[slot % 3]:
-            relabel_popover(project, picture_in_project(project, run_dir, evaluation.paths[index]),
+            relabel_popover(project, _in_project(str(project), str(run_dir), evaluation.paths[index], loaded.stamp),
                             f"relabel_{index}", found)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _chart_specs(run_dir: str, stamp: float, language: str) -> dict[str, dict]:
+    """The four charts' static parts (curves, bootstrap bands, histogram bars, layout in ``language``), built and
+    checked by plotly once per run and language."""
+    loaded = _load(run_dir, stamp)
+    decisions, text = loaded.decisions, chart_text()
+    metrics = _metrics(decisions.at(float(decisions.evaluation.normalization.normalized_image_threshold)),
+                       loaded.ranking)
+    figures = {"pr": pr_figure(loaded.curves, metrics, text), "roc": roc_figure(loaded.curves, metrics, text),
+               "histogram": histogram_figure(decisions.labels_, decisions.scores_, metrics.threshold, text),
+               "confusion": confusion_figure(metrics, text)}
+    add_bands(figures, decisions)
+    return {name: static_spec(figure) for name, figure in figures.items()}
+
+
+def _figures(run_dir: Path, loaded: Loaded, metrics: ImageMetrics, threshold: float) -> dict:
+    """The four charts at the slider's threshold: the cached static parts with the moving parts put in."""
+    specs = _chart_specs(str(run_dir), loaded.stamp, str(st.session_state.get("lang", "en")))
+    return moved(specs, metrics, threshold, t("chart_point"))
 
 
 @st.fragment
 def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
-    """Sliders, figures, gallery and the save button; re-runs alone when a slider moves."""
+    """Sliders, figures, decision tools, gallery and the save button; re-runs alone when a slider moves, and renders
+    one answer of the core (every figure, interval, cost and sentence at the slider's threshold)."""
     evaluation = loaded.evaluation
     saved = evaluation.normalization
+    decisions = loaded.decisions  # the figures, curves, histogram and confusion matrix count the headline verdicts
+    key = run_dir.name
     left, right = st.columns([1.3, 3])
-    slider_key = f"thr_image_{run_dir.name}"
+    slider_key = f"thr_image_{key}"
+    asked = question(run_dir)  # costs, width, constraints as the session holds them
     with left:
         # the "use this threshold" buttons set it
         st.session_state.setdefault(slider_key, float(saved.normalized_image_threshold))
@@ -125,15 +201,14 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
         pixel_norm = float(saved.normalized_pixel_threshold)
         if evaluation.masks is not None:
             pixel_norm = st.slider(t("pixel_threshold"), 0.0, 1.0, pixel_norm, 0.005, format="%.3f",
-                                   help=t("pixel_threshold_help"), key=f"thr_pixel_{run_dir.name}")
-        decisions = loaded.decisions  # the figures, curves, histogram and confusion matrix count the headline verdicts
-        view = threshold_view(decisions.source_, decisions.scores_, loaded.curves, image_norm, chart_text())
+                                   help=t("pixel_threshold_help"), key=f"thr_pixel_{key}")
+        answer = asked.ask(decisions, image_norm, pixel_norm if evaluation.masks is not None else None)
         moved = (image_norm, pixel_norm) != (saved.normalized_image_threshold, saved.normalized_pixel_threshold)
         if st.button(t("save_threshold"), type="primary" if moved else "secondary", disabled=not moved,
                      icon=":material/save:", key="save_threshold"):
             with show_errors():
                 update_thresholds(run_dir, image_norm, pixel_norm if evaluation.masks is not None else None)
-                if (costs := given_costs(run_dir.name)) is not None:
+                if (costs := given_costs(key)) is not None:
                     save_costs(run_dir, costs)
                 st.session_state["threshold_saved"] = t("threshold_saved", image=f"{image_norm:.3f}",
                                                          pixel=f"{pixel_norm:.3f}")
@@ -142,21 +217,19 @@ def threshold_panel(run_dir: Path, loaded: Loaded) -> None:
             st.success(message)
         st.caption(t("saved_thresholds", image=f"{saved.normalized_image_threshold:.3f}",
                      pixel=f"{saved.normalized_pixel_threshold:.3f}"))
-        answer = decisions.answer(image_norm)
         metric_ranges(answer.headline)
-        recall_block(decisions, answer.headline, run_dir.name)
+        recall_block(answer, key)
     with right:
-        saved_metrics = image_metrics(decisions.labels_, decisions.scores_, saved.normalized_image_threshold)
-        _metric_row(view.metrics, saved_metrics, answer)
-        add_bands(view.figures, loaded.decisions)
+        metrics = _metrics(answer.headline, loaded.ranking)
+        _metric_row(metrics, _metrics(answer.saved, loaded.ranking), answer)
+        figures = _figures(run_dir, loaded, metrics, image_norm)
         top = st.columns(2)
-        top[0].plotly_chart(view.figures["pr"], key="fig_pr")
-        top[1].plotly_chart(view.figures["roc"], key="fig_roc")
+        top[0].plotly_chart(figures["pr"], key="fig_pr")
+        top[1].plotly_chart(figures["roc"], key="fig_roc")
         bottom = st.columns(2)
-        bottom[0].plotly_chart(view.figures["histogram"], key="fig_histogram")
-        bottom[1].plotly_chart(view.figures["confusion"], key="fig_confusion")
-    decision_tabs(run_dir, loaded.decisions, image_norm, pixel_norm if evaluation.masks is not None else None,
-                  slider_key)
+        bottom[0].plotly_chart(figures["histogram"], key="fig_histogram")
+        bottom[1].plotly_chart(figures["confusion"], key="fig_confusion")
+    decision_tabs(decisions, answer, key, slider_key, (str(run_dir), loaded.stamp))
     st.subheader(t("gallery"))
     st.caption(t("gallery_help"))
     order = gallery_order(evaluation.labels, loaded.scores, image_norm, limit=len(loaded.scores))
