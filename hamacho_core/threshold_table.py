@@ -89,14 +89,11 @@ def advise(run_dir: str | Path, costs: Costs | None = None, min_recall: float | 
     normalization = decisions.evaluation.normalization
     saved = float(normalization.normalized_image_threshold)
     pixel_norm = float(normalization.normalized_pixel_threshold) if decisions.evaluation.masks is not None else None
-    answer = decisions.answer(saved, None, width, pixel_norm)
-    advice = ThresholdAdvice(run_dir, saved, answer.headline, decisions, answer, width)
-    if min_recall is not None:
-        advice.constraint = decisions.highest_with_recall(min_recall)
-    elif max_false_alarm_rate is not None:
-        advice.constraint = decisions.lowest_with_false_alarm_rate(max_false_alarm_rate)
-    if costs is not None:
-        advice.cost = decisions.cheapest(costs, min_recall, max_false_alarm_rate)
+    # one question, one answer: the figures at the saved threshold, the cheapest threshold under the constraint
+    answer = decisions.answer(saved, costs, width, pixel_norm, min_recall, max_false_alarm_rate,
+                              cheapest_meets_constraints=True)
+    advice = ThresholdAdvice(run_dir, saved, answer.headline, decisions, answer, width, answer.cheapest,
+                             answer.constraints[0] if answer.constraints else None)
     if advice.cost is not None:
         advice.suggested, advice.reason = advice.cost.threshold, "cost"
     elif advice.constraint is not None and advice.constraint.threshold is not None:

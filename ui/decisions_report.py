@@ -81,7 +81,7 @@ def decision_summary(run_dir: Path, evaluation: Evaluation | None = None,
     pixel_norm = float(evaluation.normalization.normalized_pixel_threshold) if evaluation.masks is not None else None
     costs = load_costs(run_dir)
     answer = decisions.answer(threshold, costs, WIDTH, pixel_norm)
-    return DecisionSummary(answer, decisions.cheapest(costs) if answer.cost is not None else None)
+    return DecisionSummary(answer, answer.cheapest)
 
 
 _FIGURES = (("d_precision", "precision"), ("d_recall", "recall"), ("d_false_alarm_rate", "false_alarm_rate"),
