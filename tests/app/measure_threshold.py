@@ -7,8 +7,8 @@ goes through the page's own code and files. Measured, median / p95 / max per mov
 
 * the page: ``pages/threshold.py`` through Streamlit's AppTest (the router, the decision tools, the gallery), the
   image-threshold slider set to a new value and the page rerun. AppTest reruns the whole page on every widget
-  change (a browser reruns only the slider's fragment: ``bench/load_app.py`` measures that), so this is the upper
-  bound of a move on the server;
+  change, a browser only the slider's fragment (``ui.threshold_panel.threshold_panel``): both are timed, the
+  fragment by a wrapper around it (what a move costs the server; ``bench/load_app.py`` measures it in browsers);
 * the core: one :meth:`~hamacho_core.decisions.Decisions.answer` per move (every figure, interval, cost, per-type
   and per-folder result at the threshold, costs given), the run-level part built once beforehand.
 
@@ -39,23 +39,37 @@ def _stats(times: list[float]) -> str:
     return f"median {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
 
 
-def _page(moves: np.ndarray) -> tuple[list[float], float]:
-    """Slider moves on the Threshold page through AppTest; (seconds per move, seconds of the first page run)."""
+def _page(moves: np.ndarray) -> tuple[list[float], list[float], float]:
+    """Slider moves on the Threshold page through AppTest; (seconds per move: the whole page, the slider's fragment;
+    seconds of the first page run)."""
     from app_support import open_page
 
+    import ui.threshold_panel as panel
+
+    fragment, spent = panel.threshold_panel, []
+
+    def timed(*args: object, **kwargs: object) -> None:  # the page imports the name on each run: this one
+        begin = time.perf_counter()
+        try:
+            fragment(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - begin)
+
+    panel.threshold_panel = timed
     start = time.perf_counter()
     at = open_page("threshold", project="large", timeout=600)
     first = time.perf_counter() - start
     key = f"thr_image_{RUN}"
     at.number_input(key=f"d_cost_miss_{RUN}").set_value(500.0).run()  # decision tools on: costs given
-    times = []
+    times, fragments = [], []
     for value in moves:
         slider = at.slider(key=key).set_value(float(value))
         start = time.perf_counter()
         slider.run()
         times.append(time.perf_counter() - start)
+        fragments.append(spent[-1])
         assert not at.exception, at.exception
-    return times, first
+    return times, fragments, first
 
 
 def _core(run_dir: Path, moves: np.ndarray) -> tuple[list[float], float]:
@@ -92,7 +106,8 @@ def main() -> int:
         core, once = _core(run_dir, moves)
         print(f"  core, one answer per move:    {_stats(core)}", flush=True)
         print(f"  core, once per run (bootstrap of 1,000 resamples, bands, cheapest threshold): {once * 1000:.0f} ms")
-        page, first = _page(moves)
+        page, fragment, first = _page(moves)
+        print(f"  page, the slider's fragment:  {_stats(fragment)}")
         print(f"  page (AppTest, whole page):   {_stats(page)}")
         print(f"  page, first run (run-level part built): {first:.1f} s; load average {os.getloadavg()[0]:.1f} "
               "at the end")
