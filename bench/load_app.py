@@ -46,6 +46,7 @@ from hamacho_core.synthetic import make_demo_dataset  # noqa: E402
 
 MOVES = 12  # slider moves per session
 LONG = 1_800_000  # ms: waits that include queueing behind every other session's training
+LOST = 120.0  # s: a slider move whose rerun never came back after this long is counted as lost
 # In the page: the time of the last key press and of the first change of the Precision/Recall metrics after it.
 WATCH_FIGURES = """
 window.__figures = {pressed: 0, changed: 0, before: ""};
@@ -75,6 +76,7 @@ class Session:
         self.finished: list[float] = []  # times of script_finished messages
         self.moves: list[tuple[float, bool]] = []  # (seconds, some job training meanwhile)
         self.figures: list[float] = []  # key press to the first change of the shown precision/recall (seconds)
+        self.lost = 0  # moves whose rerun never came back
         self.result: dict[str, object] = {"project": self.name}
 
     def _on_frame(self, payload: bytes | str) -> None:
@@ -145,8 +147,12 @@ class Session:
             seen = len(self.finished)
             pressed = time.perf_counter()
             await page.keyboard.press("ArrowRight")
-            while len(self.finished) <= seen:
+            while len(self.finished) <= seen and time.perf_counter() - pressed < LOST:
                 await asyncio.sleep(0.01)
+            if len(self.finished) <= seen:  # no rerun came back: counted, not waited for forever
+                self.lost += 1
+                await slider.focus()
+                continue
             self.moves.append((self.finished[seen] - pressed, training))
             await self.idle(page)
             shown = await page.evaluate("() => window.__figures")
@@ -232,6 +238,7 @@ def main() -> int:
                 "slider_while_training": _quantiles([t for t, busy in moves if busy]),
                 "slider_idle": _quantiles([t for t, busy in moves if not busy]),
                 "figures_shown": _quantiles([t for s in sessions for t in s.figures]),
+                "moves_lost": sum(s.lost for s in sessions),
                 "load_average_before": round(load_before, 1),
                 "load_average_after": round(os.getloadavg()[0], 1),
             })
