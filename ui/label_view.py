@@ -236,15 +236,16 @@ def doctor_panel(project: Path) -> None:
     report = kept[1]
     st.caption(t("doc_summary", n=report.n_pictures, found=len(report.findings), s=f"{report.seconds:.0f}"))
     for number, finding in enumerate(report.findings[:60]):
-        target = Path(finding.pictures[0])
-        if not target.is_file() or not target.resolve().is_relative_to(data):
+        target = finding.pictures[0]
+        try:
+            relative = labels.find_picture(project, target).as_posix()
+        except labels.LabelError:
             continue  # acted on already (moved), or a mask
-        relative = target.resolve().relative_to(data).as_posix()
         left, right = st.columns([4, 1])
         names = " ↔ ".join(_relative(p, data) for p in finding.pictures)
         left.markdown(f"{_finding_text(finding)} · `{names}`")
-        if str(target) in report.maps:
-            left.image(_heat(str(target), report.maps[str(target)]), width=240, caption=t("doc_heat"))
+        if target in report.maps:
+            left.image(_heat(target, report.maps[target]), width=240, caption=t("doc_heat"))
         if finding.action == "relabel_defect" and right.button(t("doc_defect"), key=f"doc_d_{number}"):
             _apply(project, relative, labels.DEFECT, "suspect", finding.kind)
         if finding.action == "relabel_good" and right.button(t("doc_good"), key=f"doc_g_{number}"):

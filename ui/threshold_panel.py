@@ -15,7 +15,7 @@ from hamacho_core.evaluation import Evaluation
 from hamacho_core.metrics import ImageMetrics, curves, image_metrics
 from hamacho_core.persistence import update_thresholds
 from hamacho_core.report import TEST_DIR, relative_names
-from hamacho_core.review import picture_in_project
+from hamacho_core.review import pictures_in_project
 from ui.decision_text import provenance_sentence, source
 from ui.decisions_panel import add_bands, decision_tabs, gallery_filter, given_costs, metric_ranges, recall_block
 from ui.evaluate import gallery_order, outcome, threshold_view
@@ -96,7 +96,8 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
     columns = st.columns(3)
     project = run_dir.parent.parent
     found = labels.changes(project)  # the history read once for the whole gallery, not once per picture
-    for slot, index in enumerate(order):
+    places = pictures_in_project(project, run_dir, [evaluation.paths[index] for index in order])
+    for slot, (index, place) in enumerate(zip(order, places, strict=True)):
         image = _thumb(str(run_dir), loaded.names[index], evaluation.paths[index], 192)
         normalized_map = evaluation.normalization.normalize_maps(evaluation.maps[index].astype(np.float32))
         truth = evaluation.masks[index] if evaluation.masks is not None else None
@@ -106,8 +107,7 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
         columns[slot % 3].image(picture, caption=f"{result} · {loaded.scores[index]:.3f} · {loaded.names[index]}",
                                 width="stretch")
         with columns[slot % 3]:
-            relabel_popover(project, picture_in_project(project, run_dir, evaluation.paths[index]),
-                            f"relabel_{index}", found)
+            relabel_popover(project, place, f"relabel_{index}", found)
 
 
 @st.fragment
