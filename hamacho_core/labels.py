@@ -35,7 +35,8 @@ from hamacho_core.imageio import is_image_file
 from hamacho_core.workspace import describe_os_error, inside, project_data_dir
 
 __all__ = ["EXCLUDED", "HISTORY", "LABELS", "LabelChange", "LabelError", "Refusal", "add_picture", "append_entries",
-           "changes", "changes_since", "dismiss_refusals", "find_picture", "history", "label_of", "open_refusals",
+           "changes", "changes_since", "dismiss_refusals", "find_picture", "history", "in_dataset", "label_of",
+           "open_refusals",
            "recover", "record_refusals", "relabel", "sha256_of", "undo", "where_now"]
 
 GOOD, DEFECT, EXCLUDED = "good", "defect", "excluded"
@@ -216,6 +217,15 @@ def find_picture(project: Path, picture: str | Path) -> PurePosixPath:
     relative = PurePosixPath(path.relative_to(data).as_posix())
     label_of(relative)
     return relative
+
+
+def in_dataset(project: Path, picture: str | Path) -> PurePosixPath | None:
+    """The picture's path relative to the data folder when it is a picture of the project's dataset, else None (a
+    picture scored from elsewhere: it can be added, not relabelled)."""
+    try:
+        return find_picture(project, picture)
+    except LabelError:
+        return None
 
 
 def where_now(project: Path, picture: str | Path, found: Sequence[LabelChange] | None = None,

@@ -98,6 +98,8 @@ def test_add_picture_with_its_label_and_undo_keeps_it(project: Path) -> None:
     data = project / "data"
     added = labels.add_picture(project, _png(30), "inference/x.png", "defect", defect_type="dent", who="bob")
     assert added.picture == "bad/dent/x.png" and added.before == "new" and (data / added.picture).is_file()
+    assert str(labels.in_dataset(project, data / added.picture)) == added.picture  # relabelled where it is shown
+    assert labels.in_dataset(project, project / "history.jsonl") is None  # scored from elsewhere: added, not moved
     with pytest.raises(DataError):
         labels.add_picture(project, b"not a picture", "y.png", "good")
     undone = labels.undo(project, added.id)
