@@ -2,8 +2,9 @@
 
 For each set a copy is made in a temporary folder (never the repository) and problems are planted:
 defect pictures copied into good, good pictures duplicated across the train / test split (folder layout: under a
-second name in good/), masks emptied, good pictures blurred (Gaussian, sigma 4). A planted problem is found when
-a finding names the planted picture; a finding that names no planted picture is counted as false.
+second name in good/) - each copy the same file, re-saved as JPEG, resized or slightly cropped -, masks emptied,
+good pictures blurred (Gaussian, sigma 4). A planted problem is found when a finding names the planted picture; a
+finding that names no planted picture is counted as false.
 
     python bench/doctor.py [--datasets battery_weld magnetic_tile ...] [--per-kind 5]
 """
@@ -35,6 +36,26 @@ def _images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and is_image_file(p)) if folder.is_dir() else []
 
 
+COPIES = ("same file", "JPEG re-save", "resized to 60 %", "cropped 1 %")
+
+
+def _copy(source: Path, target: Path, how: str) -> None:
+    """A copy as it happens in real data: the same file, re-saved as JPEG (quality 80), resized, slightly cropped."""
+    if how == "same file":
+        shutil.copy(source, target)
+        return
+    image = cv2.imdecode(np.fromfile(str(source), np.uint8), cv2.IMREAD_UNCHANGED)
+    h, w = image.shape[:2]
+    if how == "JPEG re-save":
+        image = cv2.imdecode(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])[1], cv2.IMREAD_UNCHANGED)
+    elif how == "resized to 60 %":
+        image = cv2.resize(image, (round(w * 0.6), round(h * 0.6)), interpolation=cv2.INTER_AREA)
+    else:
+        c = max(1, round(0.01 * min(h, w)))
+        image = image[c:-c, c:-c]
+    cv2.imencode(source.suffix, image)[1].tofile(str(target))
+
+
 def plant(root: Path, layout: str, per_kind: int, seed: int = 0) -> dict[str, str]:
     """Plant problems in the copy at ``root``; returns {planted picture: kind}."""
     rng = np.random.default_rng(seed)
@@ -48,13 +69,13 @@ def plant(root: Path, layout: str, per_kind: int, seed: int = 0) -> dict[str, st
     pick = lambda items, n: [items[i] for i in rng.choice(len(items), n, replace=False)]  # noqa: E731
     for i, source in enumerate(pick(bad, per_kind)):
         target = good_dir / f"planted_defect_{i}{source.suffix}"
-        shutil.copy(source, target)
-        planted[str(target)] = "defect in good"
+        _copy(source, target, COPIES[i % len(COPIES)])
+        planted[str(target)] = f"defect in good ({COPIES[i % len(COPIES)]})"
     chosen = pick(goods, 2 * per_kind)
     for i, source in enumerate(chosen[:per_kind]):
         target = (test_good if layout == "mvtec" else good_dir) / f"planted_dup_{i}{source.suffix}"
-        shutil.copy(source, target)
-        planted[str(target)] = "duplicate across the split"
+        _copy(source, target, COPIES[(i + 2) % len(COPIES)])
+        planted[str(target)] = f"duplicate across the split ({COPIES[(i + 2) % len(COPIES)]})"
     for source in chosen[per_kind:]:
         image = cv2.imdecode(np.fromfile(str(source), np.uint8), cv2.IMREAD_UNCHANGED)
         blurred = cv2.GaussianBlur(image, (0, 0), 4)
@@ -97,14 +118,16 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=list(SETS))
     parser.add_argument("--per-kind", type=int, default=5)
     args = parser.parse_args()
-    rows = [run(name, args.per_kind, DoctorConfig()) for name in args.datasets]
     print("| set | pictures | planted | found | recall | findings | already in the set (identical pixels, empty mask) "
           "| false | false share | time |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
+    print("|---|---|---|---|---|---|---|---|---|---|", flush=True)
+    rows = []
+    for name in args.datasets:  # each row as soon as its set is done
+        r = run(name, args.per_kind, DoctorConfig())
+        rows.append(r)
         share = r["false"] / max(r["findings"], 1)
         print(f"| {r['set']} | {r['pictures']} | {r['planted']} | {r['found']} | {r['found'] / r['planted']:.0%} | "
-              f"{r['findings']} | {r['real']} | {r['false']} | {share:.0%} | {r['seconds']:.0f} s |")
+              f"{r['findings']} | {r['real']} | {r['false']} | {share:.0%} | {r['seconds']:.0f} s |", flush=True)
     for r in rows:
         if r["missed"] or r["false_lines"]:
             print(f"\n{r['set']}: missed {r['missed']}; false findings by kind {r['false_by_kind']}")

@@ -3,11 +3,15 @@
 ``examine(dataset_root, category, data_format)`` looks at every picture of the dataset and returns
 :class:`Finding` s:
 
-* ``duplicate`` / ``near_duplicate`` - the same picture twice (same pixels), or nearly (perceptual hash, ``imagehash``
-  pHash, Hamming distance <= ``DoctorConfig.near_distance`` of 64 bits). Flagged ``high`` across good / defect (a
-  defect filed as good, or the other way) and across the train / test split (MVTec layout; in the folder layout the
-  split is drawn at training, so two good copies may land on both sides): it inflates every figure; action:
-  exclude the copy.
+* ``duplicate`` / ``near_duplicate`` - the same picture twice (same pixels), or a copy of it: re-saved, re-encoded,
+  resized or slightly cropped. Candidates share the perceptual hash (``imagehash`` pHash, Hamming distance <=
+  ``DoctorConfig.near_distance`` of 64 bits) and roughly their 32 x 32 thumbnails; a candidate is a copy when, aligned
+  to the other (affine ECC fit), it differs from it by at most ``copy_ratio`` times what a JPEG-75 re-save or a
+  half-size round trip changes in either picture (99th percentile of the smoothed difference). Two photos of the
+  same spot taken at another time pass the hash but not the pixels (other noise, lighting, dirt). Flagged ``high``
+  across good / defect (a defect filed as good, or the other way) and across the train / test split (MVTec layout;
+  in the folder layout the split is drawn at training, so two good copies may land on both sides): it inflates
+  every figure; action: exclude the copy.
 * ``unlike_good`` - a good picture that looks unlike the other good ones: scored (PatchCore-style nearest patch
   distance, the project's backbone at a small size) against a bank built from the other folds only (k-fold), far
   above the others (robust z-score); "is this really good?", with its heat map.
@@ -47,8 +51,11 @@ _MAD_SCALE = 1.4826  # MAD -> standard deviation for normal data
 class DoctorConfig:
     """What counts as a problem, and how the features are computed (small and cheap by default)."""
 
-    near_distance: int = 4  # pHash bits (of 64) within which two pictures are near-duplicates ...
-    near_pixels: float = 1.0  # ... and their 32 x 32 gray thumbnails differ by at most this mean (of 255)
+    near_distance: int = 4  # pHash bits (of 64) within which two pictures may be near-duplicates ...
+    near_pixels: float = 3.0  # ... when their 32 x 32 gray thumbnails differ by at most this mean (of 255) ...
+    copy_ratio: float = 4.0  # ... and, aligned, differ by at most this many times a re-save's change (a copy)
+    copy_side: int = 384  # longest side (px) at which copies are compared
+    copy_floor: float = 0.25  # gray levels: the least re-save change assumed (pictures a re-save leaves as they are)
     outlier_z: float = 6.0  # robust z-score above which a good picture is unlike the others
     stats_z: float = 6.0  # robust z-score of brightness / sharpness that stands apart
     size_ratio: float = 4.0  # pixels (or aspect ratio) this many times above or below the median stand apart
@@ -119,37 +126,96 @@ def _robust_z(values: np.ndarray, floor: float = 0.0) -> np.ndarray:
     return (values - median) / max(mad, floor, 1e-9 + 1e-3 * abs(median))
 
 
-def _read(path: Path) -> np.ndarray | None:
-    data = np.fromfile(str(path), dtype=np.uint8)
-    return cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+@dataclass
+class _Scan:
+    """What the checks need of one picture, from a single decode."""
+
+    digest: str  # SHA-256 of the gray pixels and their shape: identical pixels, whatever the file format
+    phash: Any  # imagehash pHash (64 bits)
+    thumb: np.ndarray  # 32 x 32 gray, float32: a coarse pixel check of pHash candidates
+    work: np.ndarray  # gray at ``copy_side`` px (longest side), uint8: the aligned comparison of copies
+    loss: float  # how far a JPEG-75 re-save or a half-size round trip moves this picture (the copy yardstick)
+    shape: tuple[int, int]
+    stats: tuple[float, float, float, float, float]  # pixels, channels, brightness, sharpness, aspect ratio
+    small: np.ndarray | None  # RGB at image_size x image_size for the features (None without features)
 
 
-def _hash_and_stats(pictures: Sequence[_Picture], progress: ProgressCallback | None) -> tuple[list, np.ndarray]:
+def _working(gray: np.ndarray, side: int) -> np.ndarray:
+    scale = side / max(gray.shape)
+    size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+
+
+def _difference(a: np.ndarray, b: np.ndarray) -> float:
+    """99th percentile of the smoothed absolute difference (gray levels), 8 px of border left out."""
+    diff = np.abs(cv2.GaussianBlur(a.astype(np.float32) - b.astype(np.float32), (0, 0), 2.0))
+    inner = diff[8:-8, 8:-8] if min(diff.shape) > 32 else diff
+    return float(np.quantile(inner, 0.99))
+
+
+def _copy_loss(gray: np.ndarray, work: np.ndarray, side: int) -> float:
+    """The difference a plain re-save (JPEG quality 75) or a half-size round trip makes to this picture."""
+    h, w = gray.shape
+    jpeg = cv2.imdecode(cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, 75])[1], cv2.IMREAD_GRAYSCALE)
+    half = cv2.resize(cv2.resize(gray, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA), (w, h))
+    return max(_difference(work, _working(jpeg, side)), _difference(work, _working(half, side)))
+
+
+def _aligned(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``b`` resized to ``a`` and aligned to it (an affine ECC fit at <= 256 px: a slight crop or shift)."""
+    b = cv2.resize(b, (a.shape[1], a.shape[0]), interpolation=cv2.INTER_AREA).astype(np.float32)
+    a = a.astype(np.float32)
+    scale = min(1.0, 256 / max(a.shape))
+    small_a = cv2.resize(a, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small_b = cv2.resize(b, (small_a.shape[1], small_a.shape[0]), interpolation=cv2.INTER_AREA)
+    warp = np.eye(2, 3, dtype=np.float32)
+    try:
+        _, warp = cv2.findTransformECC(small_a, small_b, warp, cv2.MOTION_AFFINE,
+                                       (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5), None, 5)
+    except cv2.error:  # no convergence (flat pictures): compare unaligned
+        warp = np.eye(2, 3, dtype=np.float32)
+    warp[:, 2] /= scale
+    return cv2.warpAffine(b, warp, (a.shape[1], a.shape[0]), flags=cv2.INTER_LINEAR + cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REFLECT)
+
+
+def _scan(pictures: Sequence[_Picture], config: DoctorConfig,
+          progress: ProgressCallback | None) -> list[_Scan | None]:
+    """Decode every picture once (through the project's checked decoder); None for an unreadable one."""
     import hashlib
 
     import imagehash
     from PIL import Image
 
-    hashes, stats = [], []
+    from hamacho_core.imageio import read_raw, to_rgb_uint8
+    from hamacho_core.limits import PictureError
+
+    scans: list[_Scan | None] = []
     for index, picture in enumerate(pictures):
-        image = _read(picture.path)
+        try:
+            image = read_raw(picture.path)
+        except PictureError:
+            image = None
         if image is None:
-            hashes.append((None, None, None))
-            stats.append((np.nan,) * 5)
+            scans.append(None)
         else:
             channels = 1 if image.ndim == 2 else image.shape[2]
-            gray = image if image.ndim == 2 else cv2.cvtColor(image[..., :3], cv2.COLOR_BGR2GRAY)
-            gray8 = gray if gray.dtype == np.uint8 else cv2.convertScaleAbs(gray, alpha=255.0 / max(gray.max(), 1))
-            hashes.append((hashlib.sha256(gray8.tobytes() + str(gray8.shape).encode()).hexdigest(),
-                           imagehash.phash(Image.fromarray(gray8)),
-                           cv2.resize(gray8, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)))
+            rgb = to_rgb_uint8(image)
+            gray8 = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+            work = _working(gray8, config.copy_side)
             small = cv2.resize(gray8, (256, 256), interpolation=cv2.INTER_AREA)
-            sharpness = float(cv2.Laplacian(small, cv2.CV_64F).var())
-            stats.append((gray.shape[0] * gray.shape[1], channels, float(gray8.mean()), sharpness,
-                          gray.shape[1] / gray.shape[0]))
+            scans.append(_Scan(
+                digest=hashlib.sha256(gray8.tobytes() + str(gray8.shape).encode()).hexdigest(),
+                phash=imagehash.phash(Image.fromarray(gray8)),
+                thumb=cv2.resize(gray8, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32),
+                work=work, loss=_copy_loss(gray8, work, config.copy_side), shape=gray8.shape[:2],
+                stats=(gray8.shape[0] * gray8.shape[1], channels, float(gray8.mean()),
+                       float(cv2.Laplacian(small, cv2.CV_64F).var()), gray8.shape[1] / gray8.shape[0]),
+                small=(cv2.resize(rgb, (config.image_size,) * 2, interpolation=cv2.INTER_AREA)
+                       if config.features else None)))
         if progress is not None:
             progress(index + 1, len(pictures), "hashing pictures")
-    return hashes, np.asarray(stats, dtype=np.float64)
+    return scans
 
 
 def _pair(a: _Picture, b: _Picture) -> tuple[_Picture, _Picture, str]:
@@ -164,37 +230,41 @@ def _pair(a: _Picture, b: _Picture) -> tuple[_Picture, _Picture, str]:
     return kept, copy, "split_drawn" if a.split == "" and a.group == "good" else "same_label"
 
 
-def _duplicates(pictures: Sequence[_Picture], hashes: list, config: DoctorConfig) -> list[Finding]:
-    findings, seen = [], set()
+def _duplicates(pictures: Sequence[_Picture], scans: Sequence[_Scan | None], config: DoctorConfig) -> list[Finding]:
+    findings = []
     exact: dict[str, int] = {}
-    for index, (digest, _, _) in enumerate(hashes):
-        if digest is None:
+    for index, scan in enumerate(scans):
+        if scan is None:
             continue
-        if digest in exact:
-            kept, copy, why = _pair(pictures[exact[digest]], pictures[index])
+        if scan.digest in exact:
+            kept, copy, why = _pair(pictures[exact[scan.digest]], pictures[index])
             findings.append(Finding("duplicate", "high", [str(copy.path), str(kept.path)], "exclude", {"across": why}))
-            seen.add(frozenset((exact[digest], index)))
         else:
-            exact[digest] = index
-    valid = [i for i, (d, _, _) in enumerate(hashes) if d is not None]
+            exact[scan.digest] = index
+    valid = [i for i, scan in enumerate(scans) if scan is not None]
     if len(valid) < 2:
         return findings
-    bits = np.array([hashes[i][1].hash.flatten() for i in valid], dtype=bool)
+    bits = np.array([scans[i].phash.hash.flatten() for i in valid], dtype=bool)
     packed = np.packbits(bits, axis=1)
     for row, i in enumerate(valid[:-1]):
         distance = np.unpackbits(packed[row] ^ packed[row + 1:], axis=1).sum(axis=1)
         for offset in np.flatnonzero(distance <= config.near_distance):
             j = valid[row + 1 + int(offset)]
-            if frozenset((i, j)) in seen or hashes[i][0] == hashes[j][0]:
+            a, b = scans[i], scans[j]
+            if a.digest == b.digest:  # already an exact duplicate
                 continue
-            pixels = float(np.abs(hashes[i][2] - hashes[j][2]).mean())  # a pHash match on plain textures is
-            if pixels > config.near_pixels:  # common: the small pictures must match too (gray levels of 255)
+            # a pHash match on plain textures is common (two photos of the same spot): the small pictures must
+            # match roughly, then the aligned pictures within a few times what a re-save does to either of them
+            if float(np.abs(a.thumb - b.thumb).mean()) > config.near_pixels:
+                continue
+            ratio = _difference(a.work, _aligned(a.work, b.work)) / max(a.loss, b.loss, config.copy_floor)
+            if ratio > config.copy_ratio:
                 continue
             kept, copy, why = _pair(pictures[i], pictures[j])
             severity = "medium" if why == "same_label" else "high"  # split_drawn: may land across the split
             findings.append(Finding("near_duplicate", severity, [str(copy.path), str(kept.path)], "exclude",
                                     {"across": why, "distance": int(distance[offset]),
-                                     "pixel_difference": round(pixels, 2)}))
+                                     "copy_ratio": round(ratio, 2)}))
     return findings
 
 
@@ -229,20 +299,23 @@ def _statistics(pictures: Sequence[_Picture], stats: np.ndarray, config: DoctorC
     return findings
 
 
-def _masks(pictures: Sequence[_Picture], config: DoctorConfig) -> list[Finding]:
+def _masks(pictures: Sequence[_Picture], scans: Sequence[_Scan | None], config: DoctorConfig) -> list[Finding]:
+    from hamacho_core.imageio import read_mask
+    from hamacho_core.limits import PictureError
+
     findings = []
-    for picture in pictures:
-        if picture.mask is None:
+    for picture, scan in zip(pictures, scans, strict=True):
+        if picture.mask is None or scan is None:
             continue
-        mask, image = _read(picture.mask), _read(picture.path)
-        if mask is None or image is None:
+        try:
+            mask = read_mask(picture.mask)
+        except PictureError:
             continue
-        mask = mask if mask.ndim == 2 else mask.max(axis=2)
-        share = float((mask > 0).mean())
+        share = float(mask.mean())
         paths = [str(picture.path), str(picture.mask)]
-        if mask.shape[:2] != image.shape[:2]:
+        if mask.shape[:2] != scan.shape:
             findings.append(Finding("mask_size", "high", paths, "check",
-                                    {"mask": list(mask.shape[:2]), "picture": list(image.shape[:2])}))
+                                    {"mask": list(mask.shape[:2]), "picture": list(scan.shape)}))
         elif share == 0:
             findings.append(Finding("mask_empty", "high", paths, "check", {}))
         elif share > config.mask_large:
@@ -250,29 +323,26 @@ def _masks(pictures: Sequence[_Picture], config: DoctorConfig) -> list[Finding]:
     return findings
 
 
-def _embeddings(pictures: Sequence[_Picture], config: DoctorConfig,
+def _embeddings(images: Sequence[np.ndarray], config: DoctorConfig,
                 progress: ProgressCallback | None) -> np.ndarray:
     """(N, h, w, D) float16 patch embeddings at ``image_size`` (the PatchCore embedding of the backbone)."""
     import torch
 
     from hamacho_core.backbone import create_feature_extractor
     from hamacho_core.detectors.patchcore import PatchCore
-    from hamacho_core.imageio import read_image
 
     extractor = create_feature_extractor(config.backbone, (8, 16))
     mean = np.asarray(extractor.mean, np.float32)
     std = np.asarray(extractor.std, np.float32)
     out, batch = [], 16
-    for start in range(0, len(pictures), batch):
-        chunk = []
-        for picture in pictures[start:start + batch]:
-            image = cv2.resize(read_image(picture.path), (config.image_size,) * 2, interpolation=cv2.INTER_AREA)
-            chunk.append(((image.astype(np.float32) / 255.0 - mean) / std).transpose(2, 0, 1))
+    for start in range(0, len(images), batch):
+        chunk = [((image.astype(np.float32) / 255.0 - mean) / std).transpose(2, 0, 1)
+                 for image in images[start:start + batch]]
         with torch.inference_mode():
             embedded = PatchCore.embed(extractor(torch.from_numpy(np.stack(chunk))))
         out.append(embedded.permute(0, 2, 3, 1).numpy().astype(np.float16))
         if progress is not None:
-            progress(min(start + batch, len(pictures)), len(pictures), "extracting features")
+            progress(min(start + batch, len(images)), len(images), "extracting features")
     return np.concatenate(out)
 
 
@@ -344,13 +414,20 @@ def examine(root: str | Path, data_format: str = "folder", config: DoctorConfig 
     pictures = _pictures(Path(root), data_format)
     if not pictures:
         raise DataError(f"no picture found in {root}: the doctor needs good/ (and bad/) pictures")
-    hashes, stats = _hash_and_stats(pictures, progress)
-    findings = _duplicates(pictures, hashes, config) + _masks(pictures, config) + _statistics(pictures, stats, config)
+    scans = _scan(pictures, config, progress)
+    stats = np.asarray([scan.stats if scan is not None else (np.nan,) * 5 for scan in scans], dtype=np.float64)
+    findings = (_duplicates(pictures, scans, config) + _masks(pictures, scans, config)
+                + _statistics(pictures, stats, config))
     maps: dict[str, np.ndarray] = {}
     if config.features:
-        usable = [i for i, (digest, _, _) in enumerate(hashes) if digest is not None]
+        usable = [i for i, scan in enumerate(scans) if scan is not None]
         chosen = [pictures[i] for i in usable]
-        more, maps = _feature_findings(chosen, _embeddings(chosen, config, progress), config, progress)
-        findings += more
+        embeddings = _embeddings([scans[i].small for i in usable], config, progress)
+        more, maps = _feature_findings(chosen, embeddings, config, progress)
+        # a defect with a copy among the good pictures scores like good because of that copy: the duplicate
+        # finding names both and carries the action, a second finding would only repeat it
+        copied = {p for f in findings if f.kind in ("duplicate", "near_duplicate")
+                  and f.values.get("across") == "good_and_defect" for p in f.pictures}
+        findings += [f for f in more if not (f.kind == "defect_like_good" and f.pictures[0] in copied)]
     findings.sort(key=lambda f: (f.severity != "high", KINDS.index(f.kind), f.pictures))
     return DoctorReport(findings, len(pictures), time.perf_counter() - started, maps)

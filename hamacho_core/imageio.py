@@ -15,7 +15,7 @@ import numpy as np
 from hamacho_core.errors import DataError
 from hamacho_core.limits import Limits, PictureError, check_picture_bytes, opencv_guard
 
-__all__ = ["IMAGE_EXTENSIONS", "decode_bytes", "is_image_file", "read_image", "read_mask", "to_rgb_uint8",
+__all__ = ["IMAGE_EXTENSIONS", "decode_bytes", "is_image_file", "read_image", "read_mask", "read_raw", "to_rgb_uint8",
            "write_image", "image_size"]
 
 opencv_guard()  # OpenCV's own pixel limit as a second guard, for formats whose header is not parsed here
@@ -53,6 +53,15 @@ def _decode(path: str | Path, limits: Limits | None = None) -> np.ndarray:
     except OSError as error:
         raise PictureError(f"cannot read: {error.strerror or error}", path) from error
     return decode_bytes(data, path, limits)
+
+
+def read_raw(path: str | Path) -> np.ndarray:
+    """Decode a picture file as stored (any depth, gray / BGR / BGRA), after the size and header checks.
+
+    Raises:
+        PictureError: unreadable, empty, above a limit, or not decodable.
+    """
+    return _decode(path)
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:

@@ -35,7 +35,8 @@ from hamacho_core.imageio import is_image_file
 from hamacho_core.workspace import describe_os_error, inside, project_data_dir
 
 __all__ = ["EXCLUDED", "HISTORY", "LABELS", "LabelChange", "LabelError", "Refusal", "add_picture", "append_entries",
-           "changes", "changes_since", "dismiss_refusals", "find_picture", "history", "label_of", "open_refusals",
+           "changes", "changes_since", "dismiss_refusals", "find_picture", "history", "in_dataset", "label_of",
+           "open_refusals",
            "recover", "record_refusals", "relabel", "sha256_of", "undo", "where_now"]
 
 GOOD, DEFECT, EXCLUDED = "good", "defect", "excluded"
@@ -218,6 +219,15 @@ def find_picture(project: Path, picture: str | Path) -> PurePosixPath:
     return relative
 
 
+def in_dataset(project: Path, picture: str | Path) -> PurePosixPath | None:
+    """The picture's path relative to the data folder when it is a picture of the project's dataset, else None (a
+    picture scored from elsewhere: it can be added, not relabelled)."""
+    try:
+        return find_picture(project, picture)
+    except LabelError:
+        return None
+
+
 def where_now(project: Path, picture: str | Path, found: Sequence[LabelChange] | None = None,
               ) -> tuple[PurePosixPath | None, LabelChange | None]:
     """Where a picture (as a run saw it: absolute, or relative to the data folder) is now, following the label
@@ -292,6 +302,34 @@ def _plan(data: Path, relative: PurePosixPath, to: str, defect_type: str | None)
     return moves
 
 
+def _drawn_mask(data: Path, relative: PurePosixPath, moves: list[tuple[str, str]], defect_type: str,
+                mask: Any) -> tuple[str, str]:
+    """Save a mask drawn for a picture marked as a defect (0/255 PNG) under ``excluded/mask/drawn/``; returns the
+    move that puts it beside the picture's new place (``mask/<type>/<stem>.png``), so undo takes it back there."""
+    import cv2
+    import numpy as np
+
+    from hamacho_core.atomic import atomic_write_bytes
+    from hamacho_core.imageio import image_size
+
+    if len(moves) > 1:
+        raise LabelError(f"{relative} has a mask already ({moves[1][0]}): mark it without drawing one")
+    drawn = np.asarray(mask)
+    size = image_size(data / relative)
+    if drawn.ndim != 2 or drawn.shape != size:
+        shape = " x ".join(str(n) for n in drawn.shape[::-1])
+        raise LabelError(f"the drawn mask is {shape} px, the picture {size[1]} x {size[0]} px: give the mask the "
+                         "picture's size")
+    if not drawn.any():
+        raise LabelError("the drawn mask is empty: draw the defect, or mark the picture without a mask")
+    target = PurePosixPath(moves[0][1])
+    taken = {target}
+    staged = _free(data, PurePosixPath(EXCLUDED, _MASK, "drawn", f"{target.stem}.png"), taken)
+    placed = _free(data, PurePosixPath(_MASK, defect_type, f"{target.stem}.png"), taken | {staged})
+    atomic_write_bytes(data / staged, cv2.imencode(".png", np.where(drawn > 0, 255, 0).astype(np.uint8))[1].tobytes())
+    return staged.as_posix(), placed.as_posix()
+
+
 def _write_pending(project: Path, entry: dict[str, Any]) -> None:
     from hamacho_core.atomic import atomic_write_text
 
@@ -341,13 +379,17 @@ def _new_id() -> str:
 
 
 def relabel(project: Path, picture: str | Path, to: str, defect_type: str | None = None, why: str = "",
-            who: str = LOCAL) -> LabelChange:
+            who: str = LOCAL, mask: Any = None) -> LabelChange:
     """Relabel a picture of the project's dataset: ``good``, ``defect`` (with ``defect_type``, new or existing) or
     ``excluded`` (with ``why``, the reason); its mask follows it. Returns the history line written.
 
+    ``mask``: for ``defect``, an (H, W) array at the picture's size drawn by the analyst (non-zero = defect), saved
+    as a 0/255 PNG at ``mask/<type>/<stem>.png``; the history line lists it among the moves, undo keeps it under
+    ``excluded/mask/drawn/``. A defect without a mask is fine too.
+
     Raises:
         LabelError: unknown picture or label, the label it has already, a defect without a type, an exclusion
-            without a reason.
+            without a reason, a mask for another label, of another size, empty, or for a picture that has one.
         WorkspaceError: the data folder cannot be written.
     """
     project = Path(project)
@@ -365,6 +407,10 @@ def relabel(project: Path, picture: str | Path, to: str, defect_type: str | None
         raise LabelError(f"{relative} is {after} already")
     data = _data_dir(project)
     moves = _plan(data, relative, to, defect_type)
+    if mask is not None:
+        if to != DEFECT:
+            raise LabelError(f"a mask is drawn for a defect, not for {to}")
+        moves.append(_drawn_mask(data, relative, moves, str(defect_type), mask))
     change = LabelChange(_new_id(), _now(), who or LOCAL, "relabel", sha256_of(data / relative), moves[0][1],
                          before, after, why.strip(), moves)
     return _commit(project, change)

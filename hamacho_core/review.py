@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from hamacho_core.config import TrainConfig
     from hamacho_core.evaluation import Evaluation
 
-__all__ = ["RETRAIN", "changes_between", "corrected", "pending_changes", "picture_in_project", "record_retrain",
+__all__ = ["RETRAIN", "changes_between", "corrected", "pending_changes", "pictures_in_project", "record_retrain",
            "retrain_config", "retrain_summary", "retrained_from", "run_created"]
 
 RETRAIN = "retrain"
@@ -40,18 +41,23 @@ def run_created(run_dir: str | Path) -> datetime:
     return datetime.fromisoformat(str(read_config(run_dir)["created"])).astimezone()
 
 
-def picture_in_project(project: Path, run_dir: str | Path, picture: str | Path) -> Path:
-    """Where a run's test picture is in the project's data folder, also when the project was moved or copied
-    after training (the run saved absolute paths below its data folder then)."""
+def pictures_in_project(project: Path, run_dir: str | Path, pictures: Sequence[str | Path]) -> list[Path]:
+    """Where a run's test pictures are in the project's data folder, also when the project was moved or copied
+    after training (the run saved absolute paths below its data folder then). The run's config is read once."""
     from hamacho_core.persistence import read_config
 
-    path = Path(picture)
     data = project_data_dir(Path(project))
-    if path.is_relative_to(data):
-        return path
-    settings = read_config(run_dir).get("settings") or {}
-    trained_on = Path(str(settings.get("dataset_root", ""))) / str(settings.get("category", ""))
-    return data / path.relative_to(trained_on) if path.is_relative_to(trained_on) else path
+    trained_on: Path | None = None
+    places = []
+    for picture in pictures:
+        path = Path(picture)
+        if not path.is_relative_to(data):
+            if trained_on is None:
+                settings = read_config(run_dir).get("settings") or {}
+                trained_on = Path(str(settings.get("dataset_root", ""))) / str(settings.get("category", ""))
+            path = data / path.relative_to(trained_on) if path.is_relative_to(trained_on) else path
+        places.append(path)
+    return places
 
 
 def pending_changes(project: Path, run_dir: str | Path) -> list[LabelChange]:

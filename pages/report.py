@@ -9,6 +9,7 @@ import streamlit as st
 from hamacho_core.projects import EXPORTS
 from ui.export import PARTS, build_report_zip, report_name
 from ui.i18n import t
+from ui.label_view import wrong_verdicts_panel
 from ui.router import ensure_routed
 from ui.state import require_project
 from ui.widgets import run_picker, show_errors
@@ -23,6 +24,8 @@ run_dir = run_picker(project)
 if run_dir is None:
     st.stop()
 st.caption(t("report_intro"))
+with show_errors():
+    wrong_verdicts_panel(project, run_dir)  # fix a label error before the report goes out
 parts = [part for part in PARTS if st.checkbox(t(f"part_{part}"), value=part in DEFAULT_PARTS, key=f"part_{part}")]
 target = project / EXPORTS / f"{report_name(project.name, run_dir.name)}.zip"
 if st.button(t("build_zip"), type="primary", icon=":material/folder_zip:", key="build_zip"):

@@ -284,8 +284,11 @@ def _compare_tab(run_dir: Path) -> None:
     st.caption(t("d_compare_intro"))
     runs = project_runs(run_dir.parent.parent)
     labels = {str(run.run_dir): run_label(run) for run in runs}
-    chosen = st.multiselect(t("d_compare_pick"), list(labels), default=[str(run_dir)] if str(run_dir) in labels
-                            else None, format_func=labels.__getitem__, key="d_compare_runs")
+    preset = [run for run in st.session_state.pop("d_compare_preset", []) if run in labels]  # a retrain's 2 runs
+    if preset:
+        st.session_state["d_compare_runs"] = preset
+    chosen = st.multiselect(t("d_compare_pick"), list(labels), default=None if preset else [str(run_dir)]
+                            if str(run_dir) in labels else None, format_func=labels.__getitem__, key="d_compare_runs")
     if len(chosen) < 2:
         st.info(t("d_compare_need_two"))
         return

@@ -50,6 +50,15 @@ LABELS_EN: dict[str, str] = {
     "doc_blurred": "Blurred (much less sharp than the others)",
     "doc_across_good_and_defect": "one good, one defect", "doc_across_train_and_test": "across train and test",
     "doc_across_split_drawn": "both good: may land in train and test", "doc_across_same_label": "same label",
+    # the Report page's wrong verdicts; drawing a defect's mask
+    "l_wrong_title": "Wrong verdicts at the saved threshold: {n}",
+    "l_wrong_help": "False alarms and misses of this run, the clearest first. A label error fixed here is in the "
+                    "label history, which the report ZIP carries; retrain from the Threshold page.",
+    "l_false_alarm": "false alarm", "l_missed": "missed",
+    "l_draw": "Draw the defect (optional)",
+    "l_draw_help": "Boxes or strokes over the picture become its mask (a 0/255 PNG in mask/<type>/, listed in the "
+                   "label history; undo keeps it in excluded/mask/drawn/). A defect without a mask is fine too.",
+    "l_draw_mode": "Draw", "l_draw_rect": "boxes", "l_draw_free": "free strokes",
 }
 
 LABELS_JA: dict[str, str] = {
@@ -94,4 +103,13 @@ LABELS_JA: dict[str, str] = {
     "doc_blurred": "ぼけている(他よりかなり不鮮明)",
     "doc_across_good_and_defect": "良品と不良", "doc_across_train_and_test": "学習とテストの間",
     "doc_across_split_drawn": "両方良品: 学習とテストに分かれうる", "doc_across_same_label": "同じラベル",
+    # the Report page's wrong verdicts; drawing a defect's mask
+    "l_wrong_title": "保存したしきい値で判定を誤った画像: {n} 枚",
+    "l_wrong_help": "この学習結果の誤報と見逃し(はっきりしたものから)。ここで直したラベルはラベル変更の履歴に残り、"
+                    "レポート ZIP にも入ります。再学習はしきい値ページから。",
+    "l_false_alarm": "誤報", "l_missed": "見逃し",
+    "l_draw": "不良の場所を描く(任意)",
+    "l_draw_help": "画像の上に描いた矩形や線がマスクになります(mask/<種類>/ に 0/255 の PNG、ラベル変更の履歴に記録、"
+                   "元に戻すと excluded/mask/drawn/ に残ります)。マスクなしの不良でもかまいません。",
+    "l_draw_mode": "描き方", "l_draw_rect": "矩形", "l_draw_free": "フリーハンド",
 }

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from hamacho_core import labels
 from hamacho_core.data import Problem
 from hamacho_core.imageio import read_image
 from hamacho_core.jobs import INFERENCE as INFERENCE_KIND
@@ -27,7 +28,7 @@ from hamacho_core.store.store import RECORD_VARIABLE, env_flag
 from hamacho_core.uploads import ImportReport, save_inference_inputs
 from ui.i18n import t
 from ui.images import fit, gray_to_map, heat_overlay, mask_outline
-from ui.label_view import add_popover
+from ui.label_view import add_popover, relabel_popover
 
 ENGINE_LABELS = {"torch": "PyTorch", "onnx": "ONNX Runtime", "openvino": "OpenVINO"}
 
@@ -121,6 +122,8 @@ def show_gallery(session: Session, image_norm: float, pixel_norm: float, limit: 
     """Heat map and predicted-mask outline per image at the current thresholds (most anomalous first)."""
     frame = session.frame.sort_values("norm_score", ascending=False).head(limit)
     columns = st.columns(3)
+    project = session.folder.parent.parent
+    found = labels.changes(project)  # the history read once for the whole gallery
     for slot, item in enumerate(frame.itertuples()):
         image, normalized_map = _pictures(str(session.folder), str(item.output_name), 256)
         predicted = normalized_map > pixel_norm
@@ -133,6 +136,10 @@ def show_gallery(session: Session, image_norm: float, pixel_norm: float, limit: 
             caption += " · " + t("regions_caption", n=len(regions), x=top["x"], y=top["y"], w=top["width"],
                                  h=top["height"])
         columns[slot % 3].image(picture, caption=caption, width="stretch")
-        if Path(str(item.filepath)).is_file():  # a scored picture can join the project's dataset with its label
+        source = Path(str(item.filepath))
+        if source.is_file():  # a picture of the dataset can be relabelled, one from elsewhere can join it
             with columns[slot % 3]:
-                add_popover(session.folder.parent.parent, Path(str(item.filepath)), f"add_{slot}")
+                if (place := labels.in_dataset(project, source)) is not None:
+                    relabel_popover(project, place, f"inf_relabel_{slot}", found)
+                else:
+                    add_popover(project, source, f"add_{slot}")

@@ -14,6 +14,7 @@ import streamlit as st
 
 from hamacho_core.jobs import ACTIVE, INFERENCE, TRAIN, Job, JobManager
 from ui.i18n import t
+from ui.label_view import REVIEW_OPEN
 
 __all__ = ["POLL_SECONDS", "jobs_panel", "progress_text"]
 
@@ -64,6 +65,15 @@ def _show(job: Job) -> None:
     st.session_state.pop("inf_shown", None)  # the results picker moves to inf_session (pages/inference.py)
 
 
+def _open_comparison(job: Job, old_run: str) -> None:
+    """A retrain this session started is done: the Threshold page opens on the new run, with the two runs side by
+    side (before and after the corrections) and both picked in its Compare runs tab."""
+    st.session_state.pop(REVIEW_OPEN, None)
+    st.session_state["run"] = job.run_dir
+    st.session_state["d_compare_preset"] = [old_run, str(job.run_dir)]  # read by ui/decisions_panel.py
+    st.switch_page("pages/threshold.py")
+
+
 def _job_box(manager: JobManager, job: Job) -> None:
     with st.container(border=True):
         if job.kind == INFERENCE:  # a server folder by its path; uploaded pictures (the job's own input/) by the id
@@ -86,6 +96,9 @@ def _job_box(manager: JobManager, job: Job) -> None:
             auroc = metrics.get("auroc")
             st.success(t("job_done", f1=f"{metrics.get('f1', 0):.3f}",
                          auroc="–" if auroc is None else f"{auroc:.3f}", s=f"{job.elapsed():.0f}"))
+            retrain = st.session_state.get(REVIEW_OPEN)  # set by "retrain with N changes"
+            if retrain is not None and Path(retrain[1]) == Path(job.run_dir):
+                _open_comparison(job, retrain[0])
             if st.button(t("next_threshold"), key=f"next_{job.id}", icon=":material/tune:"):
                 st.session_state["run"] = job.run_dir
                 st.switch_page("pages/threshold.py")

@@ -15,10 +15,11 @@ from hamacho_core.workspace import project_data_dir
 from ui.i18n import t
 from ui.widgets import flash, show_errors
 
-__all__ = ["add_popover", "current_user", "history_panel", "label_text", "refused_panel", "relabel_popover",
-           "doctor_panel", "retrain_button", "review_panel"]
+__all__ = ["REVIEW_OPEN", "add_popover", "current_user", "history_panel", "label_text", "refused_panel",
+           "relabel_popover", "doctor_panel", "retrain_button", "review_panel", "wrong_verdicts_panel"]
 
 _NEW = "\0new"
+REVIEW_OPEN = "review_open"  # session key: (old run, new run) of a retrain this session started, until it is shown
 
 
 def current_user() -> str:
@@ -70,15 +71,44 @@ def relabel_popover(project: Path, picture: str | Path, key: str,
             return
         st.caption(t("l_now", label=label_text(labels.label_of(now))))
         to, defect_type, why = _choose(project, key, labels.LABELS)
+        mask = None
+        if to == labels.DEFECT and st.toggle(t("l_draw"), key=f"{key}_draw", help=t("l_draw_help")):
+            mask = _draw_mask(project, now, key)
         if st.button(t("l_apply"), key=f"{key}_apply", type="primary"):
             with show_errors():
-                change = labels.relabel(project, now.as_posix(), to, defect_type, why, current_user())
+                change = labels.relabel(project, now.as_posix(), to, defect_type, why, current_user(), mask)
                 flash(t("l_done", picture=Path(change.picture).name, before=label_text(change.before),
                         after=label_text(change.after)))
                 st.rerun(scope="app")
         if last is not None and st.button(t("l_undo"), key=f"{key}_undo", icon=":material/undo:"):
             with show_errors():
                 _undo(project, last.id)
+
+
+def _draw_mask(project: Path, relative, key: str):
+    """A canvas over the picture (streamlit-drawable-canvas): boxes or strokes become the defect's mask, returned
+    at the picture's size (None while nothing is drawn)."""
+    import cv2
+    from PIL import Image
+    from streamlit_drawable_canvas import st_canvas  # a component: its import needs the running app
+
+    from hamacho_core.imageio import read_image
+
+    image = read_image(project_data_dir(project) / relative)
+    height, width = image.shape[:2]
+    scale = 360 / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    modes = {"rect": t("l_draw_rect"), "freedraw": t("l_draw_free")}
+    mode = st.radio(t("l_draw_mode"), list(modes), format_func=modes.__getitem__, horizontal=True,
+                    key=f"{key}_mode")
+    result = st_canvas(fill_color="rgba(255, 0, 0, 0.35)", stroke_color="#ff0000", stroke_width=10,
+                       background_image=Image.fromarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA)),
+                       width=size[0], height=size[1], drawing_mode=mode, return_image_data=True,
+                       key=f"{key}_canvas")
+    drawn = result.image_data
+    if drawn is None or not (drawn[..., 3] > 0).any():
+        return None
+    return cv2.resize((drawn[..., 3] > 0).astype("uint8"), (width, height), interpolation=cv2.INTER_NEAREST)
 
 
 def _undo(project: Path, change_id: str) -> None:
@@ -149,6 +179,7 @@ def retrain_button(project: Path, run_dir: Path) -> None:
             config = review.retrain_config(project, run_dir)
             job = get_manager().submit(project, config)
             review.record_retrain(project, run_dir, Path(config.run_dir), pending, current_user())
+            st.session_state[REVIEW_OPEN] = (str(run_dir), str(config.run_dir))  # the job view opens the comparison
             flash(t("l_retrain_queued", id=job.id))
             st.switch_page("pages/train.py")
 
@@ -236,15 +267,16 @@ def doctor_panel(project: Path) -> None:
     report = kept[1]
     st.caption(t("doc_summary", n=report.n_pictures, found=len(report.findings), s=f"{report.seconds:.0f}"))
     for number, finding in enumerate(report.findings[:60]):
-        target = Path(finding.pictures[0])
-        if not target.is_file() or not target.resolve().is_relative_to(data):
+        target = finding.pictures[0]
+        try:
+            relative = labels.find_picture(project, target).as_posix()
+        except labels.LabelError:
             continue  # acted on already (moved), or a mask
-        relative = target.resolve().relative_to(data).as_posix()
         left, right = st.columns([4, 1])
         names = " ↔ ".join(_relative(p, data) for p in finding.pictures)
         left.markdown(f"{_finding_text(finding)} · `{names}`")
-        if str(target) in report.maps:
-            left.image(_heat(str(target), report.maps[str(target)]), width=240, caption=t("doc_heat"))
+        if target in report.maps:
+            left.image(_heat(target, report.maps[target]), width=240, caption=t("doc_heat"))
         if finding.action == "relabel_defect" and right.button(t("doc_defect"), key=f"doc_d_{number}"):
             _apply(project, relative, labels.DEFECT, "suspect", finding.kind)
         if finding.action == "relabel_good" and right.button(t("doc_good"), key=f"doc_g_{number}"):
@@ -267,3 +299,26 @@ def _apply(project: Path, relative: str, to: str, defect_type: str | None, kind:
         flash(t("l_done", picture=Path(change.picture).name, before=label_text(change.before),
                 after=label_text(change.after)))
         st.rerun()
+
+
+def wrong_verdicts_panel(project: Path, run_dir: Path, limit: int = 12) -> None:
+    """The Report page: the run's false alarms and misses at its saved threshold, each with the Label popover, so a
+    label error is fixed before the report goes out (the history goes into the ZIP)."""
+    from hamacho_core.evaluation import Evaluation
+    from hamacho_core.metrics import outcomes
+    from ui.images import thumbnail
+
+    evaluation = Evaluation.load(run_dir)
+    scores = evaluation.normalized_scores
+    results = outcomes(evaluation.labels, scores, float(evaluation.normalization.normalized_image_threshold))
+    wrong = sorted((i for i, r in enumerate(results) if r in ("FP", "FN")), key=lambda i: -abs(scores[i] - 0.5))
+    with st.expander(t("l_wrong_title", n=len(wrong)), icon=":material/rule:"):
+        st.caption(t("l_wrong_help"))
+        places = review.pictures_in_project(project, run_dir, [evaluation.paths[i] for i in wrong[:limit]])
+        found = labels.changes(project)
+        columns = st.columns(4)
+        for slot, (index, place) in enumerate(zip(wrong[:limit], places, strict=True)):
+            with columns[slot % 4]:
+                kind = t("l_false_alarm") if results[index] == "FP" else t("l_missed")
+                st.image(thumbnail(place, 160), caption=f"{kind} · {scores[index]:.3f} · {Path(place).name}")
+                relabel_popover(project, place, f"report_relabel_{index}", found)

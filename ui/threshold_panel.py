@@ -22,7 +22,7 @@ from hamacho_core.evaluation import Evaluation
 from hamacho_core.metrics import ImageMetrics, curves, image_metrics
 from hamacho_core.persistence import update_thresholds
 from hamacho_core.report import TEST_DIR, relative_names
-from hamacho_core.review import picture_in_project
+from hamacho_core.review import pictures_in_project
 from ui.charts import confusion_figure, histogram_figure, pr_figure, roc_figure
 from ui.decision_text import provenance_sentence, source
 from ui.decisions_panel import (
@@ -116,12 +116,6 @@ def _picture(run_dir: str, stamp: float, index: int, pixel_norm: float) -> bytes
     return cv2.imencode(".png", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))[1].tobytes()
 
 
-@st.cache_data(show_spinner=False, max_entries=4096)
-def _in_project(project: str, run_dir: str, picture: str, stamp: float) -> Path:
-    """Where a test picture is in the project now (the run's settings read once per picture, not per move)."""
-    return picture_in_project(Path(project), run_dir, picture)
-
-
 def _metric_row(metrics: ImageMetrics, saved: ImageMetrics, answer: ThresholdAnswer) -> None:
     """The headline figures at the slider (with the change against the saved threshold), each with its 95 % range
     and source; the provenance sentence; the fitted figures, marked optimistic."""
@@ -151,14 +145,14 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
     columns = st.columns(3)
     project = run_dir.parent.parent
     found = labels.changes(project)  # the history read once for the whole gallery, not once per picture
-    for slot, index in enumerate(order):
+    places = pictures_in_project(project, run_dir, [evaluation.paths[index] for index in order])
+    for slot, (index, place) in enumerate(zip(order, places, strict=True)):
         result = outcome(int(evaluation.labels[index]), float(loaded.scores[index]), threshold)
         columns[slot % 3].image(_picture(str(run_dir), loaded.stamp, index, float(pixel_norm)), output_format="PNG",
                                 caption=f"{result} · {loaded.scores[index]:.3f} · {loaded.names[index]}",
                                 width="stretch")
         with columns[slot % 3]:
-            relabel_popover(project, _in_project(str(project), str(run_dir), evaluation.paths[index], loaded.stamp),
-                            f"relabel_{index}", found)
+            relabel_popover(project, place, f"relabel_{index}", found)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)

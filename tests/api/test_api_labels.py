@@ -88,3 +88,23 @@ def test_doctor_names_a_planted_duplicate_and_its_action_works(client: TestClien
     assert done.status_code == 201 and not (data / "good" / "copy.png").exists()
     assert client.post(doctor, json={"features": "maybe"}).status_code == 422
     assert client.post("/v1/projects/nothing/doctor").status_code == 404
+
+
+def test_label_routes_answer_as_their_schema_says(client: TestClient, workspace: Path) -> None:
+    from jsonschema import Draft202012Validator
+
+    spec = client.get("/openapi.json").json()
+    routes = spec["paths"]["/v1/projects/{project}/labels"]
+    undo_route = spec["paths"]["/v1/projects/{project}/labels/{change_id}/undo"]["post"]
+
+    def check(operation: dict, status: str, body: dict) -> None:
+        schema = operation["responses"][status]["content"]["application/json"]["schema"]
+        Draft202012Validator({**schema, "components": spec["components"]}).validate(body)
+
+    assert routes["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("LabelRequest")
+    data = workspace / PROJECT / "data"
+    good = sorted((data / "good").glob("*.png"))[0].relative_to(data).as_posix()
+    made = client.post(LABELS, json={"picture": good, "label": "excluded", "why": "blurred"})
+    check(routes["post"], "201", made.json())
+    check(routes["get"], "200", client.get(LABELS).json())
+    check(undo_route, "201", client.post(f"{LABELS}/{made.json()['id']}/undo").json())

@@ -12,6 +12,7 @@ import hashlib
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from e2e_support import SCREENSHOTS, idle
@@ -124,18 +125,25 @@ def test_relabel_retrain_compare_history_and_undo(browser, server: str, project:
 
     page.get_by_role("button", name="Retrain with 3 change(s)").click()
     idle(page)
-    page.get_by_role("button", name="Next: set the threshold").click(timeout=300_000)  # the job is done
+    # no click: when the job is done the Threshold page opens on the new run with the comparison
+    page.get_by_text("Before and after the corrections").wait_for(timeout=300_000)
     idle(page)
-    page.get_by_text("Before and after the corrections").wait_for(timeout=180_000)
-    idle(page)
+    new_run = next(e["new_run"] for e in labels.history(project) if e["action"] == "retrain")
+    assert urlparse(page.url).path.rstrip("/").endswith("/threshold"), page.url
     text = page.inner_text("body")
-    assert f"Before: run {RUN} · after: run " in text and "Pictures whose verdict changed" in text
+    assert f"Before: run {RUN} · after: run {Path(new_run).name}" in text and "Pictures whose verdict changed" in text
     assert "Label changes between the runs: 3" in text
+    page.get_by_role("tab", name="Compare runs").click()  # both runs already picked in the Compare runs tab
+    idle(page)
+    picked = page.get_by_test_id("stMultiSelect").filter(has_text="Runs to compare").inner_text()
+    assert RUN in picked and Path(new_run).name in picked, picked
+    page.get_by_text("Before and after the corrections").scroll_into_view_if_needed()
     folder = SCREENSHOTS
     folder.mkdir(parents=True, exist_ok=True)
-    page.get_by_text("Before and after the corrections").scroll_into_view_if_needed()
     page.screenshot(path=str(folder / SCREENSHOT))
     assert (folder / SCREENSHOT).stat().st_size > 10_000
+    page.get_by_test_id("stSidebarNav").get_by_text("Report", exact=True).click()  # wrong verdicts, relabelable
+    page.get_by_text("Wrong verdicts at the saved threshold").wait_for(timeout=120_000)
     page.context.close()
 
     japanese = _tab(browser, server, "ja")

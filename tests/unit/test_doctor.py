@@ -25,6 +25,8 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, P
     masks = sorted((root / "mask").rglob("*.png"))
     shutil.copy(bads[0], root / "good" / "zz_defect_copy.png")
     shutil.copy(goods[1], root / "good" / "zz_twice.png")
+    resaved = cv2.imencode(".jpg", cv2.imread(str(bads[1])), [cv2.IMWRITE_JPEG_QUALITY, 80])[1]
+    (root / "good" / "zz_defect_resaved.jpg").write_bytes(resaved.tobytes())  # a copy re-saved as JPEG
     mask = cv2.imread(str(masks[-1]), cv2.IMREAD_GRAYSCALE)
     cv2.imwrite(str(masks[-1]), np.zeros_like(mask))
     image = cv2.imread(str(goods[2]))
@@ -42,10 +44,13 @@ def test_planted_problems_are_found_with_their_actions(planted: tuple[Path, dict
     copy = by_picture["zz_defect_copy.png"]
     assert copy.kind == "duplicate" and copy.values["across"] == "good_and_defect" and copy.action == "exclude"
     assert by_picture["zz_twice.png"].values["across"] == "split_drawn"
+    resaved = by_picture["zz_defect_resaved.jpg"]
+    assert resaved.kind == "near_duplicate" and resaved.values["across"] == "good_and_defect"
+    assert resaved.values["copy_ratio"] < DoctorConfig().copy_ratio and resaved.action == "exclude"
     assert any(f.kind == "mask_empty" and str(where["mask"]) in f.pictures for f in report.findings)
     assert any(str(where["blurred"]) in f.pictures and f.kind in ("blurred", "unlike_good") for f in report.findings)
     assert {"hashing pictures", "extracting features"} <= set(seen)
-    assert report.to_dict()["n_pictures"] == report.n_pictures == 24 + 2 + len(list(root.rglob("bad/*/*")))
+    assert report.to_dict()["n_pictures"] == report.n_pictures == 24 + 3 + len(list(root.rglob("bad/*/*")))
 
 
 def test_cli_doctor_prints_findings_and_writes_json(planted: tuple[Path, dict[str, Path]], tmp_path: Path) -> None:

@@ -98,6 +98,8 @@ def test_add_picture_with_its_label_and_undo_keeps_it(project: Path) -> None:
     data = project / "data"
     added = labels.add_picture(project, _png(30), "inference/x.png", "defect", defect_type="dent", who="bob")
     assert added.picture == "bad/dent/x.png" and added.before == "new" and (data / added.picture).is_file()
+    assert str(labels.in_dataset(project, data / added.picture)) == added.picture  # relabelled where it is shown
+    assert labels.in_dataset(project, project / "history.jsonl") is None  # scored from elsewhere: added, not moved
     with pytest.raises(DataError):
         labels.add_picture(project, b"not a picture", "y.png", "good")
     undone = labels.undo(project, added.id)
@@ -123,3 +125,25 @@ def test_a_cut_history_line_and_a_left_journal_are_recovered(project: Path) -> N
     (project / labels.PENDING).write_text(json.dumps(journal.to_dict()), encoding="utf-8")
     assert [e["id"] for e in labels.history(project)] == [change.id, "j1"]
     assert (data / "excluded" / "good" / "g3.png").is_file() and not (project / labels.PENDING).exists()
+
+
+def test_a_drawn_mask_goes_beside_the_defect_and_undo_keeps_it(project: Path) -> None:
+    data = project / "data"
+    drawn = np.zeros((32, 32), np.uint8)
+    drawn[4:9, 10:20] = 1
+    change = labels.relabel(project, "good/g0.png", "defect", defect_type="dent", why="missed", mask=drawn)
+    assert change.moves[1] == ("excluded/mask/drawn/g0.png", "mask/dent/g0.png")  # in the history line
+    saved = cv2.imread(str(data / "mask" / "dent" / "g0.png"), cv2.IMREAD_GRAYSCALE)
+    assert set(np.unique(saved)) == {0, 255} and (saved > 0).sum() == drawn.sum()
+    sample = next(s for s in load_dataset(data, split=0.5).test if s.path.name == "g0.png")
+    assert sample.mask_path is not None and sample.mask_path.name == "g0.png"
+    labels.undo(project, change.id)
+    assert (data / "good" / "g0.png").is_file() and not (data / "mask" / "dent" / "g0.png").exists()
+    assert (data / "excluded" / "mask" / "drawn" / "g0.png").read_bytes() == cv2.imencode(".png", saved)[1].tobytes()
+    for picture, to, mask, words in (("good/g1.png", "good", drawn, "already"),
+                                     ("good/g1.png", "excluded", drawn, "why"),
+                                     ("good/g1.png", "defect", np.zeros((32, 32)), "empty"),
+                                     ("good/g1.png", "defect", np.ones((8, 8)), "8 x 8 px, the picture 32 x 32"),
+                                     ("bad/scratch/s0.png", "defect", drawn, "mask already")):
+        with pytest.raises(labels.LabelError, match=words):
+            labels.relabel(project, picture, to, defect_type="other", why="", mask=mask)
