@@ -337,7 +337,8 @@ def decision_tabs(decisions: Decisions, answer: ThresholdAnswer, key: str, slide
 
 def compare_section(run_dir: Path) -> None:
     """Runs side by side (no threshold in it: drawn once per page run, outside the slider's fragment)."""
-    with st.expander(t("d_tab_compare"), icon=":material/compare_arrows:"):
+    retrained = bool(st.session_state.get("d_compare_preset"))  # a retrain just ended: open on its two runs
+    with st.expander(t("d_tab_compare"), icon=":material/compare_arrows:", expanded=retrained):
         try:
             _compare_tab(run_dir)
         except HamachoError as error:
