@@ -17,7 +17,7 @@ import numpy as np
 
 from hamacho_core.detectors.base import CPU_FORWARD_BATCH, BatchCallback, Prediction
 from hamacho_core.errors import ModelFileError
-from hamacho_core.preprocess import ImageSource, InputShape, batches
+from hamacho_core.preprocess import ImageSource, InputShape, ShapeReason, batches
 from hamacho_core.progress import ProgressCallback, report
 from hamacho_core.runtimes import onnx_session, openvino_model
 
@@ -50,7 +50,7 @@ class ExportedModel:
         self.manifest = read_manifest(model_dir)
         self.config = config or EngineConfig()
         source = self.manifest["input"]
-        self.input_shape_ = InputShape(int(source["height"]), int(source["width"]), "exported")
+        self.input_shape_ = InputShape(int(source["height"]), int(source["width"]), ShapeReason("exported"))
         self.name = str(self.manifest["model"])
         self._run = self._open()
 
