@@ -39,7 +39,7 @@ from hamacho_core.errors import ModelFileError
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.imageio import read_image, read_mask, write_image
 from hamacho_core.metrics import ImageMetrics, PixelMetrics, RunMetrics, curves, image_metrics, outcomes
-from hamacho_core.progress import ProgressCallback, report, track
+from hamacho_core.progress import ProgressCallback, notify, track
 from hamacho_core.thresholds import Normalization
 
 if TYPE_CHECKING:
@@ -297,11 +297,11 @@ class ReportWriter:
             for future in self._files:
                 future.result()
             total = len(self._sets)
-            report(progress, 0, total, "writing outputs")
+            notify(progress, 0, total, "writing outputs")
             results = []
             for done, future in enumerate(self._sets, 1):
                 results.append(future.result())
-                report(progress, done, total, "writing outputs")
+                notify(progress, done, total, "writing outputs")
         finally:
             self._pool.shutdown(wait=True, cancel_futures=True)
         (self.out_dir / "metrics").mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from hamacho_core.detectors.supervised import SupervisedHead
 from hamacho_core.errors import ConfigError, NotFittedError
 from hamacho_core.imageio import image_size
 from hamacho_core.preprocess import ImageSource, InputShape, ShapeReason, batches, choose_input_shape
-from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.progress import ProgressCallback, notify
 from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, TileGrid, split_tiles, stitch_tiles
 
 __all__ = ["BatchCallback", "Detector", "DetectorConfig", "Prediction", "gaussian_blur"]
@@ -301,7 +301,7 @@ class Detector(ABC):
     ) -> Iterator[tuple[torch.Tensor, list[tuple[int, int]]]]:
         """Model inputs for a few whole images at a time: (images x tiles, 3, h, w) and the images' original sizes."""
         extractor, grid, done = self.extractor, self.input_shape_.tiles, 0
-        report(progress, 0, len(images), stage)
+        notify(progress, 0, len(images), stage)
         per_part = self._step if grid is None else max(1, self._step // grid.count)
         for batch, sizes in batches(images, self.input_shape_, extractor.mean, extractor.std,
                                     self.config.batch_size, self.config.n_threads, decoded):
@@ -309,7 +309,7 @@ class Detector(ABC):
                 part = batch[start:start + per_part]
                 yield (part if grid is None else split_tiles(part, grid)), sizes[start:start + per_part]
                 done += len(part)
-                report(progress, done, len(images), stage)
+                notify(progress, done, len(images), stage)
 
     def _accelerate(self, n_images: int) -> None:
         """Let the backbone run on onnxruntime for a CPU job this big (``hamacho_core.cpu_kernels``)."""

@@ -473,7 +473,7 @@ EN: dict[str, str] = {
     "job_interrupted": "Interrupted: the server stopped before this job finished. Start it again.",
     "session_problems": "Pictures this inference left out",
 
-    # ---- Report page (pages/report.py, ui/export.py)
+    # ---- Report page (pages/report.py, ui/report_zip.py)
     "report_title": "Report",
     "report_intro": "Choose what goes in; index.html in the ZIP opens offline.",
     "part_combined": "Combined pictures",

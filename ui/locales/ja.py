@@ -465,7 +465,7 @@ JA: dict[str, str] = {
     "job_interrupted": "中断: このジョブが終わる前にサーバーが停止しました。もう一度開始してください。",
     "session_problems": "この推論で除外された画像",
 
-    # ---- Report page (pages/report.py, ui/export.py)
+    # ---- Report page (pages/report.py, ui/report_zip.py)
     "report_title": "レポート",
     "report_intro": "含める内容を選んでください。ZIP 内の index.html はオフラインで開けます。",
     "part_combined": "結合画像",
