@@ -11,8 +11,7 @@ from fastapi.responses import FileResponse, Response
 
 from hamacho_core.api.runs import NotFound
 from hamacho_core.api.store_schemas import MonitorResponse, RecordedResult, ResultPage
-from hamacho_core.errors import ConfigError
-from hamacho_core.store import ResultFilter, ResultStore, StoredResult
+from hamacho_core.store import ResultFilter, ResultStore, StoredResult, with_time_zone
 from hamacho_core.store.monitor import (
     MIN_PICTURES,
     MIN_REFERENCE,
@@ -39,10 +38,8 @@ def result_filter(
     shift: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ResultFilter:
     """The filters of the results endpoints (a dependency)."""
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None and moment.tzinfo is None:
-            raise ConfigError(f"{name} needs a time zone, e.g. 2026-12-07T00:00:00+09:00 or ...Z for UTC")
-    return ResultFilter(run_id, since, until, verdict, part_id, line, shift)
+    return ResultFilter(run_id, with_time_zone("since", since), with_time_zone("until", until), verdict, part_id, line,
+                        shift)
 
 
 Filters = Annotated[ResultFilter, Depends(result_filter)]
