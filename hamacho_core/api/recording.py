@@ -23,8 +23,8 @@ from fastapi import Form
 
 from hamacho_core.api.runs import RunRecord
 from hamacho_core.api.schemas import PictureResult, PredictResponse
+from hamacho_core.drawing import heat_map
 from hamacho_core.errors import DataError, HamachoError
-from hamacho_core.report import heat_map
 from hamacho_core.scoring import PictureScore, decode_image, with_thresholds
 from hamacho_core.store import (
     RECORD_VARIABLE,
