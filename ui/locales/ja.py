@@ -1,8 +1,4 @@
-"""The app's text in Japanese, grouped by page: ``JA[key]`` is a ``str.format`` template.
-
-Read once by ``ui.i18n`` (``t(key, **values)``); every key is in both catalogues with the same placeholders
-(tests/app/test_i18n.py). New text: add the key to each language, in its page's section.
-"""
+"""The app's text in Japanese: the keys of ``en.py``, in the same sections and with the same placeholders."""
 
 from __future__ import annotations
 
