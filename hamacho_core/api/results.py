@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from hamacho_core.api.runs import NotFound
+from hamacho_core.api.schemas import Verdict
 from hamacho_core.api.store_schemas import MonitorResponse, RecordedResult, ResultPage
 from hamacho_core.store import ResultFilter, ResultStore, StoredResult, with_time_zone
 from hamacho_core.store.monitor import (
@@ -25,7 +26,6 @@ __all__ = ["router"]
 router = APIRouter(tags=["results"])
 
 ResultId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a result's id, as GET /v1/results lists it")]
-Verdict = Literal["good", "defect"]
 
 
 def result_filter(

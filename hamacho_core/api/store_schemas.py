@@ -7,7 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from hamacho_core.api.schemas import DefectRegion, PredictResponse
+from hamacho_core.api.schemas import DefectRegion, PredictResponse, Verdict
+from hamacho_core.uploads import KINDS
 
 __all__ = ["CachedRuns", "DatasetPicture", "DatasetPictures", "MonitorPeriod", "MonitorResponse", "MonitorRun",
            "MultiPredictResponse", "PictureUpload", "RecordedResult", "ResultPage", "RunDeleted"]
@@ -32,7 +33,7 @@ class RecordedResult(BaseModel):
     shift: str | None
     raw_score: float
     norm_score: float
-    verdict: Literal["good", "defect"]
+    verdict: Verdict
     defect_regions: list[DefectRegion]
     picture_kept: bool = Field(description="the picture is kept: GET /v1/results/{id}/picture")
     map_kept: bool = Field(description="its normalized map is kept: GET /v1/results/{id}/map")
@@ -86,7 +87,7 @@ class MultiPredictResponse(BaseModel):
 
 class DatasetPicture(BaseModel):
     path: str = Field(description="below the project's data folder, e.g. good/001.png or bad/scratch/003.png")
-    kind: Literal["good", "bad", "mask"]
+    kind: Literal[KINDS]  # type: ignore[valid-type]
     defect_type: str | None
     bytes: int
     width: int | None = None
