@@ -14,6 +14,7 @@ from hamacho_core.api.schemas import Verdict
 from hamacho_core.api.store_schemas import MonitorResponse, RecordedResult, ResultPage
 from hamacho_core.store import ResultFilter, ResultStore, StoredResult, with_time_zone
 from hamacho_core.store.monitor import (
+    GROUPS,
     MIN_PICTURES,
     MIN_REFERENCE,
     ReferenceCache,
@@ -125,7 +126,7 @@ METHOD = (f"Defect rate: share of 'defect' verdicts with its exact (Clopper-Pear
 def get_monitor(
     request: Request,
     filters: Filters,
-    group_by: Literal["day", "shift"] = "day",
+    group_by: Literal[GROUPS] = "day",  # type: ignore[valid-type]
     timezone: Annotated[str, Query(max_length=64, description="IANA time zone of the days, e.g. Asia/Tokyo")] = "UTC",
 ) -> MonitorResponse:
     """Per run and per day (or shift): pictures scored, defect rate with its 95 % interval, score distribution

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from hamacho_core.api.schemas import DefectRegion, PredictResponse, Verdict
+from hamacho_core.store.monitor import DRIFT_LEVELS, GROUPS
 from hamacho_core.uploads import KINDS
 
 __all__ = ["CachedRuns", "DatasetPicture", "DatasetPictures", "MonitorPeriod", "MonitorResponse", "MonitorRun",
@@ -55,7 +56,7 @@ class MonitorPeriod(BaseModel):
     mean_norm_score: float
     psi: float | None = Field(description="population stability index of the raw scores against the run's "
                                           "training-time good test pictures")
-    drift: Literal["ok", "watch", "alarm", "unknown"]
+    drift: Literal[DRIFT_LEVELS]  # type: ignore[valid-type]
     drift_message: str = Field(description="the drift level in plain words, with the figures it rests on")
     histogram: list[int] = Field(description="pictures per normalized-score bin (edges: `bins`)")
     first: datetime
@@ -71,7 +72,7 @@ class MonitorRun(BaseModel):
 
 
 class MonitorResponse(BaseModel):
-    group_by: Literal["day", "shift"]
+    group_by: Literal[GROUPS]  # type: ignore[valid-type]
     timezone: str
     bins: list[float] = Field(description="normalized-score histogram edges")
     psi_watch: float = Field(description="PSI at or above this: watch")
