@@ -56,4 +56,4 @@ EXPOSE 8501
 HEALTHCHECK --interval=5s --timeout=4s --start-period=120s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8501/_stcore/health', timeout=3)"]
 
-CMD ["sh", "-c", "test -d \"$HAMACHO_HOME/demo/good\" || python -m hamacho_core.demo \"$HAMACHO_HOME/demo\"; exec streamlit run app.py --server.port 8501 --server.headless true --browser.gatherUsageStats false --server.address 0.0.0.0"]
+CMD ["sh", "-c", "test -d \"$HAMACHO_HOME/demo/good\" || python -m hamacho_core demo \"$HAMACHO_HOME/demo\"; exec streamlit run app.py --server.port 8501 --server.headless true --browser.gatherUsageStats false --server.address 0.0.0.0"]

@@ -43,7 +43,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	touch $@
 
 demo: venv
-	test -d "$(HAMACHO_HOME)/demo/good" || $(BIN)/python -m hamacho_core.demo "$(HAMACHO_HOME)/demo"
+	test -d "$(HAMACHO_HOME)/demo/good" || $(BIN)/python -m hamacho_core demo "$(HAMACHO_HOME)/demo"
 
 # Debian's Chromium and ChromeDriver for the browser tests (and Japanese fonts for their screenshots).
 browser:

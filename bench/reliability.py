@@ -33,8 +33,8 @@ from hamacho_core.atomic import atomic_write_text  # noqa: E402
 from hamacho_core.errors import HamachoError  # noqa: E402
 from hamacho_core.imageio import read_image  # noqa: E402
 from hamacho_core.limits import Limits  # noqa: E402
+from hamacho_core.uploads import import_zip  # noqa: E402
 from hamacho_core.workspace import check_import_source, inside, writable_folder  # noqa: E402
-from ui.uploads import import_zip  # noqa: E402
 
 DOC = ROOT / "docs" / "reliability.md"
 APP_HEADING = "## Concurrency and load (app side)"
@@ -235,7 +235,7 @@ in a dataset, an upload or an inference folder a refused picture is a problem ro
 
 ## Archives
 
-`ui.uploads.import_zip` (the Data page's ZIP upload); nothing is written when a ZIP is refused as a whole.
+`hamacho_core.uploads.import_zip` (the Data page's ZIP upload); nothing is written when a ZIP is refused as a whole.
 
 {table(zip_rows, ("door", "input", "outcome"))}
 

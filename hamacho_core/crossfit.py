@@ -27,7 +27,7 @@ from hamacho_core.config import SUPERVISED_MODES
 from hamacho_core.detectors.supervised import COMBINATIONS, HeadConfig, SupervisedHead, patch_targets
 from hamacho_core.errors import ConfigError
 from hamacho_core.metrics import cross_fitted_estimate
-from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.progress import ProgressCallback, notify
 from hamacho_core.tiling import TileGrid, split_tiles
 
 __all__ = ["CrossFitConfig", "CrossFitResult", "LearningPoint", "cross_fit", "fold_indices", "supervised_enabled"]
@@ -207,7 +207,7 @@ def cross_fit(
     curve_sizes = [n for n in config.curve_sizes if n < int(labels.sum() * (n_folds - 1) / n_folds)]
     total, done = n_folds * (1 + len(curve_sizes)) + 1, 0
     stage = "supervised head (cross-fitting)"
-    report(progress, 0, total, stage)
+    notify(progress, 0, total, stage)
 
     heads = []
     candidate_scores = {c: np.zeros(len(labels)) for c in config.combinations}
@@ -218,7 +218,7 @@ def cross_fit(
             candidate_scores[combination][held] = fitter.apply(head.set_combination(combination), held, False)[0]
         heads.append(head)
         done += 1
-        report(progress, done, total, stage)
+        notify(progress, done, total, stage)
     candidate_auroc = {c: _auroc(labels, s) for c, s in candidate_scores.items()}
     combination = max(config.combinations, key=lambda c: (candidate_auroc[c] or 0.0,
                                                           _average_precision(labels, candidate_scores[c])))
@@ -237,13 +237,13 @@ def cross_fit(
             head = fitter.fit_head(fitter.training_index(fold, n_defects, config.seed + 1000 * n_defects + fold), fold)
             curve_scores[held] = fitter.apply(head.set_combination(combination), held, False)[0]
             done += 1
-            report(progress, done, total, stage)
+            notify(progress, done, total, stage)
         curve.append(_point(n_defects, labels, curve_scores, config.seed, False))
     n_all = int(round(np.mean([labels[folds != f].sum() for f in range(n_folds)])))
     curve.append(_point(n_all, labels, scores, config.seed, True))
 
     final = fitter.fit_head(np.arange(len(labels)), n_folds).set_combination(combination)
-    report(progress, total, total, stage)
+    notify(progress, total, total, stage)
     return CrossFitResult(scores, np.stack(maps), folds, final, combination, candidate_auroc,
                           None if plain_scores is None else _auroc(labels, np.asarray(plain_scores)), curve,
                           masks_used, n_folds, time.perf_counter() - start)

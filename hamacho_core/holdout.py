@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,32 +105,28 @@ def holdout_counts(held: Sequence[Sample]) -> dict[str, int]:
 def holdout_figures(evaluation: Evaluation) -> dict[str, Any]:
     """metrics.json's ``holdout`` section: the hold-out's figures at the saved threshold.
 
-    Recall, precision and false-alarm rate are proportions with 95 % Clopper-Pearson intervals
-    (``intervals.proportion``); F1 rises with recall and precision, so its interval is F1 at the ends of theirs
-    (conservative). Image AUROC is given without an interval.
+    Counted and bounded as the Threshold page does (``Decisions(...).at``, the hold-out as the headline), so one
+    picture set has one interval per figure wherever it is shown: recall, precision and false-alarm rate are
+    proportions with 95 % Clopper-Pearson intervals; F1 gets the seeded stratified bootstrap, widened to F1 at the
+    exact bounds of the rates where every resample agrees. Image AUROC is given without an interval.
     """
-    from hamacho_core.intervals import proportion
+    from hamacho_core.decisions import Decisions
     from hamacho_core.metrics import image_metrics
 
-    labels = evaluation.labels.astype(int)
-    image = image_metrics(evaluation.labels, evaluation.normalized_scores,
-                          evaluation.normalization.normalized_image_threshold)
-    tp, fp, fn, n_defects = image.tp, image.fp, image.fn, int(labels.sum())
-    recall, precision = proportion(tp, n_defects), proportion(tp, tp + fp)
-    false_alarm = proportion(fp, len(labels) - n_defects)
-    f1 = {"value": _f1(recall.value, precision.value), "low": _f1(recall.low, precision.low),
-          "high": _f1(recall.high, precision.high)}
+    threshold = float(evaluation.normalization.normalized_image_threshold)
+    decisions = Decisions(evaluation, holdout=evaluation)
+    figures = decisions.at(threshold)
+    image = image_metrics(evaluation.labels, evaluation.normalized_scores, threshold)
     return {"source": "sealed hold-out: pictures never used for the memory bank, the head, the threshold or the "
                       "normalization, scored by the final model at the saved threshold",
-            "n_pictures": len(labels), "n_defects": n_defects, "n_good": len(labels) - n_defects,
-            "image_threshold": float(evaluation.normalization.normalized_image_threshold),
-            "image_auroc": float(image.auroc), "tp": tp, "fp": fp, "fn": fn, "tn": len(labels) - tp - fp - fn,
-            "recall": asdict(recall), "precision": asdict(precision), "false_alarm_rate": asdict(false_alarm),
-            "f1": f1, "interval": "95 % Clopper-Pearson"}
-
-
-def _f1(recall: float, precision: float) -> float:
-    return 0.0 if recall + precision == 0 else 2 * recall * precision / (recall + precision)
+            "n_pictures": figures.n_pictures, "n_defects": figures.n_defect, "n_good": figures.n_good,
+            "image_threshold": threshold, "image_auroc": float(image.auroc), "tp": figures.tp, "fp": figures.fp,
+            "fn": figures.fn, "tn": figures.tn, "recall": figures.recall.to_dict(),
+            "precision": figures.precision.to_dict(), "false_alarm_rate": figures.false_alarm_rate.to_dict(),
+            "f1": figures.f1.to_dict(),
+            "interval": f"95 %: Clopper-Pearson for the proportions; F1 by a stratified bootstrap "
+                        f"({decisions.n_resamples:,} resamples, seed {decisions.seed}) widened to the exact bounds "
+                        "where every resample agrees, as on the Threshold page"}
 
 
 def write_holdout(run_dir: Path, detector: Detector, held: Sequence[Sample], normalization: Normalization,

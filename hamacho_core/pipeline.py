@@ -29,7 +29,7 @@ from hamacho_core.holdout import holdout_counts, split_holdout, write_holdout
 from hamacho_core.metrics import RunMetrics, fit_normalization, run_metrics
 from hamacho_core.persistence import save_run
 from hamacho_core.planning import TrainPlan, plan
-from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.progress import ProgressCallback, notify
 from hamacho_core.report import (
     TEST_DIR,
     DecodedPictures,
@@ -200,5 +200,5 @@ def infer(
     finally:
         maps = writer.close(progress)  # the job ends when the last file is written
     rows = write_predictions(save_dir, paths, names, prediction.scores, normalization)
-    report(progress, 1, 1, "done")
+    notify(progress, 1, 1, "done")
     return InferenceResult(rows, save_dir, problems, warnings, maps)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -38,8 +38,10 @@ from hamacho_core.tiling import (
 __all__ = [
     "AUTO_MAX_SIDE",
     "RESIZE_MODES",
-    "InputShape",
+    "SHAPE_REASONS",
     "ImageSource",
+    "InputShape",
+    "ShapeReason",
     "batches",
     "choose_input_shape",
     "normalized_array",
@@ -51,14 +53,65 @@ MIXED_ASPECT_SPREAD = 2.0  # keep-aspect gives way to a square when the 10th-90t
 ImageSource = str | Path | np.ndarray  # a file, or an RGB (H, W, 3) uint8 array
 
 
+_TILES = ("median native size {native_h:.0f} x {native_w:.0f} px scaled to a {canvas_h} x {canvas_w} canvas (never "
+          "upsampled), cut into {rows} x {cols} overlapping tiles of {tile_h} x {tile_w} (at most {max_tiles} tiles)")
+_KEEP = ("median native long side {native_long:.0f} px, never upsampled), median aspect h/w {aspect:.2f}, sides "
+         "rounded to multiples of {stride}")
+SHAPE_REASONS: dict[str, str] = {  # reason code -> its English text (str.format of ShapeReason.values)
+    "tiles_on": "tiling on; " + _TILES,
+    "tiles_auto": "auto tiling: median native long side {native_long:.0f} px > {factor} x {tile_side}; " + _TILES,
+    "square": "square {side} x {side}",
+    "square_default": "square {side} x {side} (default)",
+    "keep_aspect_auto": "long side {long_side} px (auto: up to {auto_max}, " + _KEEP,
+    "keep_aspect_requested": "long side {long_side} px (requested {target}, " + _KEEP,
+    "mixed_aspect": "mixed aspect ratios (h/w {low:.2f} to {high:.2f} across the middle 80% of the pictures, over "
+                    "{spread:g}x apart): a square with the pixels of {height} x {width}, the shape keep-aspect would "
+                    "give ({inner})",
+    "given": "given",  # a shape passed in by the caller
+    "exported": "exported",  # the shape an exported model was built for
+    "recorded": "{text}",  # a run saved before reason codes: its English text
+}
+
+
+@dataclass(frozen=True)
+class ShapeReason:
+    """Why an input shape was chosen: a code of :data:`SHAPE_REASONS`, its numbers, and the reason it builds on.
+
+    The CLI, the API and the run files use :meth:`text` (English); the app words the code in its own languages.
+    """
+
+    code: str
+    values: dict[str, float | int | str] = field(default_factory=dict, hash=False)
+    inner: ShapeReason | None = None  # mixed_aspect: the keep-aspect reason it replaces
+
+    def text(self) -> str:
+        """The reason in English, e.g. ``square 256 x 256 (default)``."""
+        inner = {"inner": self.inner.text()} if self.inner else {}
+        return SHAPE_REASONS[self.code].format(**self.values, **inner)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "values": dict(self.values),
+                **({"inner": self.inner.to_dict()} if self.inner else {})}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ShapeReason:
+        inner = data.get("inner")
+        return cls(str(data["code"]), dict(data.get("values") or {}), cls.from_dict(inner) if inner else None)
+
+
 @dataclass(frozen=True)
 class InputShape:
     """Input size in pixels (the whole image, or the canvas cut into ``tiles``), with the reason it was chosen."""
 
     height: int
     width: int
-    reason: str = ""
+    why: ShapeReason | None = None
     tiles: TileGrid | None = None  # None: the whole image is one model input
+
+    @property
+    def reason(self) -> str:
+        """Why this shape, in English (empty when not known)."""
+        return self.why.text() if self.why else ""
 
     def as_tuple(self) -> tuple[int, int]:
         return self.height, self.width
@@ -131,32 +184,36 @@ def choose_input_shape(
         native = (native_long, native_long / aspect) if aspect > 1.0 else (native_long * aspect, native_long)
         grid = choose_tile_grid(native, tile_side, stride, max_tiles, tile_overlap)
         if grid.count > 1:
-            why = ("tiling on" if tiling == "on" else
-                   f"auto tiling: median native long side {native_long:.0f} px > {AUTO_TILE_FACTOR} x {tile_side}")
-            why += (f"; median native size {native[0]:.0f} x {native[1]:.0f} px scaled to a {grid.canvas[0]} x "
-                    f"{grid.canvas[1]} canvas (never upsampled), cut into {grid.rows} x {grid.cols} overlapping "
-                    f"tiles of {grid.tile[0]} x {grid.tile[1]} (at most {max_tiles} tiles)")
+            values: dict[str, float | int | str] = {
+                "native_h": float(native[0]), "native_w": float(native[1]), "canvas_h": int(grid.canvas[0]),
+                "canvas_w": int(grid.canvas[1]), "rows": int(grid.rows), "cols": int(grid.cols),
+                "tile_h": int(grid.tile[0]), "tile_w": int(grid.tile[1]), "max_tiles": int(max_tiles)}
+            if tiling == "on":
+                why = ShapeReason("tiles_on", values)
+            else:
+                why = ShapeReason("tiles_auto", {**values, "native_long": native_long, "factor": AUTO_TILE_FACTOR,
+                                                 "tile_side": tile_side})
             return InputShape(grid.canvas[0], grid.canvas[1], why, grid)
     if resize == "square":
         side = _round_to(image_size or 256, stride)
-        return InputShape(side, side, f"square {side} x {side}" + (" (default)" if image_size is None else ""))
+        return InputShape(side, side, ShapeReason("square" if image_size is not None else "square_default",
+                                                  {"side": side}))
     target = image_size or AUTO_MAX_SIDE
     long_side = _round_to(min(target, native_long), stride, down=True)
     if aspect <= 1.0:
         height, width = _round_to(long_side * aspect, stride), long_side
     else:
         height, width = long_side, _round_to(long_side / aspect, stride)
-    asked = f"auto: up to {AUTO_MAX_SIDE}" if image_size is None else f"requested {target}"
-    why = (f"long side {long_side} px ({asked}"
-           f", median native long side {native_long:.0f} px, never upsampled), median aspect h/w {aspect:.2f}, "
-           f"sides rounded to multiples of {stride}")
+    kept = {"long_side": long_side, "native_long": native_long, "aspect": aspect, "stride": stride}
+    why = (ShapeReason("keep_aspect_auto", {**kept, "auto_max": AUTO_MAX_SIDE}) if image_size is None else
+           ShapeReason("keep_aspect_requested", {**kept, "target": target}))
     low, high = np.percentile(aspects, [10, 90])
     if high / low > MIXED_ASPECT_SPREAD:
         # No common aspect to keep: any one shape distorts most pictures, so spend the same pixels on a square.
         side = _round_to(float(np.sqrt(height * width)), stride)
-        return InputShape(side, side, f"mixed aspect ratios (h/w {low:.2f} to {high:.2f} across the middle 80% of "
-                          f"the pictures, over {MIXED_ASPECT_SPREAD:g}x apart): a square with the pixels of "
-                          f"{height} x {width}, the shape keep-aspect would give ({why})")
+        return InputShape(side, side, ShapeReason("mixed_aspect", {
+            "low": float(low), "high": float(high), "spread": MIXED_ASPECT_SPREAD, "height": height, "width": width},
+            why))
     return InputShape(height, width, why)
 
 

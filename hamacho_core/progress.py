@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
-__all__ = ["ProgressCallback", "report", "track"]
+__all__ = ["ProgressCallback", "notify", "track"]
 
 ProgressCallback = Callable[[int, int, str], None]
 T = TypeVar("T")
 
 
-def report(progress: ProgressCallback | None, done: int, total: int, stage: str) -> None:
+def notify(progress: ProgressCallback | None, done: int, total: int, stage: str) -> None:
     """Call ``progress`` if one was given."""
     if progress is not None:
         progress(done, total, stage)
@@ -23,7 +23,7 @@ def report(progress: ProgressCallback | None, done: int, total: int, stage: str)
 
 def track(items: Iterable[T], total: int, stage: str, progress: ProgressCallback | None) -> Iterator[T]:
     """Yield ``items``, reporting ``(i, total, stage)`` before the first and after each item."""
-    report(progress, 0, total, stage)
+    notify(progress, 0, total, stage)
     for done, item in enumerate(items, start=1):
         yield item
-        report(progress, done, total, stage)
+        notify(progress, done, total, stage)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.progress import ProgressCallback, notify
 
 __all__ = ["GreedyCoresetSampler", "coreset_size"]
 
@@ -95,5 +95,5 @@ def _greedy(
         torch.minimum(min_distance, distance, out=min_distance)
         index = int(torch.argmax(min_distance))
         if i % step == 0 or i == n_select - 1:
-            report(progress, offset + i + 1, total, "coreset")
+            notify(progress, offset + i + 1, total, "coreset")
     return chosen

@@ -12,7 +12,7 @@ Both go through the same steps as ``pipeline.infer``, so the scores are the same
 2. :func:`score_map`: each anomaly map resized to its picture's original size (bilinear), then normalized with the
    run's :class:`~hamacho_core.thresholds.Normalization`;
 3. the verdict at the normalized image threshold and the defect regions at the normalized pixel threshold
-   (``report.defect_regions``, the rows of ``defect_regions.csv``).
+   (``drawing.defect_regions``, the rows of ``defect_regions.csv``).
 
 Thresholds given per call follow the CLI's rule (``check_normalized_threshold``) and never change the loaded run.
 """
@@ -30,11 +30,12 @@ import numpy as np
 
 from hamacho_core.data import Problem, Sample, probe_samples
 from hamacho_core.detectors import Detector, Prediction
+from hamacho_core.drawing import REGION_COLUMNS, ImageReport, defect_regions
 from hamacho_core.errors import ConfigError
 from hamacho_core.imageio import decode_bytes, read_image, to_rgb_uint8
 from hamacho_core.limits import Limits
 from hamacho_core.persistence import LoadedRun
-from hamacho_core.report import PRED_COLUMNS, REGION_COLUMNS, ImageReport, defect_regions, write_image_report
+from hamacho_core.report import PRED_COLUMNS, write_image_report
 from hamacho_core.thresholds import SAVED_NAMES, Normalization, check_normalized_threshold
 
 __all__ = ["PRED_COLUMNS", "PictureScore", "ScoredPicture", "decode_image", "problem_row", "score_arrays", "score_map",

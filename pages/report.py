@@ -7,9 +7,9 @@ from pathlib import Path
 import streamlit as st
 
 from hamacho_core.projects import EXPORTS
-from ui.export import PARTS, build_report_zip, report_name
 from ui.i18n import t
 from ui.label_view import wrong_verdicts_panel
+from ui.report_zip import PARTS, build_report_zip, report_name
 from ui.router import ensure_routed
 from ui.state import require_project
 from ui.widgets import run_picker, show_errors

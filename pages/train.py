@@ -62,7 +62,7 @@ with right, show_errors():
                                      for k, v in counts.items())))
         found = estimate(dataset, model, None if auto else int(size), resize, float(coreset), int(bank), tiling,
                          write_csv=write_csv)
-        st.info(t("shape_info", h=found.shape.height, w=found.shape.width, reason=explain(found.shape.reason)))
+        st.info(t("shape_info", h=found.shape.height, w=found.shape.width, reason=explain(found.shape.why)))
         grid = found.shape.tiles
         if grid is not None:
             st.info(t("tiles_info", n=grid.count, rows=grid.rows, cols=grid.cols, th=grid.tile[0], tw=grid.tile[1]))

@@ -69,7 +69,7 @@ def test_dockerfile_does_what_make_run_does() -> None:
     command = re.search(r"^CMD (.+)$", text, re.M)
     assert command, "no CMD"
     for part in (
-        "python -m hamacho_core.demo",
+        "python -m hamacho_core demo",
         "$HAMACHO_HOME/demo",
         "streamlit run app.py",
         "--server.port 8501",
@@ -137,7 +137,7 @@ def test_make_targets_run_the_expected_commands(tmp_path: Path) -> None:
     run = dry_run("run")
     assert "python3 -m venv .venv" in run and "pip install -r requirements-dev.txt" in run
     assert "pip install --no-deps -e ." in run
-    assert f'python -m hamacho_core.demo "{tmp_path}/demo"' in run
+    assert f'python -m hamacho_core demo "{tmp_path}/demo"' in run
     assert "streamlit run app.py --server.port 8501 --server.headless true" in run
     test = dry_run("test")
     assert "apt-get install -y" in test and "chromium chromium-driver" in test

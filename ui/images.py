@@ -7,9 +7,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from hamacho_core.drawing import heat_map, outline
 from hamacho_core.errors import DataError
 from hamacho_core.imageio import read_image, read_mask
-from hamacho_core.report import heat_map, outline
 
 __all__ = ["fit", "gray_to_map", "heat_overlay", "mask_outline", "thumbnail"]
 

@@ -18,12 +18,12 @@ import streamlit as st
 
 from hamacho_core import labels
 from hamacho_core.data import Problem
+from hamacho_core.drawing import defect_regions
 from hamacho_core.imageio import read_image
 from hamacho_core.jobs import INFERENCE as INFERENCE_KIND
 from hamacho_core.jobs import Job, JobManager
 from hamacho_core.jobs.inference import PROBLEMS_FILE, InferenceJobConfig, InferenceJobResult, run_inference_job
 from hamacho_core.projects import INFERENCE, new_stamp
-from hamacho_core.report import defect_regions
 from hamacho_core.store.store import RECORD_VARIABLE, env_flag
 from hamacho_core.uploads import ImportReport, save_inference_inputs
 from ui.i18n import t

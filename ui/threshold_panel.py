@@ -17,11 +17,12 @@ import numpy as np
 import streamlit as st
 
 from hamacho_core import labels
+from hamacho_core.data import relative_names
 from hamacho_core.decisions import FITTED, Decisions, ThresholdAnswer, ThresholdIntervals, save_costs
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.metrics import ImageMetrics, curves, image_metrics
 from hamacho_core.persistence import update_thresholds
-from hamacho_core.report import TEST_DIR, relative_names
+from hamacho_core.report import TEST_DIR
 from hamacho_core.review import pictures_in_project
 from ui.charts import confusion_figure, histogram_figure, pr_figure, roc_figure
 from ui.decision_text import provenance_sentence, source

@@ -29,7 +29,7 @@ router = APIRouter(tags=["pictures"])
 Project = Annotated[str, PathParameter(description="project folder name in the workspace", max_length=200)]
 PicturePath = Annotated[str, PathParameter(description="below the project's data folder, as GET .../pictures lists it",
                                            max_length=1000)]
-Kind = Literal["good", "bad", "mask"]
+Kind = Literal[KINDS]  # type: ignore[valid-type]
 
 
 def _picture(data_dir: Path, path: Path, details: bool = False) -> DatasetPicture:

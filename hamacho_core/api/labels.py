@@ -28,7 +28,7 @@ class LabelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     picture: str = Field(min_length=1, max_length=1000, description="the picture's path in the project's data folder, "
                          "e.g. good/001.png or bad/scratch/002.png (as GET .../labels and the run's outputs name it)")
-    label: Literal["good", "defect", "excluded"]
+    label: Literal[labels.LABELS]  # type: ignore[valid-type]
     defect_type: str | None = Field(None, max_length=200, description="the defect type (new or existing) when "
                                     "label is defect")
     why: str = Field("", max_length=2000, description="the reason; required when label is excluded")

@@ -23,10 +23,17 @@ from fastapi import Form
 
 from hamacho_core.api.runs import RunRecord
 from hamacho_core.api.schemas import PictureResult, PredictResponse
-from hamacho_core.errors import ConfigError, DataError, HamachoError
-from hamacho_core.report import heat_map
+from hamacho_core.drawing import heat_map
+from hamacho_core.errors import DataError, HamachoError
 from hamacho_core.scoring import PictureScore, decode_image, with_thresholds
-from hamacho_core.store import RECORD_VARIABLE, NewResult, ResultStore, env_flag, picture_sha256
+from hamacho_core.store import (
+    RECORD_VARIABLE,
+    NewResult,
+    ResultStore,
+    env_flag,
+    picture_sha256,
+    with_time_zone,
+)
 from hamacho_core.thresholds import Normalization
 
 __all__ = ["Labels", "StoreHandle", "labels_form", "picture_files", "score_and_record"]
@@ -56,9 +63,7 @@ def labels_form(
                                                     "HAMACHO_RECORD_RESULTS, on unless set to 0)")] = None,
 ) -> Labels:
     """The recording fields of a predict form (a dependency, shared by the predict endpoints)."""
-    if taken_at is not None and taken_at.tzinfo is None:
-        raise ConfigError("taken_at needs a time zone, e.g. 2026-12-07T08:30:00+09:00 or ...Z for UTC")
-    return Labels(part_id or None, line or None, shift or None, taken_at, record)
+    return Labels(part_id or None, line or None, shift or None, with_time_zone("taken_at", taken_at), record)
 
 
 class StoreHandle:

@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from hamacho_core.api.runs import NotFound
+from hamacho_core.api.schemas import Verdict
 from hamacho_core.api.store_schemas import MonitorResponse, RecordedResult, ResultPage
-from hamacho_core.errors import ConfigError
-from hamacho_core.store import ResultFilter, ResultStore, StoredResult
+from hamacho_core.store import ResultFilter, ResultStore, StoredResult, with_time_zone
 from hamacho_core.store.monitor import (
+    GROUPS,
     MIN_PICTURES,
     MIN_REFERENCE,
     ReferenceCache,
@@ -26,7 +27,6 @@ __all__ = ["router"]
 router = APIRouter(tags=["results"])
 
 ResultId = Annotated[int, Path(ge=1, le=2**63 - 1, description="a result's id, as GET /v1/results lists it")]
-Verdict = Literal["good", "defect"]
 
 
 def result_filter(
@@ -39,10 +39,8 @@ def result_filter(
     shift: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ResultFilter:
     """The filters of the results endpoints (a dependency)."""
-    for name, moment in (("since", since), ("until", until)):
-        if moment is not None and moment.tzinfo is None:
-            raise ConfigError(f"{name} needs a time zone, e.g. 2026-12-07T00:00:00+09:00 or ...Z for UTC")
-    return ResultFilter(run_id, since, until, verdict, part_id, line, shift)
+    return ResultFilter(run_id, with_time_zone("since", since), with_time_zone("until", until), verdict, part_id, line,
+                        shift)
 
 
 Filters = Annotated[ResultFilter, Depends(result_filter)]
@@ -128,7 +126,7 @@ METHOD = (f"Defect rate: share of 'defect' verdicts with its exact (Clopper-Pear
 def get_monitor(
     request: Request,
     filters: Filters,
-    group_by: Literal["day", "shift"] = "day",
+    group_by: Literal[GROUPS] = "day",  # type: ignore[valid-type]
     timezone: Annotated[str, Query(max_length=64, description="IANA time zone of the days, e.g. Asia/Tokyo")] = "UTC",
 ) -> MonitorResponse:
     """Per run and per day (or shift): pictures scored, defect rate with its 95 % interval, score distribution

@@ -10,7 +10,9 @@ from hamacho_core.backbone import DEFAULT_BACKBONE
 from hamacho_core.choices import HOLDOUT_RANGE
 from hamacho_core.config import ACCELERATORS, SPLIT_RANGE, TASK_TYPES
 from hamacho_core.detectors import DETECTORS
+from hamacho_core.jobs.records import ACTIVE, FINISHED
 from hamacho_core.preprocess import MAX_SIDE, MIN_SIDE, RESIZE_MODES
+from hamacho_core.store import VERDICTS
 from hamacho_core.tiling import DEFAULT_MAX_TILES, TILING_MODES
 
 __all__ = [
@@ -25,7 +27,10 @@ __all__ = [
     "RunSummary",
     "Thresholds",
     "TrainRequest",
+    "Verdict",
 ]
+
+Verdict = Literal[VERDICTS]  # type: ignore[valid-type]  # the store's verdicts: "good", "defect"
 
 
 class ErrorBody(BaseModel):
@@ -95,7 +100,7 @@ class PictureResult(BaseModel):
     filename: str
     raw_score: float | None = None
     norm_score: float | None = None
-    verdict: Literal["good", "defect"] | None = None
+    verdict: Verdict | None = None
     image_norm: float | None = None
     pixel_norm: float | None = None
     defect_regions: list[DefectRegion] = Field(default_factory=list)
@@ -142,7 +147,7 @@ class TrainRequest(BaseModel):
 class JobInfo(BaseModel):
     id: str = Field(description="<project>:<run folder>; the finished run has the same id")
     project: str
-    status: Literal["queued", "running", "done", "failed", "cancelled", "interrupted"]
+    status: Literal[ACTIVE + FINISHED]  # type: ignore[valid-type]
     stage: str
     done: int
     total: int

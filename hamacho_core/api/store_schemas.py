@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from hamacho_core.api.schemas import DefectRegion, PredictResponse
+from hamacho_core.api.schemas import DefectRegion, PredictResponse, Verdict
+from hamacho_core.store.monitor import DRIFT_LEVELS, GROUPS
+from hamacho_core.uploads import KINDS
 
 __all__ = ["CachedRuns", "DatasetPicture", "DatasetPictures", "MonitorPeriod", "MonitorResponse", "MonitorRun",
            "MultiPredictResponse", "PictureUpload", "RecordedResult", "ResultPage", "RunDeleted"]
@@ -32,7 +34,7 @@ class RecordedResult(BaseModel):
     shift: str | None
     raw_score: float
     norm_score: float
-    verdict: Literal["good", "defect"]
+    verdict: Verdict
     defect_regions: list[DefectRegion]
     picture_kept: bool = Field(description="the picture is kept: GET /v1/results/{id}/picture")
     map_kept: bool = Field(description="its normalized map is kept: GET /v1/results/{id}/map")
@@ -54,7 +56,7 @@ class MonitorPeriod(BaseModel):
     mean_norm_score: float
     psi: float | None = Field(description="population stability index of the raw scores against the run's "
                                           "training-time good test pictures")
-    drift: Literal["ok", "watch", "alarm", "unknown"]
+    drift: Literal[DRIFT_LEVELS]  # type: ignore[valid-type]
     drift_message: str = Field(description="the drift level in plain words, with the figures it rests on")
     histogram: list[int] = Field(description="pictures per normalized-score bin (edges: `bins`)")
     first: datetime
@@ -70,7 +72,7 @@ class MonitorRun(BaseModel):
 
 
 class MonitorResponse(BaseModel):
-    group_by: Literal["day", "shift"]
+    group_by: Literal[GROUPS]  # type: ignore[valid-type]
     timezone: str
     bins: list[float] = Field(description="normalized-score histogram edges")
     psi_watch: float = Field(description="PSI at or above this: watch")
@@ -86,7 +88,7 @@ class MultiPredictResponse(BaseModel):
 
 class DatasetPicture(BaseModel):
     path: str = Field(description="below the project's data folder, e.g. good/001.png or bad/scratch/003.png")
-    kind: Literal["good", "bad", "mask"]
+    kind: Literal[KINDS]  # type: ignore[valid-type]
     defect_type: str | None
     bytes: int
     width: int | None = None

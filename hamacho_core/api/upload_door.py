@@ -8,11 +8,10 @@ from pathlib import Path
 
 from hamacho_core.data import Problem
 from hamacho_core.limits import Limits
-from hamacho_core.uploads import save_uploads
+from hamacho_core.uploads import KINDS, save_uploads
 
 __all__ = ["KINDS", "save_pictures"]
 
-KINDS = ("good", "bad", "mask")
 
 
 def save_pictures(data_dir: Path, kind: str, files: Iterable[tuple[str, bytes]],

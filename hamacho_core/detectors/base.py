@@ -20,8 +20,8 @@ from hamacho_core.cpu_kernels import fast_kernels_enabled, separable_filter
 from hamacho_core.detectors.supervised import SupervisedHead
 from hamacho_core.errors import ConfigError, NotFittedError
 from hamacho_core.imageio import image_size
-from hamacho_core.preprocess import ImageSource, InputShape, batches, choose_input_shape
-from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.preprocess import ImageSource, InputShape, ShapeReason, batches, choose_input_shape
+from hamacho_core.progress import ProgressCallback, notify
 from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, TileGrid, split_tiles, stitch_tiles
 
 __all__ = ["BatchCallback", "Detector", "DetectorConfig", "Prediction", "gaussian_blur"]
@@ -241,6 +241,7 @@ class Detector(ABC):
         self._check_fitted()
         shape = self.input_shape_
         settings = {"input_shape": list(shape.as_tuple()), "input_shape_reason": shape.reason,
+                    "input_shape_why": shape.why.to_dict() if shape.why else None,
                     "tile_grid": shape.tiles.to_dict() if shape.tiles else None}
         if self.head_ is not None:
             settings["head"] = self.head_.state_settings()
@@ -249,8 +250,9 @@ class Detector(ABC):
     def load_state_settings(self, settings: dict[str, Any]) -> None:
         height, width = settings["input_shape"]
         grid = settings.get("tile_grid")
-        self.input_shape_ = InputShape(int(height), int(width), settings.get("input_shape_reason", ""),
-                                       TileGrid.from_dict(grid) if grid else None)
+        why = settings.get("input_shape_why")
+        self.input_shape_ = InputShape(int(height), int(width), ShapeReason.from_dict(why) if why else ShapeReason(
+            "recorded", {"text": settings.get("input_shape_reason", "")}), TileGrid.from_dict(grid) if grid else None)
         self._head_settings = settings.get("head") or {}
 
     def head_tensors(self) -> dict[str, torch.Tensor]:
@@ -283,7 +285,7 @@ class Detector(ABC):
         if config.input_shape is not None:
             height, width = config.input_shape
             grid = TileGrid.from_dict(config.tile_grid) if config.tile_grid else None
-            return InputShape(height, width, "given", grid)
+            return InputShape(height, width, ShapeReason("given"), grid)
         sizes = [im.shape[:2] if isinstance(im, np.ndarray) else image_size(im) for im in images]
         return choose_input_shape(sizes, config.image_size, config.resize, stride, config.tiling, config.max_tiles,
                                   config.tile_overlap)
@@ -299,7 +301,7 @@ class Detector(ABC):
     ) -> Iterator[tuple[torch.Tensor, list[tuple[int, int]]]]:
         """Model inputs for a few whole images at a time: (images x tiles, 3, h, w) and the images' original sizes."""
         extractor, grid, done = self.extractor, self.input_shape_.tiles, 0
-        report(progress, 0, len(images), stage)
+        notify(progress, 0, len(images), stage)
         per_part = self._step if grid is None else max(1, self._step // grid.count)
         for batch, sizes in batches(images, self.input_shape_, extractor.mean, extractor.std,
                                     self.config.batch_size, self.config.n_threads, decoded):
@@ -307,7 +309,7 @@ class Detector(ABC):
                 part = batch[start:start + per_part]
                 yield (part if grid is None else split_tiles(part, grid)), sizes[start:start + per_part]
                 done += len(part)
-                report(progress, done, len(images), stage)
+                notify(progress, done, len(images), stage)
 
     def _accelerate(self, n_images: int) -> None:
         """Let the backbone run on onnxruntime for a CPU job this big (``hamacho_core.cpu_kernels``)."""

@@ -5,9 +5,9 @@ onnx, onnxruntime and openvino are imported only when a model is exported or ope
 
 from __future__ import annotations
 
-from hamacho_core.export.engines import ENGINES, ExportedModel, open_run
+from hamacho_core.export.engines import INFERENCE_ENGINES, ExportedModel, open_run
 from hamacho_core.export.exporter import EXPORT_FORMATS, MANIFEST_NAME, ExportResult, export_run, read_manifest
 from hamacho_core.export.graph import DetectorGraph, create_graph
 
-__all__ = ["ENGINES", "EXPORT_FORMATS", "MANIFEST_NAME", "DetectorGraph", "ExportResult", "ExportedModel",
+__all__ = ["EXPORT_FORMATS", "INFERENCE_ENGINES", "MANIFEST_NAME", "DetectorGraph", "ExportResult", "ExportedModel",
            "create_graph", "export_run", "open_run", "read_manifest"]

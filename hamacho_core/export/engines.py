@@ -26,9 +26,8 @@ from hamacho_core.export.model import EngineConfig, ExportedModel, read_manifest
 from hamacho_core.persistence import LoadedRun, load_run, read_config
 from hamacho_core.thresholds import Normalization
 
-__all__ = ["ENGINES", "EngineConfig", "ExportedModel", "cache_dir", "open_run"]
+__all__ = ["INFERENCE_ENGINES", "EngineConfig", "ExportedModel", "cache_dir", "open_run"]
 
-ENGINES = INFERENCE_ENGINES
 CACHE_FOLDER = "exported"
 
 
@@ -69,8 +68,8 @@ def open_run(
         ConfigError: unknown engine, or a model folder of another engine. ModelFileError: unreadable run or
         export, or an export of other weights.
     """
-    if engine not in ENGINES:
-        raise ConfigError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if engine not in INFERENCE_ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}: use one of {', '.join(INFERENCE_ENGINES)}")
     if engine == "torch":
         if model_dir is not None:
             raise ConfigError("--model-dir is for --engine onnx or openvino")

@@ -39,7 +39,7 @@ from hamacho_core.errors import ConfigError
 from hamacho_core.export.graph import create_graph
 from hamacho_core.export.model import EXPORT_FORMAT_VERSION, MANIFEST_NAME, MODEL_FILES, read_manifest
 from hamacho_core.persistence import CONFIG_NAME, WEIGHTS_PATH, atomic_write_text, dump_json, load_run, read_config
-from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.progress import ProgressCallback, notify
 from hamacho_core.runtimes import OPENVINO_CONFIG, precision_settings
 
 __all__ = ["EXPORT_FORMATS", "EXPORT_FORMAT_VERSION", "MANIFEST_NAME", "ExportResult", "export_run",
@@ -100,7 +100,7 @@ def export_run(
     if format not in EXPORT_FORMATS:
         raise ConfigError(f"unknown export format {format!r}: use one of {', '.join(EXPORT_FORMATS)}")
     start = time.perf_counter()
-    report(progress, 0, 4, "loading the run")
+    notify(progress, 0, 4, "loading the run")
     run = load_run(config_path, "cpu")
     graph = create_graph(run.detector)
     height, width = graph.input_shape
@@ -109,16 +109,16 @@ def export_run(
     output_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=output_dir, prefix=".export-"))
     try:
-        report(progress, 1, 4, "tracing the model")
+        notify(progress, 1, 4, "tracing the model")
         onnx_path = staging / "model.onnx"
         _to_onnx(graph, torch.zeros(1, 3, height, width), onnx_path)
         if format == "openvino":
-            report(progress, 2, 4, "converting to OpenVINO")
+            notify(progress, 2, 4, "converting to OpenVINO")
             _to_openvino(onnx_path, staging / "model.xml")
         names = MODEL_FILES[format]
         manifest = build_manifest(run, format, names[0], weights_digest(run.run_dir))
         dump_json(staging / MANIFEST_NAME, manifest)
-        report(progress, 3, 4, "checking against PyTorch")
+        notify(progress, 3, 4, "checking against PyTorch")
         check = check_export(run, staging, None if check_pictures is None else [Path(p) for p in check_pictures])
         if not check.passed:
             raise ExportMismatchError(check.message(format))
@@ -133,7 +133,7 @@ def export_run(
             shutil.rmtree(output_dir, ignore_errors=True)  # a folder this call made holds nothing half-written
         raise
     shutil.rmtree(staging, ignore_errors=True)
-    report(progress, 4, 4, "exported")
+    notify(progress, 4, 4, "exported")
     return ExportResult(output_dir, output_dir / MODEL_FILES[format][0], output_dir / MANIFEST_NAME,
                         time.perf_counter() - start)
 

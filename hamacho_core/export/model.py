@@ -17,8 +17,8 @@ import numpy as np
 
 from hamacho_core.detectors.base import CPU_FORWARD_BATCH, BatchCallback, Prediction
 from hamacho_core.errors import ModelFileError
-from hamacho_core.preprocess import ImageSource, InputShape, batches
-from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.preprocess import ImageSource, InputShape, ShapeReason, batches
+from hamacho_core.progress import ProgressCallback, notify
 from hamacho_core.runtimes import onnx_session, openvino_model
 
 __all__ = ["EXPORT_FORMAT_VERSION", "MANIFEST_NAME", "MODEL_FILES", "EngineConfig", "ExportedModel", "read_manifest"]
@@ -50,7 +50,7 @@ class ExportedModel:
         self.manifest = read_manifest(model_dir)
         self.config = config or EngineConfig()
         source = self.manifest["input"]
-        self.input_shape_ = InputShape(int(source["height"]), int(source["width"]), "exported")
+        self.input_shape_ = InputShape(int(source["height"]), int(source["width"]), ShapeReason("exported"))
         self.name = str(self.manifest["model"])
         self._run = self._open()
 
@@ -79,7 +79,7 @@ class ExportedModel:
         source = self.manifest["input"]
         scores, maps, sizes, done = [], [], [], 0
         decoded: list[np.ndarray] | None = [] if on_batch is not None else None
-        report(progress, 0, len(images), "predicting")
+        notify(progress, 0, len(images), "predicting")
         for batch, batch_sizes in batches(images, self.input_shape_, source["mean"], source["std"],
                                           self.config.batch_size, self.config.n_threads, decoded):
             batch_scores, batch_maps = self.run(batch.numpy())
@@ -90,7 +90,7 @@ class ExportedModel:
                 del decoded[:len(batch_sizes)]
             sizes += batch_sizes
             done += len(batch_sizes)
-            report(progress, done, len(images), "predicting")
+            notify(progress, done, len(images), "predicting")
         if not scores:
             return Prediction(np.zeros(0, np.float32), np.zeros((0, *self.input_shape_.as_tuple()), np.float32), [])
         return Prediction(np.concatenate(scores), np.concatenate(maps), sizes)

@@ -31,7 +31,7 @@ import pandas as pd
 from hamacho_core.choices import SCORE_ENGINES
 from hamacho_core.errors import ConfigError, DataError, HamachoError
 from hamacho_core.persistence import _run_dir, read_config
-from hamacho_core.progress import ProgressCallback, report
+from hamacho_core.progress import ProgressCallback, notify
 from hamacho_core.scale.sources import resolve_source
 from hamacho_core.scoring import PRED_COLUMNS, problem_row, with_thresholds
 from hamacho_core.thresholds import Normalization
@@ -41,7 +41,6 @@ __all__ = ["OUTPUT_COLUMNS", "ClusterUnreachableError", "ScoreConfig", "ScoreRes
 OUTPUT_COLUMNS = [*PRED_COLUMNS, "defect_regions", "problem"]
 PARTS_DIR = "parts"
 STATE_NAME = "score.json"
-ENGINES = SCORE_ENGINES
 MAX_LOCAL_WORKERS = 4
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2  # paths and small rows only travel through it
 ACTOR_START_TIMEOUT_S = 600  # starting the actors (model loaded) may take this long before the run gives up
@@ -70,8 +69,8 @@ class ScoreConfig:
     accelerator: str = "auto"
 
     def validate(self) -> None:
-        if self.engine not in ENGINES:
-            raise ConfigError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
+        if self.engine not in SCORE_ENGINES:
+            raise ConfigError(f"engine must be one of {', '.join(SCORE_ENGINES)}, not {self.engine!r}")
         if self.engine == "local" and self.address:
             raise ConfigError("--address is for --engine ray (the local engine starts its own Ray runtime)")
         if self.workers is not None and self.workers < 1:
@@ -297,12 +296,12 @@ def _run_pipeline(ray: Any, config: ScoreConfig, todo: list[dict[str, str]], out
         batch_size=config.batch_size, batch_format="numpy", concurrency=workers, num_cpus=cpus,
         num_gpus=gpus or None)  # Ray Data's actor pool defaults: max_restarts=-1, max_task_retries=-1
     done, nodes = 0, set()
-    report(progress, 0, len(todo), "scoring")
+    notify(progress, 0, len(todo), "scoring")
     try:
         for batch in _batches(scored):
             done += len(batch["filepath"])
             nodes.update(str(n) for n in batch["node_id"])
-            report(progress, min(done, len(todo)), len(todo), "scoring")
+            notify(progress, min(done, len(todo)), len(todo), "scoring")
     except ray.exceptions.GetTimeoutError:
         raise HamachoError(f"the {workers} Ray worker(s) did not start within {ACTOR_START_TIMEOUT_S} s: check that "
                            "the cluster has the CPUs/GPUs asked for and that every node can import hamacho") from None
@@ -351,7 +350,7 @@ def score(config: ScoreConfig, progress: ProgressCallback | None = None) -> Scor
             if owned:
                 ray.shutdown()
     seconds = time.perf_counter() - started
-    report(progress, 1, 1, "writing outputs")
+    notify(progress, 1, 1, "writing outputs")
     table = _write_outputs(output, read_parts(output), wanted)
     return ScoreResult(output, len(table), n_scored, len(source.paths) - len(todo),
                        int((table["problem"] != "").sum()), seconds, workers, sorted(nodes), warnings_)

@@ -11,9 +11,8 @@ import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hamacho_core.data import Problem, is_image_file, list_images
+from hamacho_core.data import Problem, is_image_file, list_images, relative_names
 from hamacho_core.errors import DataError
-from hamacho_core.report import relative_names
 
 __all__ = ["Source", "resolve_source"]
 

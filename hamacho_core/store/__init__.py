@@ -26,7 +26,9 @@ from hamacho_core.store.store import (
     default_url,
     env_flag,
     picture_sha256,
+    with_time_zone,
 )
 
 __all__ = ["DATABASE_VARIABLE", "KEEP_VARIABLE", "RECORD_VARIABLE", "VERDICTS", "NewResult", "ResultFilter",
-           "ResultNotFound", "ResultStore", "StoreError", "StoredResult", "default_url", "env_flag", "picture_sha256"]
+           "ResultNotFound", "ResultStore", "StoreError", "StoredResult", "default_url", "env_flag", "picture_sha256",
+           "with_time_zone"]

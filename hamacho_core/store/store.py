@@ -35,7 +35,8 @@ from hamacho_core.faults import checkpoint
 from hamacho_core.store.models import Result
 
 __all__ = ["DATABASE_VARIABLE", "KEEP_VARIABLE", "RECORD_VARIABLE", "VERDICTS", "NewResult", "ResultFilter",
-           "ResultNotFound", "ResultStore", "StoreError", "StoredResult", "default_url", "picture_sha256"]
+           "ResultNotFound", "ResultStore", "StoreError", "StoredResult", "default_url", "picture_sha256",
+           "with_time_zone"]
 
 logger = logging.getLogger("hamacho.store")
 
@@ -163,6 +164,14 @@ class ResultFilter:
         if self.until is not None:
             clauses.append(Result.taken_at < _utc(self.until))
         return clauses
+
+
+def with_time_zone(name: str, moment: datetime | None) -> datetime | None:
+    """``moment`` as given, or ConfigError when it has no time zone (a naive time names a different instant on each
+    server, so what a caller records or asks for must say its zone)."""
+    if moment is not None and moment.tzinfo is None:
+        raise ConfigError(f"{name} needs a time zone, e.g. 2026-12-07T08:30:00+09:00 or ...Z for UTC")
+    return moment
 
 
 def _utc(moment: datetime) -> datetime:

@@ -140,7 +140,9 @@ def test_recording_can_be_declined_per_request(client: TestClient, day_pictures:
     answer = client.post(f"/v1/runs/{quote(RUN_ID)}/predict", files=files, data={"record": "false"}).json()
     assert answer["results"][0]["result_id"] is None and client.get("/v1/results").json()["total"] == 0
     naive = client.post(f"/v1/runs/{quote(RUN_ID)}/predict", files=files, data={"taken_at": "2026-03-02T08:00:00"})
-    assert naive.status_code == 422 and "time zone" in naive.json()["error"]
+    assert naive.status_code == 422 and "taken_at needs a time zone" in naive.json()["error"]
+    naive = client.get("/v1/results", params={"until": "2026-03-02T08:00:00"})
+    assert naive.status_code == 422 and "until needs a time zone" in naive.json()["error"]
 
 
 def test_the_apps_inference_records_its_results(line_workspace: Path, day_pictures: list[np.ndarray],

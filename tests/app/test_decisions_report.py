@@ -66,7 +66,7 @@ def test_summary_png_is_one_a4_page(tmp_path: Path) -> None:
 def test_report_zip_carries_the_section_and_the_summary(trained_home: Path, tmp_path: Path) -> None:
     import zipfile
 
-    from ui.export import build_report_zip
+    from ui.report_zip import build_report_zip
 
     run_dir = trained_home / "検査A" / "runs" / "20250101-120000"
     save_costs(run_dir, Costs(500.0, 5.0, 0.003))

@@ -11,7 +11,7 @@ import numpy as np
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.persistence import update_thresholds
 from ui.evaluate import gallery_order, threshold_view
-from ui.export import PARTS, build_report_zip, report_name, report_rows
+from ui.report_zip import PARTS, build_report_zip, report_name, report_rows
 
 RUN = Path("検査A") / "runs" / "20250101-120000"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from hamacho_core import projects
 from hamacho_core.errors import ConfigError, DataError
-from ui import projects
-from ui.uploads import UnsafeArchiveError, import_folder, import_zip, save_uploads, target_for
+from hamacho_core.uploads import UnsafeArchiveError, import_folder, import_zip, save_uploads, target_for
 
 
 def _zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> io.BytesIO:

@@ -11,7 +11,7 @@ from app_support import APP
 from hostile_inputs import huge_header_png, png_bytes, zip_bytes
 from streamlit.testing.v1 import AppTest
 
-from ui import uploads
+from hamacho_core import uploads
 
 TIMEOUT = 60
 

@@ -93,7 +93,7 @@ def test_data_doctor_finds_a_defect_filed_as_good_and_excludes_it_in_one_click(t
 def test_the_report_zip_carries_the_label_history(trained_home: Path, tmp_path: Path) -> None:
     import zipfile
 
-    from ui.export import build_report_zip
+    from ui.report_zip import build_report_zip
 
     project = trained_home / "検査A"
     picture = sorted((project / "data" / "good").glob("*.png"))[0]

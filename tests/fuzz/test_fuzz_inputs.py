@@ -34,7 +34,7 @@ from hamacho_core.evaluation import Evaluation
 from hamacho_core.imageio import read_image, read_mask
 from hamacho_core.limits import Limits
 from hamacho_core.persistence import list_runs, load_run, read_config, update_thresholds
-from ui.uploads import import_zip, save_uploads
+from hamacho_core.uploads import import_zip, save_uploads
 
 COUNTS: Counter[str] = Counter()
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -17,7 +17,7 @@ from hamacho_core.data import load_dataset, picture_problem
 from hamacho_core.errors import ConfigError, DataError
 from hamacho_core.imageio import read_image
 from hamacho_core.limits import LimitError, Limits, check_picture_bytes, human_count, picture_header_size
-from ui.uploads import UnsafeArchiveError, import_zip, save_uploads
+from hamacho_core.uploads import UnsafeArchiveError, import_zip, save_uploads
 
 ROOT = Path(__file__).resolve().parents[2]
 

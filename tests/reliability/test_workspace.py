@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from hostile_inputs import png_bytes
 
+from hamacho_core import projects
 from hamacho_core.api.settings import ApiSettings
 from hamacho_core.errors import WorkspaceError
 from hamacho_core.persistence import atomic_write_text, interrupted_runs, list_runs, staged_run_dir
+from hamacho_core.uploads import import_folder
 from hamacho_core.workspace import check_import_source, default_workspace, import_roots, inside, writable_folder
-from ui import projects
-from ui.uploads import import_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -78,12 +78,12 @@ def test_train_prints_the_plan_before_fitting(trained: tuple[Path, str]) -> None
     assert output.index("plan: ") < output.index("image AUROC")
 
 
-def test_demo_subcommand_and_module_alias_write_the_same_files(tmp_path: Path) -> None:
+def test_demo_subcommand_and_python_m_write_the_same_files(tmp_path: Path) -> None:
     args = ["--n-good", "2", "--n-bad-per-type", "1", "--size", "64", "--seed", "3"]
     outcome = CliRunner().invoke(main, ["demo", str(tmp_path / "a"), *args])
     assert outcome.exit_code == 0, outcome.output
     assert "2 good, 4 bad with masks" in outcome.output
-    result = subprocess.run([sys.executable, "-m", "hamacho_core.demo", str(tmp_path / "b"), *args],
+    result = subprocess.run([sys.executable, "-m", "hamacho_core", "demo", str(tmp_path / "b"), *args],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.png"))

@@ -15,6 +15,7 @@ from safetensors.numpy import load_file
 
 from hamacho_core.cli import main
 from hamacho_core.data import Sample
+from hamacho_core.decisions import Decisions
 from hamacho_core.errors import ConfigError, DataError
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.holdout import holdout_figures, split_holdout, suggested_holdout
@@ -107,6 +108,11 @@ def test_train_with_a_hold_out_seals_it_and_scores_it_last(holdout_data, tmp_pat
     section = metrics["holdout"]
     assert section["n_pictures"] == 4 and section["n_defects"] == 2 and "never used" in section["source"]
     assert {"recall", "precision", "false_alarm_rate", "f1", "image_auroc"} <= set(section)
+    page = Decisions.for_run(run_dir).at(section["image_threshold"])  # what the Threshold page shows
+    assert page.provenance == "hold-out"
+    for name in ("f1", "recall", "precision", "false_alarm_rate"):
+        assert (section[name]["low"], section[name]["value"], section[name]["high"]) == pytest.approx(
+            (getattr(page, name).low, getattr(page, name).value, getattr(page, name).high), abs=1e-12), name
     rows = pd.read_csv(run_dir / "test_predictions" / "metrics" / "holdout_outputs.csv", encoding="utf-8-sig")
     assert sorted(rows["filepath"]) == sorted(held.paths)
     assert np.allclose(rows["raw_score"], held.raw_scores)

@@ -15,9 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "hamacho_core"
 # the services around the engine: they may import the engine, never the other way round
-# (``__main__`` and ``demo`` are command-line entry points: ``python -m hamacho_core[.demo]`` runs the CLI)
+# (``__main__`` is the command-line entry point: ``python -m hamacho_core`` runs the CLI)
 SERVICE_LAYERS = ("hamacho_core.api", "hamacho_core.jobs", "hamacho_core.scale", "hamacho_core.cli",
-                  "hamacho_core.__main__", "hamacho_core.demo")
+                  "hamacho_core.__main__")
 OUTSIDE_LAYERS = ("ui", "pages", "app", "streamlit", "click", "fastapi", "uvicorn", "ray", "tests", "bench")
 
 

@@ -92,6 +92,6 @@ def test_cancel_from_progress_callback_stops_training(demo_root: Path, tmp_path:
 
 
 def test_core_never_imports_streamlit() -> None:
-    code = ("import sys, hamacho_core, hamacho_core.cli, hamacho_core.pipeline, hamacho_core.demo;"
+    code = ("import sys, hamacho_core, hamacho_core.cli, hamacho_core.pipeline, hamacho_core.synthetic;"
             "sys.exit('streamlit' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

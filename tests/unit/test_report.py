@@ -9,6 +9,7 @@ import pytest
 
 from hamacho_core.data import Sample
 from hamacho_core.detectors import Prediction
+from hamacho_core.drawing import gray_map
 from hamacho_core.errors import ModelFileError
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.imageio import read_image, write_image
@@ -17,7 +18,6 @@ from hamacho_core.persistence import FORMAT_VERSION, dump_json
 from hamacho_core.report import (
     TEST_DIR,
     ReportSource,
-    gray_map,
     read_metrics,
     rethreshold,
     write_reports,

@@ -56,9 +56,9 @@ def test_choice_lists_are_the_ones_the_engine_uses() -> None:
     assert (ACCELERATORS, SPLIT_RANGE, TASK_TYPES, MIN_SIDE, MAX_SIDE) == (
         choices.ACCELERATORS, choices.SPLIT_RANGE, choices.TASK_TYPES, choices.MIN_SIDE, choices.MAX_SIDE)
     from hamacho_core.cli import main
-    from hamacho_core.export.engines import ENGINES as RUN_ENGINES
+    from hamacho_core.export.engines import INFERENCE_ENGINES as RUN_ENGINES
     from hamacho_core.export.exporter import EXPORT_FORMATS
-    from hamacho_core.scale.ray_engine import ENGINES as SCORE_ENGINES
+    from hamacho_core.scale.ray_engine import SCORE_ENGINES
 
     assert (RUN_ENGINES, EXPORT_FORMATS, SCORE_ENGINES) == (choices.INFERENCE_ENGINES, choices.EXPORT_FORMATS,
                                                              choices.SCORE_ENGINES)

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from hamacho_core.detectors import create_detector
+from hamacho_core.drawing import defect_regions
 from hamacho_core.errors import ConfigError
 from hamacho_core.pipeline import TrainConfig, infer, train
 from hamacho_core.planning import estimate_train_seconds
 from hamacho_core.preprocess import InputShape, choose_input_shape
-from hamacho_core.report import defect_regions
 from hamacho_core.synthetic.strips import make_strip_dataset, render_strip
 from hamacho_core.tiling import TileGrid, choose_tile_grid, split_tiles, stitch_tiles
 
