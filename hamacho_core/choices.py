@@ -11,9 +11,10 @@ from __future__ import annotations
 from hamacho_core.errors import ConfigError
 
 __all__ = ["ACCELERATORS", "DATA_FORMATS", "DEFAULT_BACKBONE", "DEFAULT_MAX_BANK_SIZE", "DEFAULT_MAX_TILES",
-           "DEFAULT_MIN_DEFECTS", "DEFAULT_TILE_OVERLAP", "DETECTOR_NAMES", "EXPORT_FORMATS", "HOLDOUT_RANGE",
-           "INFERENCE_ENGINES", "MAX_SIDE", "MIN_SIDE", "RESIZE_MODES", "SCORE_ENGINES", "SPLIT_RANGE",
-           "SUPERVISED_MODES", "TASK_TYPES", "TILING_MODES", "bank_size_limit", "check_tiling_options"]
+           "DEFAULT_MIN_DEFECTS", "DEFAULT_SCORE_TOP_SHARE", "DEFAULT_TILE_OVERLAP", "DETECTOR_NAMES",
+           "EXPORT_FORMATS", "HOLDOUT_RANGE", "INFERENCE_ENGINES", "LEGACY_SCORE_TOP_SHARE", "MAX_SIDE", "MIN_SIDE",
+           "RESIZE_MODES", "SCORE_ENGINES", "SPLIT_RANGE", "SUPERVISED_MODES", "TASK_TYPES",
+           "TILING_MODES", "bank_size_limit", "check_tiling_options"]
 
 DETECTOR_NAMES = ("patchcore", "padim")  # keys of hamacho_core.detectors.DETECTORS, in that order
 DATA_FORMATS = ("folder", "mvtec", "filelist")
@@ -30,6 +31,10 @@ DEFAULT_MIN_DEFECTS = 10  # --supervised auto turns the head on from this many d
 DEFAULT_BACKBONE = "tf_efficientnet_lite0"
 DEFAULT_MAX_BANK_SIZE = 131_072  # PatchCore memory-bank budget (entries)
 DEFAULT_MAX_TILES = 16
+# Image score = mean of the map's highest share (0 = the maximum; 0.01 = the top 1 %, measured in docs/benchmarks.md,
+# "Quality levers"). Runs saved before this setting load with the maximum whatever the default becomes.
+DEFAULT_SCORE_TOP_SHARE = 0.0
+LEGACY_SCORE_TOP_SHARE = 0.0
 DEFAULT_TILE_OVERLAP = 0.125  # share of the tile side shared with the neighbouring tile (at least)
 INFERENCE_ENGINES = ("torch", "onnx", "openvino")  # what runs a saved run in inference (hamacho_core.export.engines)
 EXPORT_FORMATS = ("onnx", "openvino")  # hamacho export --format (hamacho_core.export.exporter)

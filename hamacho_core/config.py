@@ -20,6 +20,7 @@ from hamacho_core.choices import (
     DEFAULT_MAX_BANK_SIZE,
     DEFAULT_MAX_TILES,
     DEFAULT_MIN_DEFECTS,
+    DEFAULT_SCORE_TOP_SHARE,
     DEFAULT_TILE_OVERLAP,
     DETECTOR_NAMES,
     HOLDOUT_RANGE,
@@ -87,6 +88,7 @@ class TrainConfig:
     max_bank_size: int | None = DEFAULT_MAX_BANK_SIZE
     n_neighbors: int = 9
     n_features: int = 100  # PaDiM channels
+    score_top_share: float = DEFAULT_SCORE_TOP_SHARE  # image score: mean of the map's highest share (0 = maximum)
     write_csv: bool = True  # per-pixel CSV files (large)
     run_dir: str | None = None  # explicit output folder; default <result_path>/<category>/<model>
     supervised: str = "auto"  # one of SUPERVISED_MODES: a supervised head on the defect pictures (cross-fitted figures)
@@ -137,6 +139,8 @@ class TrainConfig:
                               f"{HOLDOUT_RANGE[1]}, got {self.holdout_split}")
         if self.holdout_split and self.no_bad_mode:
             raise ConfigError("--holdout-split needs labelled defect pictures: it cannot be used with --no-bad-mode")
+        if not 0.0 <= self.score_top_share <= 0.5:
+            raise ConfigError(f"score_top_share must be between 0 (the maximum) and 0.5, got {self.score_top_share}")
         if self.supervised_min_defects < 2:
             raise ConfigError(f"--supervised-min-defects must be at least 2, got {self.supervised_min_defects}")
 
@@ -163,7 +167,8 @@ class TrainConfig:
                 "tiling": self.tiling, "max_tiles": self.max_tiles, "tile_overlap": self.tile_overlap,
                 "batch_size": self.batch_size, "device": self.accelerator, "n_threads": n_threads,
                 "seed": self.seed, "coreset_ratio": self.coreset_ratio, "max_bank_size": self.max_bank_size,
-                "n_neighbors": self.n_neighbors, "n_features": self.n_features}
+                "n_neighbors": self.n_neighbors, "n_features": self.n_features,
+                "score_top_share": self.score_top_share}
 
 
 def project_train_config(project_dir: Path, options: dict[str, Any] | None = None) -> TrainConfig:

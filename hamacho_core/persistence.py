@@ -24,6 +24,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from hamacho_core.atomic import atomic_write_bytes, atomic_write_text, dump_json, plain
+from hamacho_core.choices import LEGACY_SCORE_TOP_SHARE
 from hamacho_core.detectors import Detector, create_detector
 from hamacho_core.errors import ModelFileError, WorkspaceError
 from hamacho_core.staging import clean_interrupted, interrupted_runs, staged_run_dir
@@ -168,7 +169,8 @@ def load_run(path: str | Path, accelerator: str = "auto", batch_size: int | None
         raise ModelFileError(f"cannot read model weights {name} in {run_dir}: {error}") from error
     try:
         overrides = {"device": accelerator, **({"batch_size": int(batch_size)} if batch_size else {})}
-        detector = create_detector(config["model"], {**config["detector"], **overrides})
+        legacy = {"score_top_share": LEGACY_SCORE_TOP_SHARE}  # runs saved before the setting: the maximum
+        detector = create_detector(config["model"], {**legacy, **config["detector"], **overrides})
         detector.load_state_settings(config["state"])
         detector.load_state_tensors(tensors)
         detector.load_head(tensors)

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from hamacho_core.backbone import DEFAULT_BACKBONE, FeatureExtractor, create_feature_extractor, resolve_device
+from hamacho_core.choices import DEFAULT_SCORE_TOP_SHARE
 from hamacho_core.cpu_kernels import fast_kernels_enabled, separable_filter
 from hamacho_core.detectors.supervised import SupervisedHead
 from hamacho_core.errors import ConfigError, NotFittedError
@@ -24,7 +25,7 @@ from hamacho_core.preprocess import ImageSource, InputShape, ShapeReason, batche
 from hamacho_core.progress import ProgressCallback, notify
 from hamacho_core.tiling import DEFAULT_MAX_TILES, DEFAULT_TILE_OVERLAP, TileGrid, split_tiles, stitch_tiles
 
-__all__ = ["BatchCallback", "Detector", "DetectorConfig", "Prediction", "gaussian_blur"]
+__all__ = ["BatchCallback", "Detector", "DetectorConfig", "Prediction", "gaussian_blur", "top_mean"]
 
 # (index of the batch's first image, scores (b,), maps (b, H, W), decoded RGB pictures) -> None
 BatchCallback = Callable[[int, np.ndarray, np.ndarray, list[np.ndarray]], None]
@@ -51,6 +52,8 @@ class DetectorConfig:
     n_threads: int = 2  # image decoding threads
     seed: int = 0  # random seed (coreset, feature subset)
     blur_sigma: float = 8.0  # Gaussian smoothing of anomaly maps, in input pixels (one stride-8 patch)
+    # Image score from a map: the mean of its highest share of values (0 = the maximum); see top_mean.
+    score_top_share: float = DEFAULT_SCORE_TOP_SHARE
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -80,6 +83,18 @@ class Prediction:
     maps: np.ndarray
     original_sizes: list[tuple[int, int]] = field(default_factory=list)  # (height, width) of each input image
     patch_inputs: list[torch.Tensor] | None = None  # per image (T, D + 1, h, w) float16, when asked for
+
+
+def top_mean(values: torch.Tensor, share: float) -> torch.Tensor:
+    """Image scores (B,) from flattened maps (B, P): the mean of each row's highest ``share`` of values (at least one).
+
+    ``share = 0`` is the maximum. A mean over the top 1 % is steadier than the single highest pixel: one bright
+    speck of texture no longer decides the picture, a defect that covers a few patches still does.
+    """
+    if share <= 0:
+        return values.amax(dim=1)
+    count = max(1, int(share * int(values.shape[1]) + 0.5))  # int(): a constant in a traced graph (fixed input size)
+    return values.topk(count, dim=1).values.mean(dim=1)
 
 
 def gaussian_blur(maps: torch.Tensor, sigma: float, fast_cpu: bool = False) -> torch.Tensor:
@@ -198,21 +213,22 @@ class Detector(ABC):
                           kept if keep_patch_inputs else None)
 
     def finish_maps(self, raw: torch.Tensor, n_images: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Raw patch maps -> image maps and their maxima (what the supervised head's scores are).
+        """Raw patch maps -> image maps and their scores (what the supervised head's scores are).
 
         Args:
             raw: (n_images * T, 1, h, w) raw maps of the images' model inputs (T tiles per image, 1 without tiling).
             n_images: number of images.
 
         Returns:
-            scores (n_images,) float32 = each map's maximum, maps (n_images, H, W) float32 on the CPU, tiles stitched.
+            scores (n_images,) float32 = each map's :func:`top_mean` (its maximum at share 0), maps (n_images, H, W)
+            float32 on the CPU, tiles stitched.
         """
         grid = self.input_shape_.tiles
         smoothed = self._smooth(raw.float())
         if grid is not None:
             smoothed = stitch_tiles(smoothed[:, 0], grid).unsqueeze(1)
         maps = smoothed[:, 0].float().cpu()
-        return maps.flatten(1).amax(dim=1), maps
+        return top_mean(maps.flatten(1), self.config.score_top_share), maps
 
     @property
     def extractor(self) -> FeatureExtractor:

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from hamacho_core.choices import DEFAULT_MAX_BANK_SIZE
-from hamacho_core.detectors.base import Detector, DetectorConfig
+from hamacho_core.detectors.base import Detector, DetectorConfig, top_mean
 from hamacho_core.errors import NotFittedError
 from hamacho_core.neighbours import InvertedFileNeighbours, NearestNeighbours, create_search
 from hamacho_core.progress import ProgressCallback
@@ -122,7 +122,8 @@ class PatchCore(Detector):
     def _reweighted_scores(
         self, patch_scores: torch.Tensor, locations: torch.Tensor, embedding: torch.Tensor
     ) -> torch.Tensor:
-        """Image score s* re-weighted by how isolated its nearest bank entry m* is (PatchCore eq. 7).
+        """Image score s* re-weighted by how isolated its nearest bank entry m* is (PatchCore eq. 7), or with
+        ``score_top_share`` > 0 the mean of the highest share of patch distances (no re-weighting).
 
         Args:
             patch_scores: (B, P) distance of each patch to its nearest bank entry.
@@ -132,6 +133,8 @@ class PatchCore(Detector):
         Returns:
             (B,) image scores.
         """
+        if self.config.score_top_share > 0:
+            return top_mean(patch_scores, self.config.score_top_share)
         rows = torch.arange(patch_scores.shape[0], device=patch_scores.device)
         worst = patch_scores.argmax(dim=1)
         score = patch_scores[rows, worst]  # s*

@@ -12,7 +12,8 @@ modules trace to ONNX with fixed input height and width and a free batch size.
 
 A run with a supervised head (``detector.head_``) carries it as one more layer: a 1x1 convolution over
 ``[embedding, plain distance]`` gives the raw map, which is upsampled, blurred and stitched as a plain map, and the
-picture score is that map's maximum (``Detector.finish_maps``; see docs/architecture.md, "Supervised head").
+picture score is the mean of that map's highest ``score_top_share`` (its maximum at 0; ``Detector.finish_maps``;
+see docs/architecture.md, "Supervised head").
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hamacho_core.detectors import Detector, PaDiM, PatchCore
-from hamacho_core.detectors.base import gaussian_blur
+from hamacho_core.detectors.base import gaussian_blur, top_mean
 from hamacho_core.errors import ConfigError
 from hamacho_core.tiling import TileGrid
 
@@ -42,6 +43,7 @@ class DetectorGraph(nn.Module):
         self.model_input = shape.model_input
         self.grid: TileGrid | None = shape.tiles
         self.blur_sigma = float(detector.config.blur_sigma)
+        self.top_share = float(detector.config.score_top_share)
         self.backbone = detector.extractor.stages().cpu().eval()
         head = getattr(detector, "head_", None)
         self.head = head.as_conv().cpu() if head is not None else None  # Conv2d(D + 1 -> 1, 1x1) or None
@@ -81,7 +83,7 @@ class DetectorGraph(nn.Module):
             smoothed = self._stitch(smoothed.reshape(-1, self.grid.count, *self.grid.tile))
             scores = scores.reshape(-1, self.grid.count).amax(dim=1)
         if self.head is not None:
-            scores = smoothed.flatten(1).amax(dim=1)
+            scores = top_mean(smoothed.flatten(1), self.top_share)
         return scores, smoothed
 
     def _split(self, images: torch.Tensor) -> torch.Tensor:
@@ -146,6 +148,8 @@ class PatchCoreGraph(DetectorGraph):
 
     def reweighted(self, patch_scores: torch.Tensor, locations: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """As PatchCore._reweighted_scores. Args: (N, P), (N, P), (N, P, D). Returns: (N,)."""
+        if self.top_share > 0:
+            return top_mean(patch_scores, self.top_share)
         score, worst = patch_scores.max(dim=1)  # s*
         if self.n_neighbors <= 1:
             return score

@@ -61,3 +61,43 @@ def test_factory() -> None:
     assert isinstance(create_detector("PaDiM", {"n_features": 10}), PaDiM)
     with pytest.raises(ConfigError, match="unknown model"):
         create_detector("stfpm")
+
+
+def test_top_mean_is_the_maximum_at_zero_and_the_mean_of_the_highest_share() -> None:
+    import torch
+
+    from hamacho_core.detectors.base import top_mean
+
+    values = torch.arange(200, dtype=torch.float32).view(1, 200)
+    assert top_mean(values, 0.0).item() == 199.0
+    assert top_mean(values, 0.01).item() == pytest.approx((199 + 198) / 2)  # 2 of 200
+    assert top_mean(values, 0.001).item() == 199.0  # at least one value
+
+
+def test_image_score_share_is_saved_and_old_runs_keep_the_maximum(images, tmp_path: Path) -> None:
+    import yaml
+
+    train, good, bad = images
+    detector = PatchCore(PatchCoreConfig(input_shape=(96, 96), device="cpu", score_top_share=0.01)).fit(train)
+    norm = Normalization("adaptive", 1.0, 0.0, 2.0, 1.0, 0.0, 2.0)
+    save_run(tmp_path, detector, norm, {"category": "x"})
+    assert load_run(tmp_path, accelerator="cpu").detector.config.score_top_share == 0.01
+    config_path = next(tmp_path.glob("*.yaml"))
+    config = yaml.safe_load(config_path.read_text())
+    del config["detector"]["score_top_share"]  # a run saved before the setting existed
+    config_path.write_text(yaml.safe_dump(config))
+    old = load_run(tmp_path, accelerator="cpu").detector
+    assert old.config.score_top_share == 0.0
+    legacy = PatchCore(PatchCoreConfig(input_shape=(96, 96), device="cpu", score_top_share=0.0)).fit(train)
+    np.testing.assert_allclose(old.predict(good + bad).scores, legacy.predict(good + bad).scores, rtol=1e-5)
+
+
+def test_train_config_passes_the_image_score_share_to_the_detector() -> None:
+    from hamacho_core.config import TrainConfig
+
+    config = TrainConfig(category="x", score_top_share=0.01)
+    config.validate()
+    detector = create_detector("patchcore", config.detector_settings(None, 2))
+    assert detector.config.score_top_share == 0.01
+    with pytest.raises(ConfigError, match="score_top_share"):
+        TrainConfig(category="x", score_top_share=0.9).validate()
