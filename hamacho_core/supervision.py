@@ -114,7 +114,8 @@ def supervise(detector: Detector, samples: Sequence[Sample], prediction: Predict
     masks = [_mask_at(s, prediction.maps.shape[1:]) for s in samples]
     config = config or CrossFitConfig(seed=seed, **({} if learning_curve else {"curve_sizes": ()}))
     result = cross_fit(prediction.patch_inputs, labels, [s.defect_type for s in samples], masks,
-                       detector.finish_maps, config, detector.input_shape_.tiles, prediction.scores, progress)
+                       detector.finish_maps, config, detector.input_shape_.tiles, prediction.scores, progress,
+                       plain_maps=prediction.maps)
     detector.head_ = result.head
     plain: dict[str, Any] = {"image_auroc": float(roc_auc_score(labels, prediction.scores))}
     plain.update(_pixel_figures(prediction.maps, masks, labels))
