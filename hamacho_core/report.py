@@ -376,7 +376,9 @@ def write_test_outputs(
     names = relative_names([s.path for s in samples], [s.defect_type for s in samples])
     sources = [ReportSource(s.path, n, s.label, s.mask_path, masks[i] if masks is not None else None)
                for i, (s, n) in enumerate(zip(samples, names, strict=True))]
-    writer = ReportWriter(out_dir, normalization, write_csv)
+    # every picture set queued at once (the pictures and maps are in memory already, a queued set adds only its
+    # references), so this thread goes straight on to the tables and plots while the writer threads draw
+    writer = ReportWriter(out_dir, normalization, write_csv, max_pending=len(sources) + 1)
     try:
         for index, source in enumerate(sources):
             image = images[index] if images is not None and index < len(images) else None
