@@ -511,8 +511,9 @@ def run_whole_job(args, work: Path, stamp: str) -> None:
           f"Machine: {machine_line()}; repo {git_commit()}. hamacho: `hamacho train --image-size 256` (every output "
           "written), split by bench/job_split.py; anomalib: bench/anomalib_side.py's whole process (imports, fit, "
           "predict; no outputs), 256 x 256 square. Load average (1 min) before each row.", "",
-          "| dataset | process | whole s | fit s | predict s | outputs s | head s | rest s | peak RSS MB | "
-          "anomalib / this | RSS / anomalib's | load |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+          "| dataset | process | whole s | fit s | predict s | outputs s (share) | head s (share) | rest s | "
+          "peak RSS MB | anomalib / this | RSS / anomalib's | load |",
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name in args.datasets:
         split = load_split(name, args.data_root)
         print(f"{name}: {len(split.train)} train, {len(split.test)} test images")
@@ -525,8 +526,10 @@ def run_whole_job(args, work: Path, stamp: str) -> None:
             if "error" in r:
                 md.append(f"| {name} | hamacho {label} | {r['error']} | | | | | | | | | |")
                 continue
+            head = r.get("head_s") or 0.0
             md.append(f"| {name} | hamacho {label} | {r['wall_s']:.1f} | {r['fit_s']:.1f} | {r['predict_s']:.1f} | "
-                      f"{r['outputs_s']:.1f} | {_fmt(r.get('head_s'), '.1f')} | {r['rest_s']:.1f} | "
+                      f"{r['outputs_s']:.1f} ({r['outputs_s'] / r['wall_s']:.0%}) | "
+                      f"{head:.1f} ({head / r['wall_s']:.0%}) | {r['rest_s']:.1f} | "
                       f"{r['peak_rss_mb']:,} | {_ratio(base_wall, r['wall_s'])} | "
                       f"{_ratio(r['peak_rss_mb'], base_rss)} | {r['loadavg_1m_before']:.1f} |")
         if "error" in theirs:
