@@ -10,6 +10,12 @@ resizing), torch.inference_mode, the benchmark's batch size. Measured:
 * ``full``: the whole classifier (all blocks, head conv, pooling, fc).
 
 Each in contiguous (NCHW) and channels_last memory format; the best of the two is the floor.
+
+* ``onnxruntime`` (CPU only): the same truncated backbone as hamacho's CPU jobs run it
+  (``hamacho_core.cpu_kernels.BackboneRuntime``: traced once for the input size, one picture per session call,
+  batches of 8 as ``Detector.predict`` hands them): the floor of a predict whose backbone runs there. Predict
+  "at N % of the onnxruntime floor" compares a tool's predict throughput (decoding, search and maps included)
+  with this row.
 """
 
 from __future__ import annotations
@@ -71,6 +77,30 @@ def measure(model, truncated: bool, device: str, batch_size: int, seconds: float
             "img_per_cpu_s": n * batch_size / cpu}
 
 
+def measure_runtime(seconds: float, batch_size: int = 8) -> dict:
+    """hamacho's onnxruntime backbone (truncated, traced for 256 x 256) on decoded random input, CPU."""
+    import torch
+
+    from hamacho_core.backbone import create_feature_extractor
+
+    extractor = create_feature_extractor(BACKBONE, (8, 16), None, torch.device("cpu"))
+    if not extractor.accelerate(IMAGE_SIZE, IMAGE_SIZE, 10_000):
+        return {"error": "onnxruntime is off or refused the backbone"}
+    x = torch.randn(batch_size, 3, IMAGE_SIZE, IMAGE_SIZE)
+    with torch.inference_mode():
+        extractor(x)  # warm-up
+        n, start, cpu_start = 0, time.perf_counter(), time.process_time()
+        while True:
+            extractor(x)
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds and n >= 3:
+                break
+        cpu = time.process_time() - cpu_start
+    return {"batches": n, "batch_size": batch_size, "seconds": elapsed, "cpu_seconds": cpu,
+            "img_s": n * batch_size / elapsed, "img_per_cpu_s": n * batch_size / cpu}
+
+
 def run(device: str = "cpu", batch_size: int = BATCH_SIZE, seconds: float = 10.0) -> dict:
     results = {"backbone": BACKBONE, "image_size": IMAGE_SIZE, "batch_size": batch_size, "device": device,
                "stages": ["blocks.2", "blocks.4"]}
@@ -80,6 +110,11 @@ def run(device: str = "cpu", batch_size: int = BATCH_SIZE, seconds: float = 10.0
         per_format = {fmt: measure(model, truncated, device, batch_size, seconds, fmt == "channels_last")
                       for fmt in ("contiguous", "channels_last")}
         results[name] = {**per_format, "img_s": max(v["img_s"] for v in per_format.values())}
+    if device == "cpu":
+        try:
+            results["onnxruntime"] = measure_runtime(seconds)
+        except ImportError as error:  # hamacho_core or onnxruntime not importable in this environment
+            results["onnxruntime"] = {"error": str(error)}
     results["runtime"] = runtime_info()
     results["total_cpu_s"] = time.process_time()
     return results
@@ -100,6 +135,10 @@ def main() -> None:
         r = results[name]
         print(f"{name:9s}: {r['img_s']:7.1f} img/s  (contiguous {r['contiguous']['img_s']:.1f}, "
               f"channels_last {r['channels_last']['img_s']:.1f}; batch {args.batch_size}, {IMAGE_SIZE}x{IMAGE_SIZE})")
+    runtime = results.get("onnxruntime", {})
+    if "img_s" in runtime:
+        print(f"onnxruntime (hamacho's CPU backbone, truncated): {runtime['img_s']:7.1f} img/s "
+              f"({runtime['img_per_cpu_s']:.1f} per CPU-second)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ Runs, in fresh processes with ``PYTHONPATH`` set to ``--tree``: ``hamacho --help
 fastest kept), ``hamacho inference --help``, then one ``hamacho train`` on battery_weld (mvtec layout, ``--image-size
 256``, CPU). The train command's own ``fit / predict / outputs`` line gives the split; ``rest`` = whole-process wall
 time minus those three (interpreter start, imports, masks, thresholds, metrics, saving the model). Peak RSS is the
-train process's ``ru_maxrss``. The machine's load average is printed with the figures: only quote quiet runs.
+train process's ``ru_maxrss``. ``head_s``: the supervised head's cross-fitting (the CLI's "supervised head" time; not in
+``rest`` any more). The machine's load average is printed with the figures: only quote quiet runs.
 """
 
 from __future__ import annotations
@@ -64,10 +65,13 @@ def main() -> None:
                                 "--accelerator", "cpu", "--result-path", str(args.work.resolve())], env)
     found = re.search(r"fit ([\d.]+) s, predict ([\d.]+) s, outputs ([\d.]+) s", output)
     fit, predict, outputs = (float(v) for v in found.groups())
+    head = re.search(r"supervised head ([\d.]+) s", output)
     result = {"tree": str(args.tree), "category": args.category, "image_size": args.image_size, "extra": args.extra,
               "help_s": round(min(helps), 3), "inference_help_s": round(inference_help, 3),
               "wall_s": round(wall, 2), "fit_s": fit, "predict_s": predict, "outputs_s": outputs,
-              "rest_s": round(wall - fit - predict - outputs, 2), "peak_rss_mb": rss,
+              "head_s": float(head.group(1)) if head else None,
+              "rest_s": round(wall - fit - predict - outputs - (float(head.group(1)) if head else 0.0), 2),
+              "peak_rss_mb": rss,
               "load_before": [round(v, 2) for v in load_before], "load_after": [round(v, 2) for v in os.getloadavg()]}
     print(json.dumps(result, indent=1))
 

@@ -12,6 +12,11 @@ and ``bench/results/<stamp>.md``.
 and runs anomalib (256 square), hamacho at the same 256 square, and hamacho at its product defaults (keep aspect,
 automatic tiling): what tiling buys on images far larger than the model input, and what it costs.
 
+``--whole-job`` instead times whole processes on each dataset, one after the other in the same run: ``hamacho
+train`` at its defaults (supervised head on), ``hamacho train --supervised off`` (both at ``--image-size 256``, all
+outputs written, through bench/job_split.py: fit / predict / outputs / head split, peak RSS), and anomalib 2.7
+PatchCore's whole process (bench/anomalib_side.py: imports, fit, predict, no outputs), with the ratios.
+
 ``--scaling`` instead trains on N generated pictures (hamacho_core.synthetic.make_demo_dataset; synthetic noise
 textures when it is missing) for each N in --sizes, and tests on 40 more: fit time, memory-bank size, peak RSS and
 predict throughput against N, as a table and a plot (``docs/scaling.png`` unless --plot says otherwise).
@@ -258,13 +263,16 @@ def floor_lines(floor: dict) -> list[str]:
     if not floor or "error" in floor:
         return ["Floor: not measured." if not floor else f"Floor: failed ({floor['error']})."]
     t, f = floor["truncated"], floor["full"]
+    runtime = floor.get("onnxruntime", {})
+    ort = (f" onnxruntime (hamacho's CPU backbone, traced, one picture a call): **{runtime['img_s']:.1f} img/s** "
+           f"({runtime['img_per_cpu_s']:.1f} per CPU-second)." if "img_s" in runtime else "")
     return [f"Floor (backbone only, {floor['backbone']} {floor['image_size']}x{floor['image_size']}, batch "
             f"{floor['batch_size']}, {floor['device']}, inference_mode, input already decoded): "
             f"truncated after blocks.4 **{t['img_s']:.1f} img/s** (NCHW {t['contiguous']['img_s']:.1f}, "
             f"channels_last {t['channels_last']['img_s']:.1f}); full network {f['img_s']:.1f} img/s "
             f"(NCHW {f['contiguous']['img_s']:.1f}, channels_last {f['channels_last']['img_s']:.1f}). "
             f"Per CPU-second: truncated {_best_per_cpu(t):.1f} img, full {_best_per_cpu(f):.1f} img. "
-            f"Other work on the machine meanwhile: {floor.get('other_work_pct', float('nan')):.0f}%."]
+            f"Other work on the machine meanwhile: {floor.get('other_work_pct', float('nan')):.0f}%.{ort}"]
 
 
 def _best_per_cpu(entry: dict) -> float:
@@ -468,6 +476,73 @@ def run_line_scan(args, work: Path, stamp: str) -> None:
     print(f"\nSaved {json_path} and {md_path}")
 
 
+# ----------------------------------------------------------------------------------------------- whole job
+
+WHOLE_JOBS = {"default (head on)": "", "--supervised off": "--supervised off"}
+
+
+def run_job_split(name: str, data_root: str, work: Path, extra: str, timeout: float | None) -> dict:
+    """One ``hamacho train`` process through bench/job_split.py (its own wrapper process: its peak RSS is the
+    train process's alone)."""
+    out = work / f"job-{name}-{len(list(work.glob('job-*')))}"
+    log = out.with_suffix(".log")
+    fmt = "mvtec" if (Path(data_root) / name / "train").is_dir() else "folder"
+    command = [sys.executable, str(BENCH_DIR / "job_split.py"), "--tree", str(REPO_ROOT), "--work", str(out),
+               "--data-root", str(data_root), "--category", name, "--data-format", fmt, "--help-runs", "1",
+               f"--extra={extra}"]
+    print(f"  hamacho train {extra or '(defaults)'} on {name} ...", end=" ", flush=True)
+    load = os.getloadavg()[0]
+    code, wall = run_child(command, log, timeout)
+    if code != 0:
+        print(f"FAILED ({code}); log: {log}")
+        return {"error": f"exit {code}", "log_tail": tail(log)}
+    text = log.read_text()
+    result = json.loads(text[text.index("{"):text.rindex("}") + 1])
+    result["loadavg_1m_before"] = load
+    print(f"whole {result['wall_s']:.1f} s (fit {result['fit_s']:.1f}, predict {result['predict_s']:.1f}, outputs "
+          f"{result['outputs_s']:.1f}, head {result.get('head_s') or 0:.1f}), peak {result['peak_rss_mb']} MB")
+    return result
+
+
+def run_whole_job(args, work: Path, stamp: str) -> None:
+    results = {"kind": "whole_job", "stamp": stamp, "commit": git_commit(), "machine": machine_line(),
+               "datasets": {}}
+    md = [f"# Whole processes: hamacho train vs anomalib 2.7 PatchCore ({stamp})", "",
+          f"Machine: {machine_line()}; repo {git_commit()}. hamacho: `hamacho train --image-size 256` (every output "
+          "written), split by bench/job_split.py; anomalib: bench/anomalib_side.py's whole process (imports, fit, "
+          "predict; no outputs), 256 x 256 square. Load average (1 min) before each row.", "",
+          "| dataset | process | whole s | fit s | predict s | outputs s (share) | head s (share) | rest s | "
+          "peak RSS MB | anomalib / this | RSS / anomalib's | load |",
+          "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in args.datasets:
+        split = load_split(name, args.data_root)
+        print(f"{name}: {len(split.train)} train, {len(split.test)} test images")
+        ours = {label: run_job_split(name, args.data_root, work, extra, args.timeout)
+                for label, extra in WHOLE_JOBS.items()}
+        theirs = run_tool("anomalib", split, work, args.device, args.batch_size, args.timeout, **guard_args(args))
+        results["datasets"][name] = {"hamacho": ours, "anomalib": theirs}
+        base_wall, base_rss = theirs.get("wall_s"), theirs.get("peak_rss_mb")
+        for label, r in ours.items():
+            if "error" in r:
+                md.append(f"| {name} | hamacho {label} | {r['error']} | | | | | | | | | |")
+                continue
+            head = r.get("head_s") or 0.0
+            md.append(f"| {name} | hamacho {label} | {r['wall_s']:.1f} | {r['fit_s']:.1f} | {r['predict_s']:.1f} | "
+                      f"{r['outputs_s']:.1f} ({r['outputs_s'] / r['wall_s']:.0%}) | "
+                      f"{head:.1f} ({head / r['wall_s']:.0%}) | {r['rest_s']:.1f} | "
+                      f"{r['peak_rss_mb']:,} | {_ratio(base_wall, r['wall_s'])} | "
+                      f"{_ratio(r['peak_rss_mb'], base_rss)} | {r['loadavg_1m_before']:.1f} |")
+        if "error" in theirs:
+            md.append(f"| {name} | anomalib 2.7 | {theirs['error']} | | | | | | | | | |")
+        else:
+            md.append(f"| {name} | anomalib 2.7 (imports {theirs.get('import_s', float('nan')):.1f} s) | "
+                      f"{base_wall:.1f} | {theirs['fit_s']:.1f} | {theirs['n_test'] / theirs['predict_img_s']:.1f} | "
+                      f"- | - | | {base_rss:,.0f} | 1.00x | 1.00x | {theirs['loadavg_1m_before']:.1f} |")
+    json_path, md_path = save(results, md, f"{stamp}-whole-job")
+    print("\n" + "\n".join(md))
+    print(f"\nSaved {json_path} and {md_path}")
+
+
 # ----------------------------------------------------------------------------------------------- main
 
 def main() -> None:
@@ -491,6 +566,8 @@ def main() -> None:
     parser.add_argument("--floor-seconds", type=float, default=10.0)
     parser.add_argument("--scaling", action="store_true", help="run the scaling study instead of the datasets")
     parser.add_argument("--line-scan", action="store_true", help="run the line-scan (tiling) study instead")
+    parser.add_argument("--whole-job", action="store_true",
+                        help="time whole processes instead: hamacho train (head on, head off) and anomalib's")
     parser.add_argument("--sizes", nargs="+", type=int, default=[100, 1000, 5000], help="N for --scaling")
     parser.add_argument("--plot", default=str(REPO_ROOT / "docs" / "scaling.png"), help="scaling plot path")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, raw outputs)")
@@ -505,6 +582,9 @@ def main() -> None:
             return
         if args.line_scan:
             run_line_scan(args, work, stamp)
+            return
+        if args.whole_job:
+            run_whole_job(args, work, stamp)
             return
         results = {"kind": "datasets", "stamp": stamp, "commit": git_commit(), "machine": machine_line(),
                    "device": args.device, "batch_size": args.batch_size, "env": args.env,

@@ -24,7 +24,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from hamacho_core.config import SUPERVISED_MODES
-from hamacho_core.detectors.supervised import COMBINATIONS, HeadConfig, SupervisedHead, patch_targets
+from hamacho_core.detectors.supervised import COMBINATIONS, HeadConfig, SupervisedHead, draw_patches, patch_targets
 from hamacho_core.errors import ConfigError
 from hamacho_core.metrics import cross_fitted_estimate
 from hamacho_core.progress import ProgressCallback, notify
@@ -131,29 +131,39 @@ def _average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 class _CrossFitter:
-    """One cross-fitting job over fixed head inputs, targets and folds."""
+    """One cross-fitting job over fixed head inputs, targets and folds.
+
+    Each picture's patches are drawn once (seeded by the picture's place), so every head that learns from a picture
+    learns from the same patches of it; heads start from the head fitted on all pictures (warm start). Every map is
+    finished once per picture: the "head" and "sum" combinations are both linear in the head inputs, and so are the
+    upsampling, blur and tile stitching that finish a map, so a picture's "sum" map is its finished "head" map and
+    its finished plain distance map combined (``_combine``).
+    """
 
     def __init__(self, patch_inputs: Sequence[torch.Tensor], targets: list[torch.Tensor], labels: np.ndarray,
                  folds: np.ndarray, finish: FinishMaps, config: CrossFitConfig):
-        self.patch_inputs, self.targets, self.labels = patch_inputs, targets, labels
-        self.folds, self.finish, self.config = folds, finish, config
+        self.patch_inputs, self.labels, self.folds = patch_inputs, labels, folds
+        self.finish, self.config = finish, config
+        drawn = [draw_patches(x, t, config.head, np.random.default_rng([config.head.seed, i]))
+                 for i, (x, t) in enumerate(zip(patch_inputs, targets, strict=True))]
+        self.rows = [features for features, _ in drawn]
+        self.row_labels = [row_labels for _, row_labels in drawn]
+        self.start: SupervisedHead | None = None
 
-    def fit_head(self, index: np.ndarray, seed_offset: int = 0) -> SupervisedHead:
-        head_config = HeadConfig(**{**self.config.head.to_dict(), "seed": self.config.head.seed + seed_offset})
-        return SupervisedHead(head_config).fit([self.patch_inputs[i] for i in index],
-                                               [self.targets[i] for i in index])
+    def fit_head(self, index: np.ndarray) -> SupervisedHead:
+        head = SupervisedHead(HeadConfig(**self.config.head.to_dict()))
+        return head.fit_rows(np.concatenate([self.rows[i] for i in index]),
+                             np.concatenate([self.row_labels[i] for i in index]), self.start)
 
-    def apply(self, head: SupervisedHead, index: np.ndarray, keep_maps: bool) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Scores (len(index),) and, if asked, maps of these pictures by this head."""
+    def finished(self, head: SupervisedHead, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores (len(index),) and maps (len(index), H, W) of these pictures by ``head`` as it is combined."""
         scores, maps = [], []
-        for start in range(0, len(index), self.config.chunk):
-            part = [self.patch_inputs[i] for i in index[start:start + self.config.chunk]]
-            raw = head.raw_map(torch.cat(part).float())
-            part_scores, part_maps = self.finish(raw, len(part))
+        for begin in range(0, len(index), self.config.chunk):
+            part = [self.patch_inputs[i] for i in index[begin:begin + self.config.chunk]]
+            part_scores, part_maps = self.finish(head.raw_map(torch.cat(part)), len(part))
             scores.append(part_scores.numpy().astype(np.float64))
-            if keep_maps:
-                maps += list(part_maps.numpy().astype(np.float32))
-        return np.concatenate(scores), maps
+            maps.append(part_maps.numpy())
+        return np.concatenate(scores), np.concatenate(maps)
 
     def training_index(self, fold: int, n_defects: int | None, seed: int) -> np.ndarray:
         """The other folds' pictures; with ``n_defects``, only that many of their defect pictures (seeded draw)."""
@@ -163,6 +173,20 @@ class _CrossFitter:
         defects = index[self.labels[index] == 1]
         chosen = np.random.default_rng(seed).choice(defects, min(n_defects, len(defects)), replace=False)
         return np.sort(np.concatenate([index[self.labels[index] == 0], chosen]))
+
+
+def _combine(head_maps: np.ndarray, distance_maps: np.ndarray, head: SupervisedHead, combination: str) -> np.ndarray:
+    """Finished maps of ``combination`` from the finished "head" maps and plain distance maps (same pictures).
+
+    "sum" = (logit - logit_mean) / logit_scale + (distance - distance_mean) / distance_scale, exactly what
+    ``SupervisedHead.set_combination("sum")`` folds into one 1x1 convolution (finishing is linear and keeps constants).
+    """
+    if combination == "head":
+        return head_maps
+    stats = head.negative_stats_
+    out = (head_maps - stats["logit_mean"]) / stats["logit_scale"]
+    out += (distance_maps - stats["distance_mean"]) / stats["distance_scale"]
+    return out.astype(np.float32, copy=False)
 
 
 def cross_fit(
@@ -175,6 +199,7 @@ def cross_fit(
     tile_grid: TileGrid | None = None,
     plain_scores: np.ndarray | None = None,
     progress: ProgressCallback | None = None,
+    plain_maps: np.ndarray | None = None,
 ) -> CrossFitResult:
     """Cross-fit the supervised head over the test pictures and fit the final head on all of them.
 
@@ -189,6 +214,8 @@ def cross_fit(
         tile_grid: the detector's tile grid (masks are cut into tiles like the pictures), None without tiling.
         plain_scores: (N,) the plain detector's scores, only recorded for comparison.
         progress: callback (done, total, stage).
+        plain_maps: (N, H, W) the plain detector's finished maps (``Prediction.maps``), for the "sum" combination;
+            None = finished here from the head inputs' distance channel.
 
     Returns:
         :class:`CrossFitResult`.
@@ -209,13 +236,26 @@ def cross_fit(
     stage = "supervised head (cross-fitting)"
     notify(progress, 0, total, stage)
 
-    heads = []
+    # the head on all pictures first: the saved head, and the start of every fold's solver
+    final = fitter.fit_head(np.arange(len(labels)))
+    fitter.start = final
+    done += 1
+    notify(progress, done, total, stage)
+    if plain_maps is None:
+        plain_maps = np.concatenate([finish(x[:, -1:].float(), 1)[1].numpy() for x in patch_inputs])
+    heads, maps = [], None
     candidate_scores = {c: np.zeros(len(labels)) for c in config.combinations}
     for fold in range(n_folds):
         held = np.flatnonzero(folds == fold)
-        head = fitter.fit_head(fitter.training_index(fold, None, 0), fold)
+        head = fitter.fit_head(fitter.training_index(fold, None, 0)).set_combination("head")
+        scores_head, maps_head = fitter.finished(head, held)
+        if maps is None:
+            maps = np.empty((len(labels), *maps_head.shape[1:]), np.float32)
+        maps[held] = maps_head
         for combination in config.combinations:
-            candidate_scores[combination][held] = fitter.apply(head.set_combination(combination), held, False)[0]
+            combined = _combine(maps_head, plain_maps[held], head, combination)
+            candidate_scores[combination][held] = (scores_head if combination == "head"
+                                                   else combined.reshape(len(held), -1).max(axis=1))
         heads.append(head)
         done += 1
         notify(progress, done, total, stage)
@@ -223,28 +263,27 @@ def cross_fit(
     combination = max(config.combinations, key=lambda c: (candidate_auroc[c] or 0.0,
                                                           _average_precision(labels, candidate_scores[c])))
     scores = candidate_scores[combination]
-    maps: list[np.ndarray | None] = [None] * len(labels)
-    for fold, head in enumerate(heads):
-        held = np.flatnonzero(folds == fold)
-        for i, fold_map in zip(held, fitter.apply(head.set_combination(combination), held, True)[1], strict=True):
-            maps[i] = fold_map
+    if combination != "head":
+        for fold, head in enumerate(heads):
+            held = np.flatnonzero(folds == fold)
+            maps[held] = _combine(maps[held], plain_maps[held], head, combination)
 
     curve = []
     for n_defects in curve_sizes:
         curve_scores = np.zeros(len(labels))
         for fold in range(n_folds):
             held = np.flatnonzero(folds == fold)
-            head = fitter.fit_head(fitter.training_index(fold, n_defects, config.seed + 1000 * n_defects + fold), fold)
-            curve_scores[held] = fitter.apply(head.set_combination(combination), held, False)[0]
+            head = fitter.fit_head(fitter.training_index(fold, n_defects, config.seed + 1000 * n_defects + fold))
+            curve_scores[held] = fitter.finished(head.set_combination(combination), held)[0]
             done += 1
             notify(progress, done, total, stage)
         curve.append(_point(n_defects, labels, curve_scores, config.seed, False))
     n_all = int(round(np.mean([labels[folds != f].sum() for f in range(n_folds)])))
     curve.append(_point(n_all, labels, scores, config.seed, True))
 
-    final = fitter.fit_head(np.arange(len(labels)), n_folds).set_combination(combination)
+    final.set_combination(combination)
     notify(progress, total, total, stage)
-    return CrossFitResult(scores, np.stack(maps), folds, final, combination, candidate_auroc,
+    return CrossFitResult(scores, maps, folds, final, combination, candidate_auroc,
                           None if plain_scores is None else _auroc(labels, np.asarray(plain_scores)), curve,
                           masks_used, n_folds, time.perf_counter() - start)
 

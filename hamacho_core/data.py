@@ -27,6 +27,7 @@ __all__ = [
     "Sample",
     "collect_images",
     "ground_truth_masks",
+    "read_masks",
     "list_images",
     "load_dataset",
     "load_filelist",
@@ -401,15 +402,35 @@ def collect_images(
             problems)
 
 
+KEEP_MASK_BYTES = 256 << 20  # full-size masks kept for the report writer (bool); beyond, it reads them again
+
+
+def read_masks(samples: Sequence[Sample], progress: ProgressCallback | None = None,
+               limit: int = KEEP_MASK_BYTES) -> list[np.ndarray | None]:
+    """Each sample's mask decoded once at its own size ((H, W) bool; None without a mask file, or where the memory
+    budget ``limit`` ran out: ``ground_truth_masks`` and the report writer then read that file themselves)."""
+    masks: list[np.ndarray | None] = []
+    for sample in track(samples, len(samples), "reading masks", progress):
+        mask = read_mask(sample.mask_path) if sample.mask_path is not None and limit > 0 else None
+        limit -= mask.nbytes if mask is not None else 0
+        masks.append(mask if limit >= 0 else None)
+    return masks
+
+
 def ground_truth_masks(samples: Sequence[Sample], shape: tuple[int, int],
-                       progress: ProgressCallback | None = None) -> list[np.ndarray]:
-    """Ground truth at the model input shape (height, width): N (h, w) bool, all-False where no mask is known."""
+                       progress: ProgressCallback | None = None,
+                       decoded: Sequence[np.ndarray | None] | None = None) -> list[np.ndarray]:
+    """Ground truth at the model input shape (height, width): N (h, w) bool, all-False where no mask is known.
+
+    ``decoded``: the masks already read (``read_masks``); the files are read only where it holds None.
+    """
     height, width = shape
     masks = []
-    for sample in track(samples, len(samples), "reading masks", progress):
+    shown = track(samples, len(samples), "reading masks", progress) if decoded is None else samples
+    for index, sample in enumerate(shown):
         if sample.mask_path is None:
             masks.append(np.zeros((height, width), bool))
             continue
-        mask = read_mask(sample.mask_path).astype(np.uint8)
-        masks.append(cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST) > 0)
+        mask = decoded[index] if decoded is not None and decoded[index] is not None else read_mask(sample.mask_path)
+        masks.append(cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0)
     return masks

@@ -22,7 +22,15 @@ import numpy as np
 
 from hamacho_core import faults
 from hamacho_core.config import TrainConfig, check_num_workers, max_num_workers
-from hamacho_core.data import Dataset, Problem, collect_images, ground_truth_masks, load_dataset, relative_names
+from hamacho_core.data import (
+    Dataset,
+    Problem,
+    collect_images,
+    ground_truth_masks,
+    load_dataset,
+    read_masks,
+    relative_names,
+)
 from hamacho_core.detectors import Detector, Prediction, create_detector
 from hamacho_core.evaluation import Evaluation
 from hamacho_core.holdout import holdout_counts, split_holdout, write_holdout
@@ -103,15 +111,17 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
     prediction = detector.predict([s.path for s in dataset.test], progress, keep_patch_inputs=head_plan.enabled,
                                   on_batch=decoded.keep)
     times["predict"] = time.perf_counter() - start
+    use_masks = config.task_type == "segmentation" and dataset.has_masks
+    read = read_masks(dataset.test, progress) if dataset.has_masks and (use_masks or head_plan.enabled) else None
+    truth = None if read is None else ground_truth_masks(dataset.test, prediction.maps.shape[1:], decoded=read)
     head_run = None
     if head_plan.enabled:  # from here on every figure is cross-fitted; the detector carries the head fitted on all
         start = time.perf_counter()
         head_run = supervise(detector, dataset.test, prediction, config.seed, progress,
-                             learning_curve=config.learning_curve)
+                             learning_curve=config.learning_curve, masks=truth)
         prediction = head_run.prediction
         times["supervised"] = time.perf_counter() - start
-    use_masks = config.task_type == "segmentation" and dataset.has_masks
-    masks = ground_truth_masks(dataset.test, prediction.maps.shape[1:], progress) if use_masks else None
+    masks = truth if use_masks else None
     labels = np.array([s.label for s in dataset.test])
     normalization, pixel = fit_normalization(labels, prediction.scores.astype(np.float64), prediction.maps, masks,
                                              [s.label == 0 or s.mask_path is not None for s in dataset.test])
@@ -124,7 +134,7 @@ def train(config: TrainConfig, progress: ProgressCallback | None = None,
                  metrics.headline())
         names = relative_names([s.path for s in dataset.test], [s.defect_type for s in dataset.test])
         write_test_outputs(run_dir / TEST_DIR, dataset.test, prediction, normalization, metrics, dataset.problems,
-                           config.write_csv, progress, images=decoded.pictures,
+                           config.write_csv, progress, images=decoded.pictures, masks=read,
                            while_writing=lambda: Evaluation.from_test(  # in this thread while the writers draw
                                dataset.test, names, prediction.scores, prediction.maps, masks, normalization,
                                None if head_run is None else head_run.result.folds).save(run_dir))

@@ -114,6 +114,7 @@ class ReportSource:
     name: Path  # output name below images/<kind>/ (sub-folder kept), e.g. scratch/001.png
     label: int | None = None  # 1 defect / 0 good, when known
     mask_path: Path | None = None  # ground-truth mask file, when known
+    mask: np.ndarray | None = None  # that mask already decoded ((H, W) bool), None = read mask_path
 
 
 def _report_for(source: ReportSource, anomaly_map: np.ndarray, raw_score: float,
@@ -126,7 +127,7 @@ def _report_for(source: ReportSource, anomaly_map: np.ndarray, raw_score: float,
     image = read_image(source.path) if image is None else image
     height, width = image.shape[:2]
     full_map = cv2.resize(anomaly_map, (width, height), interpolation=cv2.INTER_LINEAR)
-    ground_truth = read_mask(source.mask_path) if source.mask_path is not None else (
+    ground_truth = source.mask if source.mask is not None else read_mask(source.mask_path) if source.mask_path else (
         np.zeros((height, width), bool) if source.label == 0 else None)
     score = float(normalization.normalize_scores(raw_score))
     threshold = normalization.normalized_image_threshold
@@ -258,7 +259,7 @@ def write_test_outputs(
     out_dir: Path, samples: Sequence[Sample], prediction: Prediction, normalization: Normalization,
     metrics: RunMetrics, problems: Sequence[Problem] = (), write_csv: bool = True,
     progress: ProgressCallback | None = None, images: Sequence[np.ndarray | None] | None = None,
-    while_writing: Callable[[], None] | None = None,
+    while_writing: Callable[[], None] | None = None, masks: Sequence[np.ndarray | None] | None = None,
 ) -> list[Path]:
     """A training run's ``test_predictions`` tree: pictures, CSVs, ``test_outputs.csv``, ``metrics.json``, plots.
 
@@ -267,14 +268,18 @@ def write_test_outputs(
 
     Args:
         images: the decoded test pictures (None entries, or None = decode the files).
+        masks: their masks already decoded (``data.read_masks``; None entries, or None = read the files).
         while_writing: more work for this thread while the pictures are written (training: the Evaluation).
 
     Returns:
         Each test image's output name.
     """
     names = relative_names([s.path for s in samples], [s.defect_type for s in samples])
-    sources = [ReportSource(s.path, n, s.label, s.mask_path) for s, n in zip(samples, names, strict=True)]
-    writer = ReportWriter(out_dir, normalization, write_csv)
+    sources = [ReportSource(s.path, n, s.label, s.mask_path, masks[i] if masks is not None else None)
+               for i, (s, n) in enumerate(zip(samples, names, strict=True))]
+    # every picture set queued at once (the pictures and maps are in memory already, a queued set adds only its
+    # references), so this thread goes straight on to the tables and plots while the writer threads draw
+    writer = ReportWriter(out_dir, normalization, write_csv, max_pending=len(sources) + 1)
     try:
         for index, source in enumerate(sources):
             image = images[index] if images is not None and index < len(images) else None

@@ -95,7 +95,7 @@ def plan_supervision(mode: str, detector: Detector, samples: Sequence[Sample], m
 
 def supervise(detector: Detector, samples: Sequence[Sample], prediction: Prediction, seed: int,
               progress: ProgressCallback | None = None, config: CrossFitConfig | None = None,
-              learning_curve: bool = True) -> SupervisedRun:
+              learning_curve: bool = True, masks: Sequence[np.ndarray] | None = None) -> SupervisedRun:
     """Cross-fit the head over the test pictures, attach the head fitted on all of them to ``detector``.
 
     Args:
@@ -104,6 +104,8 @@ def supervise(detector: Detector, samples: Sequence[Sample], prediction: Predict
         prediction: ``detector.predict(..., keep_patch_inputs=True)`` of them.
         seed: folds and patch sampling.
         learning_curve: also cross-fit heads on fewer defect pictures (without it the curve holds only "all").
+        masks: the pictures' ground truth at the maps' shape, already read (``data.ground_truth_masks``); None =
+            read here.
 
     Returns:
         :class:`SupervisedRun` whose prediction replaces the plain one everywhere figures are shown.
@@ -111,10 +113,14 @@ def supervise(detector: Detector, samples: Sequence[Sample], prediction: Predict
     if prediction.patch_inputs is None:
         raise ValueError("supervise needs predict(..., keep_patch_inputs=True)")
     labels = np.array([s.label for s in samples])
-    masks = [_mask_at(s, prediction.maps.shape[1:]) for s in samples]
+    if masks is None:
+        masks = [_mask_at(s, prediction.maps.shape[1:]) for s in samples]
+    else:  # a defect picture without a mask file has no known ground truth (its all-False stand-in is not one)
+        masks = [None if s.label == 1 and s.mask_path is None else m for s, m in zip(samples, masks, strict=True)]
     config = config or CrossFitConfig(seed=seed, **({} if learning_curve else {"curve_sizes": ()}))
     result = cross_fit(prediction.patch_inputs, labels, [s.defect_type for s in samples], masks,
-                       detector.finish_maps, config, detector.input_shape_.tiles, prediction.scores, progress)
+                       detector.finish_maps, config, detector.input_shape_.tiles, prediction.scores, progress,
+                       plain_maps=prediction.maps)
     detector.head_ = result.head
     plain: dict[str, Any] = {"image_auroc": float(roc_auc_score(labels, prediction.scores))}
     plain.update(_pixel_figures(prediction.maps, masks, labels))

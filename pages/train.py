@@ -79,7 +79,7 @@ with right, show_errors():
                                  max_bank_size=int(bank), batch_size=int(batch), split=float(split), seed=int(seed),
                                  no_bad_mode=good_only, write_csv=write_csv, supervised=supervised,
                                  holdout_split=holdout)
-            job = manager.submit(project, config, estimated_seconds=found.seconds)
+            job = manager.submit(project, config, estimated_seconds=found.seconds, stage_plan=found.stages)
             flash(t("queued", id=job.id))
             st.rerun()
 

@@ -26,7 +26,6 @@ Combinations (``combination``): ``"head"`` = the logistic regression's logit (wh
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Self
@@ -37,10 +36,11 @@ import torch.nn.functional as F
 
 from hamacho_core.errors import ConfigError, NotFittedError
 
-__all__ = ["COMBINATIONS", "HeadConfig", "SupervisedHead", "patch_targets"]
+__all__ = ["COMBINATIONS", "HeadConfig", "SupervisedHead", "draw_patches", "logistic_newton", "patch_targets"]
 
 COMBINATIONS = ("head", "sum")
 POSITIVE, NEGATIVE, IGNORED = 1, 0, -1
+SOLVER_TOLERANCE = 1e-4  # largest gradient entry at the optimum (scikit-learn's default tolerance)
 
 
 @dataclass
@@ -53,7 +53,7 @@ class HeadConfig:
     negatives_per_image: int = 128  # most negative patches drawn from one picture
     positive_share: float = 0.3  # least share of a patch inside the mask for it to count as positive
     mil_share: float = 0.01  # without a mask: share of a defect picture's highest-distance patches taken as positive
-    max_iter: int = 100  # L-BFGS iterations (a linear score needs no more; warnings silenced)
+    max_iter: int = 100  # most solver iterations (Newton: about 8 from zero, 2 from a warm start)
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +102,75 @@ def patch_targets(
     return targets
 
 
+def draw_patches(patch_inputs: torch.Tensor, targets: torch.Tensor, config: HeadConfig,
+                 generator: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded sample of one picture's positive and negative patches (at most ``positives_per_image`` and
+    ``negatives_per_image``): features (n, D + 1) float32 and labels (n,) int64 (1 positive, 0 negative).
+
+    Args: patch_inputs (T, D + 1, h, w) (float16 as predict keeps them); targets (T, h, w) from :func:`patch_targets`.
+    """
+    tiles, depth = patch_inputs.shape[:2]
+    # channel-major gather: only the drawn columns are converted, never the whole picture
+    columns = patch_inputs.detach().cpu().numpy().reshape(tiles, depth, -1).transpose(1, 0, 2).reshape(depth, -1)
+    target = targets.reshape(-1).numpy()
+    rows, labels = [], []
+    for value, cap in ((POSITIVE, config.positives_per_image), (NEGATIVE, config.negatives_per_image)):
+        index = np.flatnonzero(target == value)
+        if len(index) > cap:
+            index = generator.choice(index, cap, replace=False)
+        rows.append(columns[:, index].T.astype(np.float32))
+        labels.append(np.full(len(index), value, dtype=np.int64))
+    return np.concatenate(rows), np.concatenate(labels)
+
+
+def logistic_newton(features: np.ndarray, labels: np.ndarray, regularization: float, max_iter: int,
+                    start: np.ndarray | None = None, tolerance: float = SOLVER_TOLERANCE) -> np.ndarray:
+    """L2-regularised logistic regression with balanced class weights, by Newton's method: (coef..., intercept).
+
+    The objective and optimum of scikit-learn's ``LogisticRegression(C=regularization, class_weight="balanced")``
+    (the intercept not penalised): mean over patches of w_i * log(1 + exp(-y_i z_i)) + ||coef||^2 / (2 C n), w_i =
+    n / (2 n_class(y_i)). With D + 1 <= a few hundred inputs and tens of thousands of patches, each Newton step is
+    one (n, D + 1) x (D + 1, n) product and a Cholesky solve; it converges in about eight steps from zero and in two
+    from a nearby optimum (``start``), where scikit-learn's solvers took 50 L-BFGS iterations or 5-10 times longer
+    for the same Newton steps. Stops when the largest gradient entry is under ``tolerance`` (scikit-learn's rule).
+    """
+    x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
+    x = torch.cat([x, torch.ones(len(x), 1)], dim=1)
+    y = torch.from_numpy(labels.astype(np.float64))
+    n = float(len(y))
+    positives = float(y.sum())
+    weights = torch.where(y > 0, n / (2 * positives), n / (2 * (n - positives))) / n  # balanced, mean-normalised
+    penalty = torch.full((x.shape[1],), 1.0 / (regularization * n), dtype=torch.float64)
+    penalty[-1] = 0.0  # the intercept is not penalised
+    signs = 2 * y - 1
+
+    def objective(theta: torch.Tensor) -> tuple[float, torch.Tensor]:
+        margin = (x @ theta.float()).double()
+        value = float((weights * F.softplus(-signs * margin)).sum() + 0.5 * (penalty * theta * theta).sum())
+        return value, margin
+
+    theta = torch.zeros(x.shape[1], dtype=torch.float64) if start is None else torch.from_numpy(start).double()
+    value, margin = objective(theta)
+    for _ in range(max_iter):
+        p = torch.sigmoid(margin)
+        gradient = (x.T @ (weights * (p - y)).float()).double() + penalty * theta
+        if float(gradient.abs().max()) <= tolerance:
+            break
+        curvature = (weights * p * (1 - p)).float()
+        hessian = (x.T @ (x * curvature[:, None])).double() + torch.diag(penalty)
+        hessian[-1, -1] += 1e-12  # an all-one intercept column is never singular; guards constant features
+        step = torch.cholesky_solve(-gradient[:, None], torch.linalg.cholesky(hessian))[:, 0]
+        slope, size = float(gradient @ step), 1.0
+        for _ in range(30):  # backtracking (Armijo): a full Newton step almost always passes
+            candidate = theta + size * step
+            new_value, new_margin = objective(candidate)
+            if new_value <= value + 1e-4 * size * slope:
+                break
+            size /= 2
+        theta, value, margin = candidate, new_value, new_margin
+    return theta.numpy()
+
+
 class SupervisedHead:
     """Logistic regression on patch inputs ``x = [embedding, distance]``; a linear map ``w . x + b``.
 
@@ -135,46 +204,40 @@ class SupervisedHead:
         Raises:
             ConfigError: no positive or no negative patch.
         """
-        from sklearn.linear_model import LogisticRegression  # a tested, regularised solver beats a hand-written one
+        generator = np.random.default_rng(self.config.seed)
+        drawn = [draw_patches(x, t, self.config, generator) for x, t in zip(patch_inputs, targets, strict=True)]
+        return self.fit_rows(np.concatenate([f for f, _ in drawn]), np.concatenate([y for _, y in drawn]))
 
-        features, labels = self._draw(patch_inputs, targets)
+    def fit_rows(self, features: np.ndarray, labels: np.ndarray, start: SupervisedHead | None = None) -> Self:
+        """Fit on drawn patches (:func:`draw_patches`): features (n, D + 1), labels (n,) 1 positive / 0 negative.
+
+        ``start``: a head fitted on similar patches (the cross-fitting's head on all pictures) whose solution starts
+        the solver (warm start: the same optimum in a few iterations instead of dozens).
+
+        Raises:
+            ConfigError: no positive or no negative patch.
+        """
         n_positive = int(labels.sum())
         if n_positive == 0 or n_positive == len(labels):
             raise ConfigError("the supervised head needs defect pictures and good pictures: turn --supervised off or "
                               "add pictures of the missing kind")
-        self.mean_ = features.mean(0)
-        self.scale_ = features.std(0) + 1e-6
-        standard = (features - self.mean_) / self.scale_
-        model = LogisticRegression(C=self.config.regularization, class_weight="balanced", max_iter=self.config.max_iter)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence warnings: the last iterate is a fine linear score
-            model.fit(standard, labels)
-        self.coef_ = model.coef_[0].astype(np.float64)
-        self.intercept_ = float(model.intercept_[0])
-        negatives = features[labels == 0]
-        logits = ((negatives - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
-        self.negative_stats_ = {"distance_mean": float(negatives[:, -1].mean()),
-                                "distance_scale": float(negatives[:, -1].std() + 1e-6),
+        features = np.asarray(features, dtype=np.float32)
+        self.mean_ = features.mean(0, dtype=np.float64)
+        self.scale_ = features.std(0, dtype=np.float64) + 1e-6
+        standard = (features - self.mean_.astype(np.float32)) / self.scale_.astype(np.float32)
+        start_point = None
+        if start is not None and start.coef_ is not None:  # the start's linear score in this fit's standardisation
+            raw = start.coef_ / start.scale_
+            start_point = np.append(raw * self.scale_, start.intercept_ + float(raw @ (self.mean_ - start.mean_)))
+        solution = logistic_newton(standard, labels, self.config.regularization, self.config.max_iter, start_point)
+        self.coef_, self.intercept_ = solution[:-1], float(solution[-1])
+        logits = standard[labels == 0].astype(np.float64) @ self.coef_ + self.intercept_
+        distances = features[labels == 0, -1]
+        self.negative_stats_ = {"distance_mean": float(distances.mean()),
+                                "distance_scale": float(distances.std() + 1e-6),
                                 "logit_mean": float(logits.mean()), "logit_scale": float(logits.std() + 1e-6)}
         self.counts_ = {"positive_patches": n_positive, "negative_patches": int(len(labels) - n_positive)}
         return self.set_combination(self.config.combination)
-
-    def _draw(self, patch_inputs: Sequence[torch.Tensor], targets: Sequence[torch.Tensor]
-              ) -> tuple[np.ndarray, np.ndarray]:
-        """A seeded sample of each picture's positive and negative patches: (n, D + 1) float64 and (n,) labels."""
-        generator = np.random.default_rng(self.config.seed)
-        rows, labels = [], []
-        for inputs, target in zip(patch_inputs, targets, strict=True):
-            flat = inputs.permute(0, 2, 3, 1).reshape(-1, inputs.shape[1])
-            target = target.reshape(-1).numpy()
-            for value, cap in ((POSITIVE, self.config.positives_per_image),
-                               (NEGATIVE, self.config.negatives_per_image)):
-                index = np.flatnonzero(target == value)
-                if len(index) > cap:
-                    index = generator.choice(index, cap, replace=False)
-                rows.append(flat[torch.from_numpy(index)].double().numpy())
-                labels.append(np.full(len(index), value, dtype=np.int64))
-        return np.concatenate(rows), np.concatenate(labels)
 
     def set_combination(self, combination: str) -> Self:
         """Fold the standardisation and ``combination`` ("head" | "sum") into ``weight_`` and ``bias_``."""

@@ -96,13 +96,14 @@ class JobManager:
         self._thread.start()
 
     # ------------------------------------------------------------------ interface
-    def submit(self, project: Path, config: object, estimated_seconds: float = 0.0, kind: str = TRAIN) -> Job:
+    def submit(self, project: Path, config: object, estimated_seconds: float = 0.0, kind: str = TRAIN,
+               stage_plan: dict[str, float] | None = None) -> Job:
         """Queue a job for ``config``.
 
         Kind "train": a TrainConfig whose ``run_dir`` is set (a new folder; its name is the job id). Kind
         "inference": an :class:`~hamacho_core.jobs.inference.InferenceJobConfig`; its ``folder``
         (``<project>/inference/<name>``, may hold the uploaded pictures already) is the key, the id
-        ``inference-<name>``.
+        ``inference-<name>``. ``stage_plan``: planned seconds per stage (``TrainPlan.stages``), for the time estimate.
 
         Raises:
             ConfigError: the job's folder is not set, an unknown kind, or an invalid inference config.
@@ -120,6 +121,7 @@ class JobManager:
             folder.mkdir(parents=True, exist_ok=False)
         job = Job(id=job_id(folder, kind), project=str(project), config=asdict(config),  # type: ignore[call-overload]
                   run_dir=str(folder), estimated_seconds=float(estimated_seconds), kind=kind,
+                  stage_plan={str(k): float(v) for k, v in (stage_plan or {}).items()},
                   trainer=self.inferrer if kind == INFERENCE else self.trainer, owner_pid=os.getpid())
         job.add_log("queued")
         with self._lock:

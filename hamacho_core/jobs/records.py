@@ -36,6 +36,8 @@ STAGE_WEIGHTS: dict[str, float] = {
 # The same for an inference job (hamacho_core.pipeline.infer; the writer threads finish after the last batch).
 INFERENCE_STAGE_WEIGHTS: dict[str, float] = {"checking images": 0.05, "predicting": 0.75, "writing outputs": 0.20}
 _OTHER_STAGE = 0.05
+STARTING = "starting"  # planning.STARTING: the start-up before a training's first stage
+PLAN_PRIOR = 0.25  # share of the plan taken as already run at the planned pace (eta_seconds)
 
 
 @dataclass
@@ -63,6 +65,7 @@ class Job:
     owner_pid: int = 0  # the server process that queued the job
     stages_seen: list[str] = field(default_factory=list)
     kind: str = TRAIN  # "train" | "inference" (records written before kinds existed are trainings)
+    stage_plan: dict[str, float] = field(default_factory=dict)  # planned seconds per stage, in order (TrainPlan.stages)
 
     # ------------------------------------------------------------------ progress
     @property
@@ -77,6 +80,8 @@ class Job:
             return 1.0
         if self.status != "running" or not self.stage:
             return 0.0
+        if self.stage_plan:
+            return min(0.99, self._planned_done() / max(sum(self.stage_plan.values()), 1e-9))
         weights = INFERENCE_STAGE_WEIGHTS if self.kind == INFERENCE else STAGE_WEIGHTS
         order = list(weights)
         weight = weights.get(self.stage, _OTHER_STAGE)
@@ -87,11 +92,34 @@ class Job:
         total = sum(weights.values()) + _OTHER_STAGE * sum(s not in weights for s in self.stages_seen)
         return min(0.99, (before + weight * self.fraction) / total)
 
+    def _planned_done(self) -> float:
+        """Planned seconds of the work done so far: the start-up, the stages passed, the current stage's share."""
+        plan = self.stage_plan
+        if self.stage in plan:  # every planned stage before this one is done (also one that was skipped)
+            order = list(plan)
+            return sum(plan[name] for name in order[:order.index(self.stage)]) + plan[self.stage] * self.fraction
+        # a stage outside the plan (a sealed hold-out's scoring): the planned stages seen so far are done
+        return plan.get(STARTING, 0.0) + sum(plan.get(name, 0.0) for name in self.stages_seen if name != self.stage)
+
     def eta_seconds(self, now: float | None = None) -> float | None:
-        """Seconds left for the whole job: its pace so far, or the estimate before there is one (None = unknown)."""
+        """Seconds left for the whole job (None = unknown).
+
+        With a stage plan (a training's ``TrainPlan.stages``): the planned seconds left, scaled by the pace so far
+        (seconds taken per planned second), that pace shrunk toward the plan's own while little is done (as if a
+        quarter of the plan had already run at the planned pace). Early on the estimate is therefore the plan's,
+        not the first seconds extrapolated: the start-up and the first small stages say little about the rest.
+        Without one: the pace so far from 5 % on, the caller's whole-job estimate before.
+        """
         if self.status != "running":
             return None
         elapsed = self.elapsed(now)
+        if self.stage_plan:
+            total = sum(self.stage_plan.values())
+            done = self._planned_done() if self.stage else self.stage_plan.get(STARTING, 0.0) * min(
+                1.0, elapsed / max(self.stage_plan.get(STARTING, 0.0), 1e-9))
+            prior = PLAN_PRIOR * total
+            pace = (elapsed + prior) / (done + prior)
+            return max(0.0, (total - done) * pace)
         fraction = self.overall_fraction
         if fraction >= 0.05 and elapsed > 1.0:
             return max(0.0, elapsed / fraction * (1.0 - fraction))

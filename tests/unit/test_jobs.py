@@ -195,6 +195,33 @@ def test_overall_progress_never_falls_back_and_eta_uses_it() -> None:
     assert job.eta_seconds(now=150.0) == pytest.approx(50.0 / job.overall_fraction * (1 - job.overall_fraction))
 
 
+@pytest.mark.parametrize("speed", [3.0, 1 / 3])
+def test_early_time_estimate_follows_the_stage_plan_within_a_sane_factor(speed: float) -> None:
+    """A stand-in training on an injected clock: the machine runs the plan 3x faster (or slower) than planned and
+    the start-up takes 4 s. From the first report on (the 5 % mark is passed at the first stage), the estimate stays
+    within a factor 4 of the true time left; extrapolating the time spent so far by the share done said 10x the
+    truth at 5 %."""
+    from hamacho_core.planning import STARTING, estimate_stage_seconds
+
+    plan = estimate_stage_seconds(37, 128, (256, 256), 3_789, supervised=True)
+    real = {name: (4.0 if name == STARTING else seconds / speed) for name, seconds in plan.items()}
+    finish = 100.0 + sum(real.values())
+    job = Job("x", "/p", {}, status="running", started=100.0, estimated_seconds=sum(plan.values()), stage_plan=plan)
+    assert job.eta_seconds(now=101.0) == pytest.approx(sum(plan.values()) - 1.0, rel=0.2)  # before any report
+    clock, ratios = 100.0 + real[STARTING], []
+    for stage in [name for name in plan if name != STARTING]:
+        job.stage, job.stages_seen = stage, [*job.stages_seen, stage]
+        for done in range(11):
+            job.done, job.total = done, 10
+            at = clock + real[stage] * done / 10
+            if at < finish - 0.5:
+                ratios.append((job.overall_fraction, job.eta_seconds(now=at) / (finish - at)))
+        clock += real[stage]
+    assert ratios[0][0] < 0.3 and any(0.04 <= fraction <= 0.3 for fraction, _ in ratios)
+    assert all(1 / 4 <= ratio <= 4 for _, ratio in ratios), ratios
+    assert job.eta_seconds(now=clock) == pytest.approx(0.0, abs=1.0)
+
+
 # ------------------------------------------------------------------------------------------------ inference jobs
 HOLDING_INFERRER = textwrap.dedent('''
     import time

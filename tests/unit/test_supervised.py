@@ -185,3 +185,24 @@ def test_detector_with_head_predicts_saves_and_loads(name: str, tmp_path) -> Non
     np.testing.assert_allclose(loaded.predict(good[:4] + bad).scores, boosted.scores, rtol=1e-5)
     detector.head_ = None  # an old run without a head: the plain scores, unchanged
     np.testing.assert_allclose(detector.predict(good[:4] + bad).scores, plain.scores, rtol=1e-6)
+
+
+def test_newton_solver_reaches_scikit_learns_optimum_from_zero_and_from_a_warm_start() -> None:
+    """logistic_newton solves LogisticRegression(C, class_weight="balanced")'s problem (intercept not penalised);
+    a start near another optimum (a warm start) ends at the same optimum, so it leaves no trace of its origin."""
+    from sklearn.linear_model import LogisticRegression
+
+    from hamacho_core.detectors.supervised import logistic_newton
+
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(3000, 12)).astype(np.float32)
+    labels = (features @ rng.normal(size=12) + rng.normal(scale=2.0, size=3000) > 2.0).astype(np.int64)
+    reference = LogisticRegression(C=0.1, class_weight="balanced", solver="newton-cholesky", tol=1e-10,
+                                   max_iter=1000).fit(features.astype(np.float64), labels)
+    expected = np.append(reference.coef_[0], reference.intercept_)
+    cold = logistic_newton(features, labels, 0.1, 100)
+    other = logistic_newton(features[:1500], labels[:1500], 0.1, 100)  # an optimum on other patches
+    warm = logistic_newton(features, labels, 0.1, 100, start=other)
+    assert np.abs(cold - expected).max() < 1e-3 * np.abs(expected).max()
+    assert np.abs(warm - cold).max() < 1e-3 * np.abs(expected).max()
+    assert np.abs(other - cold).max() > 1e-2 * np.abs(expected).max()  # the start was elsewhere
