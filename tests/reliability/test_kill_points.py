@@ -10,6 +10,7 @@ its stage's first and last).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import multiprocessing
 import signal
 from pathlib import Path
@@ -50,6 +51,8 @@ def _kill_points(trace: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def context() -> multiprocessing.context.BaseContext:
+    missing = [name for name in PRELOAD if importlib.util.find_spec(name) is None]
+    assert not missing, f"the fork server would skip these preloads silently: {missing}"
     found = multiprocessing.get_context("forkserver")
     found.set_forkserver_preload(PRELOAD)
     return found
