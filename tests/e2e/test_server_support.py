@@ -35,3 +35,21 @@ def test_streamlit_server_is_local_healthy_and_stopped_with_its_group(tmp_path: 
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
     assert (tmp_path / f"streamlit-{port}.log").is_file()
+
+
+def test_screenshots_go_outside_the_checkout_unless_asked(monkeypatch) -> None:
+    """A test run leaves the tracked files alone (``git status`` clean after ``make test``): the browser tests'
+    screenshots go to a temporary folder; only ``make screenshots`` (HAMACHO_SCREENSHOTS) writes docs/screenshots."""
+    import importlib
+
+    import e2e_support
+
+    try:
+        monkeypatch.delenv("HAMACHO_SCREENSHOTS", raising=False)
+        default = importlib.reload(e2e_support).SCREENSHOTS.resolve()
+        assert not default.is_relative_to(e2e_support.ROOT), default
+        monkeypatch.setenv("HAMACHO_SCREENSHOTS", str(e2e_support.ROOT / "docs" / "screenshots"))
+        assert importlib.reload(e2e_support).SCREENSHOTS == e2e_support.ROOT / "docs" / "screenshots"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(e2e_support)

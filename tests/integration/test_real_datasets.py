@@ -24,8 +24,9 @@ TREE = ["config.yaml", "weights/model.safetensors",
 pytestmark = pytest.mark.skipif(not DATASETS.is_dir(), reason="../shared/datasets is not beside the checkout")
 
 
-def _train(tmp_path: Path, category: str, data_format: str) -> tuple[Path, list[dict[str, str]]]:
-    args = ["train", "--data-format", data_format, "--dataset-root", str(DATASETS), "--category", category,
+def _train(tmp_path: Path, category: str, data_format: str,
+           root: Path = DATASETS) -> tuple[Path, list[dict[str, str]]]:
+    args = ["train", "--data-format", data_format, "--dataset-root", str(root), "--category", category,
             "--result-path", str(tmp_path), "--accelerator", "cpu", "--with-mask-label",
             "--supervised", "off"]  # the plain detector (a supervised run's test scores are cross-fitted by design)
     outcome = CliRunner().invoke(main, args)
@@ -79,9 +80,43 @@ def test_battery_weld_mvtec_auroc_tree_roundtrip_and_inference(tmp_path: Path) -
         assert float(row["raw_score"]) == pytest.approx(by_name[Path(row["filepath"]).name], rel=1e-6)
 
 
+def _empty_masks(category: Path) -> set[str]:
+    """``<type>/<stem>`` of the defective pictures whose mask marks nothing."""
+    import cv2
+
+    return {f"{m.parent.name}/{m.stem}" for m in sorted((category / "mask").glob("*/*.png"))
+            if not cv2.imread(str(m), cv2.IMREAD_GRAYSCALE).any()}
+
+
+def _every_third(category: Path, into: Path, keep: set[str]) -> dict[str, int]:
+    """The folder layout of ``category`` with every 3rd picture of each type (name order) and the ``keep`` ones, as
+    symbolic links below ``into`` (nothing copied); how many pictures of each type."""
+    counts = {}
+    for folder in [category / "good", *sorted(p for p in (category / "bad").iterdir() if p.is_dir())]:
+        kind = "good" if folder.name == "good" else folder.name
+        chosen = [p for i, p in enumerate(sorted(folder.iterdir())) if i % 3 == 0 or f"{kind}/{p.stem}" in keep]
+        target = into / folder.relative_to(category)
+        target.mkdir(parents=True)
+        for picture in chosen:
+            (target / picture.name).symlink_to(picture)
+            if kind != "good":
+                mask = category / "mask" / kind / f"{picture.stem}.png"
+                (into / "mask" / kind).mkdir(parents=True, exist_ok=True)
+                (into / "mask" / kind / mask.name).symlink_to(mask)
+        counts[kind] = len(chosen)
+    return counts
+
+
 def test_magnetic_tile_folder_layout(tmp_path: Path) -> None:
-    run_dir, rows = _train(tmp_path, "magnetic_tile", "folder")
-    assert len(rows) == 190 + 392
+    """The folder layout with five defect types and empty masks, on every 3rd picture of each type (and the 4
+    pictures with an empty mask): the same layout, types and kinds of mask as the full set in a third of the time."""
+    empty = _empty_masks(DATASETS / "magnetic_tile")
+    assert len(empty) == 4
+    counts = _every_third(DATASETS / "magnetic_tile", tmp_path / "data" / "magnetic_tile", keep=empty)
+    run_dir, rows = _train(tmp_path / "results", "magnetic_tile", "folder", root=tmp_path / "data")
+    n_bad = sum(n for kind, n in counts.items() if kind != "good")
+    assert len(rows) == round(0.2 * counts["good"]) + n_bad  # the held-out share of good and every defective one
     assert _auroc(rows) >= 0.93
     assert {r["defect_type"] for r in rows} == {"good", "blowhole", "break", "crack", "fray", "uneven"}
+    assert empty <= {f"{r['defect_type']}/{Path(r['filepath']).stem}" for r in rows if r["gt"] == "1"}
     _check_outputs_line_up(run_dir, rows)

@@ -1,7 +1,9 @@
 """The kill-point test's training entry point (a module of its own: its worker processes import it by name).
 
-Imported once by the fork server that the test's trainings are forked from, so torch and the pipeline are loaded
-once, not once per kill.
+The fork server that the test's trainings are forked from imports ``PRELOAD`` once (the pipeline, torch and the
+libraries a training imports lazily), so a kill's process starts with them loaded. Only imports: nothing runs torch's
+thread pool before the fork. The fork server does not get the test's ``sys.path`` (Python 3.11 ignores it, and a
+preload that cannot be imported is skipped silently), so ``PRELOAD`` names installed modules only, not this one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import sys
 
 from hamacho_core.errors import HamachoError
 from hamacho_core.pipeline import TrainConfig, train
+
+PRELOAD = ["hamacho_core.pipeline", "hamacho_core.supervision", "hamacho_core.crossfit", "hamacho_core.plots",
+           "timm", "sklearn.metrics", "matplotlib.pyplot", "onnxruntime"]
 
 
 def run_training(settings: dict, environ: dict[str, str]) -> None:

@@ -1,7 +1,7 @@
 """Training killed (SIGKILL) at >= 18 points across every stage: never a half run, data intact, the next one runs.
 
-Each training runs in its own process, forked from a fork server that imported the pipeline once (a fresh
-``hamacho`` process per kill would spend most of the test importing torch). The process kills itself at the n-th
+Each training runs in its own process, forked from a fork server that imported the pipeline and its libraries once
+(a fresh ``hamacho`` process per kill would spend most of the test importing them). The process kills itself at the n-th
 checkpoint of a stage (``HAMACHO_TEST_KILL_AT``, see ``hamacho_core/faults.py``), chosen from the checkpoints a
 traced complete training passed: the first and last of each stage (a middle checkpoint leaves the same kind of state as
 its stage's first and last).
@@ -10,12 +10,13 @@ its stage's first and last).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import multiprocessing
 import signal
 from pathlib import Path
 
 import pytest
-from kill_support import run_training
+from kill_support import PRELOAD, run_training
 
 from hamacho_core.persistence import clean_interrupted, interrupted_runs, list_runs, read_config
 from hamacho_core.synthetic import make_demo_dataset
@@ -50,8 +51,10 @@ def _kill_points(trace: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def context() -> multiprocessing.context.BaseContext:
+    missing = [name for name in PRELOAD if importlib.util.find_spec(name) is None]
+    assert not missing, f"the fork server would skip these preloads silently: {missing}"
     found = multiprocessing.get_context("forkserver")
-    found.set_forkserver_preload(["kill_support"])
+    found.set_forkserver_preload(PRELOAD)
     return found
 
 

@@ -144,15 +144,17 @@ class LocalCluster:
         """The worker node's processes (its `ray start --block`, raylet, workers...)."""
         return _tree(self.processes[1].pid) if len(self.processes) > 1 else []
 
-    def stop(self) -> None:
-        """SIGTERM each `ray start --block` (it shuts its node down), then SIGKILL whatever of their trees is left."""
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM each `ray start --block` (it shuts its node down), give them ``grace`` seconds together, then
+        SIGKILL whatever of their trees and sessions is left (a node's graceful shutdown can take 20 s and more)."""
         trees = [_tree(p.pid) for p in self.processes]
         for process in reversed(self.processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
         for process in reversed(self.processes):
             try:
-                process.wait(timeout=20)
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
         for tree in trees:

@@ -31,11 +31,6 @@ from hamacho_core.scale.ray_engine import LOCAL_OBJECT_STORE_BYTES, local_worker
 from hamacho_core.scoring import PRED_COLUMNS
 
 
-def score_cli(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hamacho_core", "score", *arguments], env=child_env(),
-                          capture_output=True, text=True, timeout=600)
-
-
 @pytest.fixture(scope="module")
 def ray_runtime() -> Iterator[None]:
     """A local Ray runtime for this module's in-process runs (each joins it: `hamacho score` starts none while one
@@ -130,8 +125,9 @@ def test_bad_pictures_become_problem_rows(ray_runtime: None, tiny_run: Path, pic
     assert (table[table["problem"] == ""]["verdict"].isin(["good", "defect"])).all()
 
 
-def test_resume_after_interruption_scores_each_picture_once(tiny_run: Path, pictures: Path, tmp_path: Path,
-                                                           local_scores: pd.DataFrame) -> None:
+def test_resume_after_interruption_scores_each_picture_once(ray_runtime: None, tiny_run: Path, pictures: Path,
+                                                           tmp_path: Path, local_scores: pd.DataFrame) -> None:
+    """The interrupted run is a real `hamacho score` process; the resuming runs join this module's Ray runtime."""
     out = tmp_path / "out"
     arguments = ["--config-path", str(tiny_run), "--input", str(pictures), "--output", str(out), "--batch-size", "1",
                  "--workers", "1", "--cpus-per-worker", "1"]
@@ -154,15 +150,15 @@ def test_resume_after_interruption_scores_each_picture_once(tiny_run: Path, pict
     assert first.returncode != 0 and "interrupted" in output
     n_first = len(read_parts(out))
     assert 2 <= n_first < 18 and not (out / "pred_outputs.parquet").exists()
-    second = score_cli(*arguments)
-    assert second.returncode == 0, second.stderr
-    assert f"{18 - n_first} scored now, {n_first} already scored (resumed)" in second.stdout
+    second = CliRunner().invoke(main, ["score", *arguments])
+    assert second.exit_code == 0, second.output
+    assert f"{18 - n_first} scored now, {n_first} already scored (resumed)" in second.output
     parts = read_parts(out)
     assert len(parts) == 18 and parts["filepath"].is_unique  # nothing scored twice
     table = pd.read_parquet(out / "pred_outputs.parquet")
     np.testing.assert_allclose(table["norm_score"], local_scores["norm_score"], atol=1e-5, rtol=0)
-    again = score_cli(*arguments)  # complete: nothing left, no Ray started
-    assert again.returncode == 0 and "0 scored now, 18 already scored" in again.stdout
+    again = CliRunner().invoke(main, ["score", *arguments])  # complete: nothing left to score
+    assert again.exit_code == 0 and "0 scored now, 18 already scored" in again.output
 
 
 def test_unreachable_cluster_is_a_clear_error(no_ray_runtime: None, tiny_run: Path, pictures: Path,
