@@ -117,6 +117,13 @@ def _picture(run_dir: str, stamp: float, index: int, pixel_norm: float) -> bytes
     return cv2.imencode(".png", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))[1].tobytes()
 
 
+@st.cache_data(show_spinner=False, max_entries=256)
+def _places(project: str, run_dir: str, stamp: float, pictures: tuple[str, ...]) -> list[Path]:
+    """Where the gallery's pictures are in the project: a path mapping of the run's settings, so once per run and
+    gallery page, not on every slider move."""
+    return pictures_in_project(Path(project), run_dir, pictures)
+
+
 def _metric_row(metrics: ImageMetrics, saved: ImageMetrics, answer: ThresholdAnswer) -> None:
     """The headline figures at the slider (with the change against the saved threshold), each with its 95 % range
     and source; the provenance sentence; the fitted figures, marked optimistic."""
@@ -146,7 +153,7 @@ def _gallery(run_dir: Path, loaded: Loaded, order: list[int], threshold: float, 
     columns = st.columns(3)
     project = run_dir.parent.parent
     found = labels.changes(project)  # the history read once for the whole gallery, not once per picture
-    places = pictures_in_project(project, run_dir, [evaluation.paths[index] for index in order])
+    places = _places(str(project), str(run_dir), loaded.stamp, tuple(evaluation.paths[index] for index in order))
     for slot, (index, place) in enumerate(zip(order, places, strict=True)):
         result = outcome(int(evaluation.labels[index]), float(loaded.scores[index]), threshold)
         columns[slot % 3].image(_picture(str(run_dir), loaded.stamp, index, float(pixel_norm)), output_format="PNG",
