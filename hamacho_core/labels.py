@@ -98,7 +98,13 @@ class Refusal:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _instant(when: str | datetime) -> datetime:
+    """An ISO time (any precision; local time when it has no zone) as an aware datetime, for ordering."""
+    found = when if isinstance(when, datetime) else datetime.fromisoformat(str(when))
+    return found if found.tzinfo else found.astimezone()
 
 
 def sha256_of(path: str | Path) -> str:
@@ -187,9 +193,8 @@ def changes(project: Path) -> list[LabelChange]:
 
 def changes_since(project: Path, when: str | datetime | None) -> list[LabelChange]:
     """Label changes after ``when`` (e.g. a run's creation) that are still in force (not undone since)."""
-    if isinstance(when, datetime):
-        when = (when if when.tzinfo else when.astimezone()).astimezone(UTC).isoformat(timespec="seconds")
-    found = [c for c in changes(project) if when is None or c.when > when]
+    after = None if when is None else _instant(when)
+    found = [c for c in changes(project) if after is None or _instant(c.when) > after]
     undone = {c.undoes for c in found if c.action == "undo"}
     return [c for c in found if c.action != "undo" and c.id not in undone]
 

@@ -130,7 +130,7 @@ def save_run(
     atomic_write_bytes(run_dir / WEIGHTS_PATH, save(tensors, metadata=metadata))
     config = {
         "format_version": FORMAT_VERSION,
-        "created": datetime.now().isoformat(timespec="seconds"),
+        "created": datetime.now().isoformat(timespec="microseconds"),  # orders it against label changes
         "model": detector.name,
         "detector": detector.config.to_dict(),
         "state": detector.state_settings(),

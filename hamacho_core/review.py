@@ -67,8 +67,8 @@ def pending_changes(project: Path, run_dir: str | Path) -> list[LabelChange]:
 
 def changes_between(project: Path, old_run: str | Path, new_run: str | Path) -> list[LabelChange]:
     """Label changes in force that were made after ``old_run`` and before ``new_run`` was saved."""
-    end = run_created(new_run).astimezone(UTC).isoformat(timespec="seconds")
-    return [c for c in pending_changes(project, old_run) if c.when <= end]
+    end = run_created(new_run)
+    return [c for c in pending_changes(project, old_run) if datetime.fromisoformat(c.when) <= end]
 
 
 def retrain_config(project: Path, run_dir: str | Path) -> TrainConfig:
@@ -114,7 +114,7 @@ def record_retrain(project: Path, old_run: str | Path, new_run: str | Path, chan
                    who: str = LOCAL) -> None:
     """A line of the project's history: ``new_run`` retrains ``old_run`` with these label changes."""
     append_entries(Path(project), [{"action": RETRAIN, "id": uuid.uuid4().hex[:12],
-                                    "when": datetime.now(UTC).isoformat(timespec="seconds"), "who": who or LOCAL,
+                                    "when": datetime.now(UTC).isoformat(timespec="microseconds"), "who": who or LOCAL,
                                     "old_run": str(old_run), "new_run": str(new_run),
                                     "changes": [c.id for c in changes]}])
 

@@ -137,7 +137,7 @@ def history_panel(project: Path) -> None:
         st.caption(t("l_history_empty"))
         return
     st.dataframe(pd.DataFrame([{
-        t("l_col_when"): c.when.replace("T", " ").removesuffix("+00:00"), t("l_col_who"): c.who,
+        t("l_col_when"): c.when[:19].replace("T", " "), t("l_col_who"): c.who,
         t("l_col_picture"): c.picture, t("l_col_from"): label_text(c.before), t("l_col_to"): label_text(c.after),
         t("l_col_why"): c.why, t("l_col_sha"): c.sha256[:12]} for c in reversed(found)]),
         hide_index=True, width="stretch", key="label_history")
@@ -157,7 +157,7 @@ def refused_panel(project: Path, show: bool = True) -> int:
     if not refused or not show:
         return len(refused)
     st.warning(t("l_refused", n=len(refused)), icon=":material/block:")
-    st.dataframe(pd.DataFrame([{t("l_col_when"): r.when.replace("T", " ").removesuffix("+00:00"),
+    st.dataframe(pd.DataFrame([{t("l_col_when"): r.when[:19].replace("T", " "),
                                 t("col_file"): r.name, t("col_reason"): r.reason} for r in refused]),
                  hide_index=True, width="stretch", key="refused_table")
     if st.button(t("l_dismiss"), key="dismiss_refused", icon=":material/done_all:"):

@@ -75,7 +75,7 @@ def run_label(run: RunInfo) -> str:
 def runs_table(runs: Sequence[RunInfo]) -> pd.DataFrame:
     """Date, model, backbone and headline metrics of each run."""
     return pd.DataFrame([{
-        t("col_run"): run.run_dir.name, t("col_date"): run.created.replace("T", " "), t("col_model"): run.model,
+        t("col_run"): run.run_dir.name, t("col_date"): run.created[:19].replace("T", " "), t("col_model"): run.model,
         t("col_backbone"): run.backbone, "image AUROC": _metric(run.metrics.get("image_auroc")),
         "image F1": _metric(run.metrics.get("image_f1")),
         t("col_cross_fitted_f1"): _metric(run.metrics.get("honest_f1")),  # config.yaml's key for the cross-fitted F1

@@ -5,8 +5,6 @@ stopped in teardown, even on failure."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -83,7 +81,7 @@ def test_killed_worker_is_replaced_and_each_picture_is_scored_once(cluster: Loca
     worker_node_pids = {p.pid for p in cluster.worker_tree()}
     run = subprocess.Popen(_arguments(tiny_run, pictures, tmp_path, "--address", cluster.address, "--workers", "2"),
                            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed, n_at_kill = None, 0
+    killed, done_at_death = None, 0
     try:
         deadline = time.time() + 300
         while killed is None and time.time() < deadline and run.poll() is None:
@@ -91,8 +89,11 @@ def test_killed_worker_is_replaced_and_each_picture_is_scored_once(cluster: Loca
             for pid in set(parts.get("worker_pid", [])):
                 process = psutil.Process(int(pid)) if psutil.pid_exists(int(pid)) else None
                 if process is not None and process.ppid() in worker_node_pids:  # an actor on the worker node
-                    os.kill(int(pid), signal.SIGKILL)
-                    killed, n_at_kill = int(pid), len(parts)
+                    process.kill()
+                    psutil.wait_procs([process], timeout=30)
+                    killed = int(pid)
+                    # Read again once it is dead: it may have finished a batch between the read above and the kill.
+                    done_at_death = len(read_parts(tmp_path))
                     break
             time.sleep(0.2)
         stdout, stderr = run.communicate(timeout=600)
@@ -101,9 +102,9 @@ def test_killed_worker_is_replaced_and_each_picture_is_scored_once(cluster: Loca
             run.kill()
     assert killed is not None, "no actor of the worker node was seen scoring"
     assert run.returncode == 0, stderr
-    assert n_at_kill < 18  # the kill happened mid-run
+    assert done_at_death < 18  # the kill happened mid-run
     parts = read_parts(tmp_path)
-    assert len(parts[parts["worker_pid"] != killed]) >= 18 - n_at_kill  # the rest was scored by live actors
+    assert len(parts[parts["worker_pid"] != killed]) >= 18 - done_at_death  # the rest was scored by live actors
     table = pd.read_parquet(tmp_path / "pred_outputs.parquet")
     assert table["filepath"].is_unique and len(table) == 18  # each picture exactly once, none lost
     _assert_same(table, reference)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from pathlib import Path
 
 import cv2
@@ -147,3 +148,12 @@ def test_a_drawn_mask_goes_beside_the_defect_and_undo_keeps_it(project: Path) ->
                                      ("bad/scratch/s0.png", "defect", drawn, "mask already")):
         with pytest.raises(labels.LabelError, match=words):
             labels.relabel(project, picture, to, defect_type="other", why="", mask=mask)
+
+
+def test_a_change_in_the_same_second_as_a_run_is_ordered_after_it(project: Path) -> None:
+    """Runs and label changes are stamped below the second: a relabel right after a training counts as pending."""
+    saved = datetime.now()  # a run saved now (local time, as config.yaml's ``created``)
+    change = labels.relabel(project, "good/g0.png", "defect", defect_type="scratch", why="missed")
+    assert [c.id for c in labels.changes_since(project, saved)] == [change.id]
+    assert labels.changes_since(project, change.when) == []  # and nothing is after itself
+    assert labels.changes_since(project, saved.isoformat(timespec="seconds")) == [change]  # an older run's stamp
