@@ -15,7 +15,7 @@ __all__ = ["plot_confusion_matrix", "plot_curve", "plot_histogram"]
 
 def _save(figure: plt.Figure, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.16, right=0.96, bottom=0.14, top=0.9)
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
@@ -59,9 +59,9 @@ def plot_histogram(path: Path, labels: np.ndarray, scores: np.ndarray, threshold
     figure, axis = plt.subplots(figsize=(5.5, 3.6))
     bins = np.linspace(0, 1, 41)
     labels = np.asarray(labels)
-    axis.hist(scores[labels == 0], bins=bins, alpha=0.6, color="tab:green", label="good")
+    axis.hist(scores[labels == 0], bins=bins, alpha=0.6, color="tab:green", label="good", histtype="stepfilled")
     if (labels == 1).any():
-        axis.hist(scores[labels == 1], bins=bins, alpha=0.6, color="tab:red", label="defect")
+        axis.hist(scores[labels == 1], bins=bins, alpha=0.6, color="tab:red", label="defect", histtype="stepfilled")
     axis.axvline(threshold, color="black", ls="--", label=f"threshold {threshold:.2f}")
     axis.set_xlabel("normalized image score")
     axis.set_ylabel("images")
