@@ -76,7 +76,8 @@ def test_a_page_url_works_as_the_first_request_of_a_fresh_server(browser, home: 
                 tab.get_by_role("heading", name=PAGES[page_name], exact=True).wait_for()
                 tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
                                       timeout=120_000)
-                tab.wait_for_timeout(1500)  # late requests (icons, fonts)
+                if page_name == FIRST:  # late requests (icons, fonts): the other pages ask for the same ones
+                    tab.wait_for_timeout(1500)
                 sidebar = tab.get_by_test_id("stSidebar")
                 sidebar.get_by_text("Language / 言語").wait_for()  # the router ran
                 sidebar.get_by_text(f"Project: {PROJECT}").wait_for()  # with the project of the URL
