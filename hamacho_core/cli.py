@@ -258,7 +258,7 @@ def train_command(ctx: click.Context, **options: Any) -> None:
 def _print_headline(run_dir: Path) -> None:
     """The honest figures at the saved threshold with 95 % intervals, and where they come from."""
     from hamacho_core.decisions import Decisions
-    from hamacho_core.threshold_table import provenance_line, span
+    from hamacho_core.threshold_table import reason_sentence, span
 
     decisions = Decisions.for_run(run_dir)
     figures = decisions.at(float(decisions.evaluation.normalization.normalized_image_threshold))
@@ -269,7 +269,7 @@ def _print_headline(run_dir: Path) -> None:
     if figures.auroc is not None:
         parts.append(f"AUROC {span(figures.auroc, 3)}")
     click.echo(f"{figures.provenance} (95 %): {'  '.join(parts)}")
-    click.echo(f"  {provenance_line(decisions.reasons(figures)[0])}")
+    click.echo(f"  {reason_sentence(decisions.reasons(figures)[0])}")
 
 
 def _print_supervised(supervised: dict[str, Any]) -> None:

@@ -24,14 +24,22 @@ from hamacho_core.decisions import (
 from hamacho_core.errors import ConfigError
 from hamacho_core.persistence import update_thresholds
 
-__all__ = ["ThresholdAdvice", "advise", "cost_sentence", "count", "format_advice", "pct", "provenance_line",
-           "reason_sentence", "save_advice", "span"]
+__all__ = ["ThresholdAdvice", "advise", "cost_fields", "cost_sentence", "count", "format_advice", "pct",
+           "reason_fields", "reason_sentence", "save_advice", "span"]
 
-PROVENANCE_TEXT = {  # what each provenance means, for the CLI's English text
-    "fitted": "fitted: the threshold was chosen on these same pictures, so these figures are optimistic",
-    "cross-fitted": "cross-fitted: each picture judged by a threshold (and supervised head) chosen on the other "
-                    "{folds} folds only",
-    "hold-out": "hold-out: measured on {n} pictures the model never saw",
+# The CLI's English for each reason code (the app's catalogues word the same codes and fields, see reason_fields).
+TEXT = {
+    "prov_fitted": "fitted: the threshold was chosen on these same pictures, so these figures are optimistic",
+    "prov_cross_fitted": "cross-fitted: each picture judged by a threshold (and supervised head) chosen on the other "
+                         "{folds} folds only",
+    "prov_hold_out": "hold-out: measured on {n} pictures the model never saw",
+    "recall_sentence": "recall {recall} ({low}-{high}): with {n} defect pictures, a miss rate up to {miss} cannot be "
+                       "ruled out.",
+    "width_done": "The interval is already under {width} wide.",
+    "width_needed": "About {n} defect pictures would bring it under {width} wide (at the same recall).",
+    "width_never": "No practical number of defect pictures brings it under {width} wide.",
+    "cost_sentence": "at {threshold}: per 1,000 parts, about {fa} false alarms ({fa_low}-{fa_high}) and {esc} escapes "
+                     "({esc_low}-{esc_high}); expected cost {cost} ({cost_low}-{cost_high}) per 1,000 parts",
 }
 
 
@@ -130,27 +138,35 @@ def _figure_lines(figures: ThresholdIntervals) -> list[str]:
     return lines
 
 
-def provenance_line(reason: Reason) -> str:
-    """Where the headline figures come from, in words."""
-    values = reason.values
-    return PROVENANCE_TEXT[values["provenance"]].format(n=values["n"], folds=values.get("folds") or "other")
+def reason_fields(reason: Reason) -> tuple[str, dict[str, str]]:
+    """The message key of one of the answer's statements and its numbers as text, for every front end: the CLI
+    words it with :data:`TEXT`, the app with its catalogues (``d_`` + key). See
+    :class:`~hamacho_core.decisions.Reason` for the codes."""
+    v = reason.values
+    if reason.code == "provenance":
+        return f"prov_{v['provenance'].replace('-', '_')}", {"n": str(v["n"]), "folds": str(v.get("folds") or "other")}
+    if reason.code == "recall":
+        return "recall_sentence", {"recall": f"{v['recall']:.2f}", "low": f"{v['low']:.2f}",
+                                   "high": f"{v['high']:.2f}", "n": str(v["n"]), "miss": pct(v["miss"])}
+    if reason.code in ("width_done", "width_never"):
+        return reason.code, {"width": f"{v['width']:g}"}
+    if reason.code == "width_needed":
+        return reason.code, {"n": f"{v['n']:,}", "width": f"{v['width']:g}"}
+    raise ValueError(f"unknown reason code {reason.code!r}")
+
+
+def cost_fields(choice: CostChoice) -> dict[str, str]:
+    """The numbers of the cost statement at a threshold, as text (per 1,000 parts, with their intervals)."""
+    fa, esc, cost = choice.false_alarms, choice.escapes, choice.cost
+    return {"threshold": f"{choice.threshold:g}", "fa": count(fa.value), "fa_low": count(fa.low),
+            "fa_high": count(fa.high), "esc": count(esc.value), "esc_low": count(esc.low), "esc_high": count(esc.high),
+            "cost": count(cost.value), "cost_low": count(cost.low), "cost_high": count(cost.high)}
 
 
 def reason_sentence(reason: Reason) -> str:
-    """One of the answer's statements in English (see :class:`~hamacho_core.decisions.Reason` for the codes)."""
-    v = reason.values
-    if reason.code == "provenance":
-        return provenance_line(reason)
-    if reason.code == "recall":
-        return (f"recall {v['recall']:.2f} ({v['low']:.2f}-{v['high']:.2f}): with {v['n']} defect pictures, a miss "
-                f"rate up to {pct(v['miss'])} cannot be ruled out.")
-    if reason.code == "width_done":
-        return f"The interval is already under {v['width']:.2f} wide."
-    if reason.code == "width_needed":
-        return f"About {v['n']} defect pictures would bring it under {v['width']:.2f} wide (at the same recall)."
-    if reason.code == "width_never":
-        return f"No practical number of defect pictures brings it under {v['width']:.2f} wide."
-    raise ValueError(f"unknown reason code {reason.code!r}")
+    """One of the answer's statements in English."""
+    key, fields = reason_fields(reason)
+    return TEXT[key].format(**fields)
 
 
 def recall_sentence(answer: ThresholdAnswer) -> str:
@@ -160,10 +176,7 @@ def recall_sentence(answer: ThresholdAnswer) -> str:
 
 def cost_sentence(choice: CostChoice) -> str:
     """"at 0.47: per 1,000 parts, about 12 false alarms (8-17) and 0.3 escapes (0.1-0.9)"."""
-    fa, esc, cost = choice.false_alarms, choice.escapes, choice.cost
-    return (f"at {choice.threshold:g}: per 1,000 parts, about {count(fa.value)} false alarms ({count(fa.low)}-"
-            f"{count(fa.high)}) and {count(esc.value)} escapes ({count(esc.low)}-{count(esc.high)}); expected cost "
-            f"{count(cost.value)} ({count(cost.low)}-{count(cost.high)}) per 1,000 parts")
+    return TEXT["cost_sentence"].format(**cost_fields(choice))
 
 
 def format_advice(advice: ThresholdAdvice, normalized_pixel_threshold: float | None = None) -> str:
@@ -174,7 +187,7 @@ def format_advice(advice: ThresholdAdvice, normalized_pixel_threshold: float | N
              f"{fitted.n_pictures} test pictures ({fitted.n_good} good, {fitted.n_defect} defect)",
              f"at the saved threshold {advice.saved:.3f} (normalized; {current.provenance} counts TP {current.tp}, "
              f"FP {current.fp}, TN {current.tn}, FN {current.fn} of {current.n_pictures} pictures):",
-             f"  headline figures are {provenance_line(answer.reason('provenance'))}", *_figure_lines(current)]
+             f"  headline figures are {reason_sentence(answer.reason('provenance'))}", *_figure_lines(current)]
     if current.provenance != "fitted":
         lines.append(f"  fitted (threshold chosen on these pictures, optimistic): precision {span(fitted.precision)}, "
                      f"recall {span(fitted.recall)}, F1 {span(fitted.f1)}")

@@ -35,7 +35,6 @@ from ui.decision_text import (
     cost_sentence,
     costs_given,
     interval,
-    provenance_sentence,
     reason_sentence,
     source,
     span,
@@ -171,7 +170,7 @@ def decisions_html(summary: DecisionSummary, language: str = "en") -> str:
     sentences = "".join(f"<p>{esc(s)}</p>" for s in _sentences(summary, language))
     return (f"<section id=\"decisions\"><h2>{esc(translate(language, 'd_report_title'))}</h2>"
             f"<p>{esc(translate(language, 'd_report_intervals', threshold=f'{figures.threshold:.3f}'))}</p>"
-            f"<p class=\"provenance\"><strong>{esc(provenance_sentence(language, summary.answer.reason('provenance')))}"
+            f"<p class=\"provenance\"><strong>{esc(reason_sentence(language, summary.answer.reason('provenance')))}"
             "</strong></p>"
             f"{_table(head, _rows(summary, language))}{sentences}"
             f"<h3>{esc(translate(language, 'd_types_title'))}</h3>{_table(*_type_rows(summary, language))}"
@@ -205,7 +204,7 @@ def summary_png(summary: DecisionSummary, path: Path, title: str, language: str 
         figure.text(0.06, 0.965, title, fontsize=15, weight="bold", va="top")
         subtitle = translate(language, "d_report_intervals", threshold=f"{summary.intervals.threshold:.3f}")
         figure.text(0.06, 0.935, subtitle, fontsize=11, va="top")
-        provenance = provenance_sentence(language, summary.answer.reason("provenance"))
+        provenance = reason_sentence(language, summary.answer.reason("provenance"))
         figure.text(0.06, 0.915, "\n".join(textwrap.wrap(provenance, 58 if language == "ja" else 100)), fontsize=9,
                     va="top", weight="bold")
         table_axis = figure.add_axes((0.06, 0.72, 0.88, 0.17))

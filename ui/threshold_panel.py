@@ -25,7 +25,7 @@ from hamacho_core.persistence import update_thresholds
 from hamacho_core.report import TEST_DIR
 from hamacho_core.review import pictures_in_project
 from ui.charts import confusion_figure, histogram_figure, pr_figure, roc_figure
-from ui.decision_text import provenance_sentence, source
+from ui.decision_text import reason_sentence, source
 from ui.decisions_panel import (
     add_bands,
     decision_tabs,
@@ -128,7 +128,7 @@ def _metric_row(metrics: ImageMetrics, saved: ImageMetrics, answer: ThresholdAns
     """The headline figures at the slider (with the change against the saved threshold), each with its 95 % range
     and source; the provenance sentence; the fitted figures, marked optimistic."""
     language = str(st.session_state.get("lang", "en"))
-    st.caption(provenance_sentence(language, answer.reason("provenance")))
+    st.caption(reason_sentence(language, answer.reason("provenance")))
     columns = st.columns(4)
     for column, key in zip(columns, ("precision", "recall", "f1", "accuracy"), strict=True):
         value = getattr(metrics, key)
