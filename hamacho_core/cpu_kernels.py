@@ -12,11 +12,15 @@ constants and the convolution, batch norm and activation fuse), at about 13 ms. 
 of their range, the image scores to about 1e-5 relative (``tests/unit/test_cpu_kernels.py``, docs/benchmarks.md).
 
 :class:`BackboneRuntime` belongs to one :class:`~hamacho_core.backbone.FeatureExtractor`. ``prepare(height, width)``
-traces the backbone for one picture of that size (about 1 s, once per size and extractor) and opens an onnxruntime
-session; ``run(images)`` then answers batches of that size one picture per call (as fast per picture as a traced
-batch of 8 here, with an eighth of the activations in memory). Detectors prepare it only for CPU jobs of at least
-:data:`MIN_INPUTS` model inputs, where the trace pays for itself; GPU runs, small jobs and any size whose trace or
-session fails (reported once as a warning) stay on PyTorch.
+traces the backbone for one picture of that size and opens an onnxruntime session. The trace (about 1.4 s in a new
+process, 0.5 s after: ``torch.onnx`` and the export) is kept, keyed by the weights, the stages, the size and the
+torch and timm versions, in this process and in ``$HAMACHO_CACHE_DIR`` (default ``~/.cache/hamacho``; empty: no
+files), so a CLI job, a job worker or a new extractor of the same backbone opens the session in a few ms. The cache
+only ever saves time: a file that is missing, unreadable or refused by onnxruntime is traced again and rewritten.
+``run(images)`` then answers batches of that size one picture per call (as fast per picture as a traced batch of 8
+here, with an eighth of the activations in memory). Detectors prepare it only for CPU jobs of at least
+:data:`MIN_INPUTS` model inputs, where a first trace pays for itself; GPU runs, small jobs and any size whose trace
+or session fails (reported once as a warning) stay on PyTorch.
 
 **Nearest neighbour** (:func:`nearest_session`). One small ONNX graph built from the bank (no tracing, about
 10 ms): ``Gemm(queries, bank_t, bank_norms, alpha=-2)`` then ``ReduceMin`` and ``ArgMin`` over the bank, the bank
@@ -34,10 +38,14 @@ valid part kept) is about 3x faster (8 maps of 256 x 384: 18 ms against 52) and 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
+import tempfile
 import warnings
+from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,10 +54,14 @@ from torch import nn
 
 from hamacho_core.runtimes import onnx_session, onnx_session_options
 
-__all__ = ["ENGINE_VARIABLE", "MIN_INPUTS", "BackboneRuntime", "fast_kernels_enabled", "nearest_session",
-           "runtime_enabled", "separable_filter"]
+__all__ = ["CACHE_VARIABLE", "ENGINE_VARIABLE", "MIN_INPUTS", "BackboneRuntime", "fast_kernels_enabled",
+           "nearest_session", "runtime_enabled", "separable_filter", "trace_cache_dir"]
 
 ENGINE_VARIABLE = "HAMACHO_CPU_ENGINE"  # auto (default): onnxruntime for CPU jobs; torch: PyTorch only
+CACHE_VARIABLE = "HAMACHO_CACHE_DIR"  # where backbone traces are kept (default ~/.cache/hamacho; empty: nowhere)
+TRACE_FORMAT = 1  # raise when BackboneStages' forward or the export arguments change: older traces are not used
+KEEP_TRACES = 24  # trace files kept on disk (the least recently used are removed); in memory: KEEP_IN_MEMORY
+KEEP_IN_MEMORY = 6
 MIN_INPUTS = 24  # model inputs (pictures or tiles) from which tracing (~1 s) costs less than it saves
 _LOG = logging.getLogger(__name__)
 
@@ -127,6 +139,88 @@ def nearest_session(bank: torch.Tensor) -> Any | None:
         return None
 
 
+# ------------------------------------------------------------------------------------------------ trace cache
+_TRACES: OrderedDict[str, bytes] = OrderedDict()  # this process's traces, the most recently used last
+
+
+def trace_cache_dir() -> Path | None:
+    """The folder of kept backbone traces: ``$HAMACHO_CACHE_DIR/backbone-onnx`` (default under
+    ``$XDG_CACHE_HOME`` or ``~/.cache``, in ``hamacho/``); None when the variable is set empty."""
+    configured = os.environ.get(CACHE_VARIABLE)
+    if configured is not None and not configured.strip():
+        return None
+    if configured:
+        return Path(configured).expanduser() / "backbone-onnx"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hamacho" / "backbone-onnx"
+
+
+def _trace_key(module: nn.Module, height: int, width: int) -> str:
+    """What the trace depends on: every tensor of the module (bytes, shape, dtype), its classes and stages, the
+    input size, the torch and timm versions and :data:`TRACE_FORMAT`."""
+    import timm
+
+    model = getattr(module, "model", module)
+    architecture = (getattr(model, "pretrained_cfg", None) or {}).get("architecture", "")
+    digest = hashlib.sha256(f"{TRACE_FORMAT}|{torch.__version__}|{timm.__version__}|{type(module).__qualname__}|"
+                            f"{type(model).__module__}.{type(model).__qualname__}|{architecture}|"
+                            f"{getattr(module, 'indices', '')}|{height}x{width}".encode())
+    for name, tensor in module.state_dict().items():
+        digest.update(f"{name}|{tuple(tensor.shape)}|{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:40]
+
+
+def _read_trace(key: str) -> bytes | None:
+    if key in _TRACES:
+        _TRACES.move_to_end(key)
+        return _TRACES[key]
+    folder = trace_cache_dir()
+    if folder is None:
+        return None
+    path = folder / f"{key}.onnx"
+    try:
+        graph = path.read_bytes()
+        os.utime(path)  # recently used: kept longest
+    except OSError:
+        return None
+    _remember(key, graph)
+    return graph
+
+
+def _remember(key: str, graph: bytes) -> None:
+    _TRACES[key] = graph
+    _TRACES.move_to_end(key)
+    while len(_TRACES) > KEEP_IN_MEMORY:
+        _TRACES.popitem(last=False)
+
+
+def _keep_trace(key: str, graph: bytes) -> None:
+    """Keep the trace in memory and, when the cache folder can be written, as a file (temporary file + rename: a
+    reader sees a whole file or none); then remove the least recently used files beyond :data:`KEEP_TRACES`. A
+    cache that cannot be written is skipped: it only costs the next process the trace."""
+    _remember(key, graph)
+    folder = trace_cache_dir()
+    if folder is None:
+        return
+    temporary = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{key}.", suffix=".tmp")
+        with os.fdopen(handle, "wb") as file:
+            file.write(graph)
+        os.replace(temporary, folder / f"{key}.onnx")
+        temporary = None
+        kept = sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[KEEP_TRACES:]:
+            old.unlink(missing_ok=True)
+    except OSError as error:
+        _LOG.info("backbone trace not kept in %s: %s", folder, error)
+    finally:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+
+
 class BackboneRuntime:
     """onnxruntime sessions of one backbone, one per input height and width it was prepared for."""
 
@@ -153,13 +247,26 @@ class BackboneRuntime:
         return True
 
     def _open(self, height: int, width: int) -> Any:
+        key = _trace_key(self._module, height, width)
+        graph = _read_trace(key)
+        if graph is not None:
+            try:
+                return onnx_session(graph, _session_options())
+            except Exception as error:  # noqa: BLE001 - a damaged or foreign file: trace again, replace it
+                _LOG.info("backbone trace %s refused by onnxruntime (%s): traced again", key, error)
+        graph = self._export(height, width)
+        session = onnx_session(graph, _session_options())
+        _keep_trace(key, graph)
+        return session
+
+    def _export(self, height: int, width: int) -> bytes:
         buffer = io.BytesIO()
         example = torch.zeros(1, 3, height, width)  # one picture: the trace's own forward stays small
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # TorchScript-exporter deprecation and tracer notes
             torch.onnx.export(self._module, (example,), buffer, dynamo=False, opset_version=17,
                               input_names=["images"])
-        return onnx_session(buffer.getvalue(), _session_options())
+        return buffer.getvalue()
 
     def has(self, height: int, width: int) -> bool:
         """Whether a session for this height and width is open."""

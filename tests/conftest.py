@@ -13,6 +13,17 @@ SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datas
 TRAINED_PROJECT, TRAINED_RUN = "検査A", "20250101-120000"  # a Japanese project name: ids travel URL-encoded
 
 
+@pytest.fixture(scope="session", autouse=True)
+def trace_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The backbone traces of this session (``HAMACHO_CACHE_DIR``), shared with the processes tests start: the
+    user's own cache folder is neither read nor written."""
+    import os
+
+    folder = tmp_path_factory.mktemp("cache")
+    os.environ["HAMACHO_CACHE_DIR"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny folder-layout dataset (good/, bad/<type>/, mask/<type>/), 128 px."""

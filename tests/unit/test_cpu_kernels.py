@@ -122,3 +122,50 @@ def test_map_blur_by_opencv_matches_pytorch(shape):
 def test_map_blur_pytorch_only_is_the_plain_convolution(pytorch_only):
     maps = torch.rand(3, 1, 40, 50, generator=torch.Generator().manual_seed(3))
     assert torch.equal(gaussian_blur(maps, 2.0, fast_cpu=True), gaussian_blur(maps, 2.0))
+
+
+def _no_export(*_, **__):
+    raise AssertionError("traced again although the trace was kept")
+
+
+def test_a_kept_trace_is_used_and_a_damaged_one_replaced(monkeypatch, tmp_path, extractor):
+    monkeypatch.setenv(cpu_kernels.CACHE_VARIABLE, str(tmp_path))
+    monkeypatch.setattr(cpu_kernels, "_TRACES", cpu_kernels.OrderedDict())
+    images = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    first = cpu_kernels.BackboneRuntime(extractor.stages())
+    assert first.prepare(64, 64)
+    [kept] = (tmp_path / "backbone-onnx").glob("*.onnx")
+    expected = first.run(images)
+
+    # a new process (nothing in memory) with the same weights and size: the file, no trace
+    monkeypatch.setattr(cpu_kernels, "_TRACES", cpu_kernels.OrderedDict())
+    monkeypatch.setattr(torch.onnx, "export", _no_export)
+    again = cpu_kernels.BackboneRuntime(extractor.stages())
+    assert again.prepare(64, 64)
+    for got, want in zip(again.run(images), expected, strict=True):
+        assert torch.equal(got, want)
+    monkeypatch.undo()
+
+    # a damaged file is traced again and replaced; other weights get a trace of their own
+    monkeypatch.setenv(cpu_kernels.CACHE_VARIABLE, str(tmp_path))
+    monkeypatch.setattr(cpu_kernels, "_TRACES", cpu_kernels.OrderedDict())
+    kept.write_bytes(b"not an onnx graph")
+    assert cpu_kernels.BackboneRuntime(extractor.stages()).prepare(64, 64)
+    assert kept.read_bytes() != b"not an onnx graph"
+    other = create_feature_extractor()
+    with torch.no_grad():
+        next(other.parameters()).mul_(1.5)
+    assert cpu_kernels.BackboneRuntime(other.stages()).prepare(64, 64)
+    assert len(list((tmp_path / "backbone-onnx").glob("*.onnx"))) == 2
+
+
+def test_no_cache_folder_or_an_unwritable_one_only_costs_the_trace(monkeypatch, tmp_path, extractor):
+    monkeypatch.setattr(cpu_kernels, "_TRACES", cpu_kernels.OrderedDict())
+    monkeypatch.setenv(cpu_kernels.CACHE_VARIABLE, "")
+    assert cpu_kernels.trace_cache_dir() is None
+    assert cpu_kernels.BackboneRuntime(extractor.stages()).prepare(32, 64)
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv(cpu_kernels.CACHE_VARIABLE, str(tmp_path / "file"))  # below a regular file
+    monkeypatch.setattr(cpu_kernels, "_TRACES", cpu_kernels.OrderedDict())
+    assert cpu_kernels.BackboneRuntime(extractor.stages()).prepare(32, 64)
+    assert not (tmp_path / "file").is_dir()
