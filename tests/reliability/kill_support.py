@@ -15,7 +15,7 @@ from hamacho_core.errors import HamachoError
 from hamacho_core.pipeline import TrainConfig, train
 
 PRELOAD = ["hamacho_core.pipeline", "hamacho_core.supervision", "hamacho_core.crossfit", "hamacho_core.plots",
-           "timm", "sklearn.metrics", "matplotlib.pyplot", "onnxruntime"]
+           "timm", "sklearn.metrics", "matplotlib.pyplot", "onnxruntime", "onnx"]
 
 
 def run_training(settings: dict, environ: dict[str, str]) -> None:
