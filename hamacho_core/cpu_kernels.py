@@ -42,6 +42,7 @@ import hashlib
 import io
 import logging
 import os
+import struct
 import tempfile
 import warnings
 from collections import OrderedDict
@@ -55,7 +56,7 @@ from torch import nn
 from hamacho_core.runtimes import onnx_session, onnx_session_options
 
 __all__ = ["CACHE_VARIABLE", "ENGINE_VARIABLE", "MIN_INPUTS", "BackboneRuntime", "fast_kernels_enabled",
-           "nearest_session", "runtime_enabled", "separable_filter", "trace_cache_dir"]
+           "nearest_graph", "nearest_session", "runtime_enabled", "separable_filter", "trace_cache_dir"]
 
 ENGINE_VARIABLE = "HAMACHO_CPU_ENGINE"  # auto (default): onnxruntime for CPU jobs; torch: PyTorch only
 CACHE_VARIABLE = "HAMACHO_CACHE_DIR"  # where backbone traces are kept (default ~/.cache/hamacho; empty: nowhere)
@@ -119,24 +120,72 @@ def nearest_session(bank: torch.Tensor) -> Any | None:
     if not runtime_enabled():
         return None
     try:
-        from onnx import TensorProto, helper, numpy_helper
-
         array = bank.detach().float().cpu().numpy()
-        depth = array.shape[1]
-        nodes = [helper.make_node("Gemm", ["queries", "bank_t", "bank_norms"], ["partial"], alpha=-2.0, beta=1.0),
-                 helper.make_node("ReduceMin", ["partial"], ["values"], keepdims=1, axes=[1]),
-                 helper.make_node("ArgMin", ["partial"], ["indices"], axis=1, keepdims=1)]
-        graph = helper.make_graph(
-            nodes, "nearest", [helper.make_tensor_value_info("queries", TensorProto.FLOAT, ["Q", depth])],
-            [helper.make_tensor_value_info("values", TensorProto.FLOAT, ["Q", 1]),
-             helper.make_tensor_value_info("indices", TensorProto.INT64, ["Q", 1])],
-            initializer=[numpy_helper.from_array(np.ascontiguousarray(array.T), "bank_t"),
-                         numpy_helper.from_array((array * array).sum(axis=1), "bank_norms")])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-        return onnx_session(model.SerializeToString(), _session_options())
-    except Exception as error:  # noqa: BLE001 - an onnx/onnxruntime refusal: PyTorch searches
+        return onnx_session(nearest_graph(np.ascontiguousarray(array.T), (array * array).sum(axis=1)),
+                            _session_options())
+    except Exception as error:  # noqa: BLE001 - an onnxruntime refusal: PyTorch searches
         _LOG.warning("nearest-neighbour search stays on PyTorch (onnxruntime: %s: %s)", type(error).__name__, error)
         return None
+
+
+# The 1-NN graph, serialized here in protobuf's wire format: the ``onnx`` package's helpers would cost every job
+# process 0.6-0.7 s of imports (onnx -> ml_dtypes) for three nodes. Field numbers are onnx.proto's (IR version 8,
+# opset 17); tests/unit/test_cpu_kernels.py reads the bytes back with the onnx package and checks every field.
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:  # length-delimited: strings, bytes, messages
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _integer(number: int, value: int) -> bytes:  # varint (value >= 0)
+    return _varint(number << 3) + _varint(value)
+
+
+def _attribute(name: str, value: float | int | list[int]) -> bytes:
+    if isinstance(value, float):  # AttributeProto: name 1, f 2, i 3, ints 8, type 20 (FLOAT 1, INT 2, INTS 7)
+        return _field(1, name.encode()) + _varint(2 << 3 | 5) + struct.pack("<f", value) + _integer(20, 1)
+    if isinstance(value, int):
+        return _field(1, name.encode()) + _integer(3, value) + _integer(20, 2)
+    return _field(1, name.encode()) + b"".join(_integer(8, v) for v in value) + _integer(20, 7)
+
+
+def _node(op_type: str, inputs: list[str], outputs: list[str], **attributes: float | int | list[int]) -> bytes:
+    named = sorted(attributes.items())  # onnx.helper's order
+    return (b"".join(_field(1, n.encode()) for n in inputs) + b"".join(_field(2, n.encode()) for n in outputs)
+            + _field(4, op_type.encode()) + b"".join(_field(5, _attribute(k, v)) for k, v in named))
+
+
+def _value_info(name: str, elem_type: int, dims: list[int | str]) -> bytes:
+    shape = b"".join(_field(1, _field(2, d.encode()) if isinstance(d, str) else _integer(1, d)) for d in dims)
+    return _field(1, name.encode()) + _field(2, _field(1, _integer(1, elem_type) + _field(2, shape)))
+
+
+def _tensor(name: str, array: np.ndarray) -> bytes:  # float32, raw little-endian data
+    return (b"".join(_integer(1, d) for d in array.shape) + _integer(2, 1) + _field(8, name.encode())
+            + _field(9, np.ascontiguousarray(array, "<f4").tobytes()))
+
+
+def nearest_graph(bank_t: np.ndarray, bank_norms: np.ndarray) -> bytes:
+    """The serialized ONNX model of the 1-NN search: ``Gemm(queries, bank_t, bank_norms, alpha=-2)`` then
+    ``ReduceMin`` and ``ArgMin`` over the bank (the bank (D, M) and its squared norms (M,) are initializers).
+    FLOAT = 1 and INT64 = 7 in onnx's TensorProto.DataType."""
+    depth = int(bank_t.shape[0])
+    graph = (_field(1, _node("Gemm", ["queries", "bank_t", "bank_norms"], ["partial"], alpha=-2.0, beta=1.0))
+             + _field(1, _node("ReduceMin", ["partial"], ["values"], keepdims=1, axes=[1]))
+             + _field(1, _node("ArgMin", ["partial"], ["indices"], axis=1, keepdims=1))
+             + _field(2, b"nearest")
+             + _field(5, _tensor("bank_t", bank_t)) + _field(5, _tensor("bank_norms", bank_norms))
+             + _field(11, _value_info("queries", 1, ["Q", depth]))
+             + _field(12, _value_info("values", 1, ["Q", 1])) + _field(12, _value_info("indices", 7, ["Q", 1])))
+    opset = _field(1, b"") + _integer(2, 17)  # OperatorSetIdProto: domain "", version 17
+    return _integer(1, 8) + _field(7, graph) + _field(8, opset)  # ModelProto: ir_version 1, graph 7, opset_import 8
 
 
 # ------------------------------------------------------------------------------------------------ trace cache
