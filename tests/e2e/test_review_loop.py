@@ -151,10 +151,12 @@ def test_relabel_retrain_compare_history_and_undo(browser, server: str, project:
     idle(japanese)
     undo_pick = japanese.get_by_test_id("stSelectbox").filter(has_text="元に戻す")
     options = japanese.get_by_role("option")
-    for _ in range(8):  # a click while the thumbnails above still load can land before the page is laid out
+    # a click while the thumbnails above still load can land before the page is laid out: wait for them first
+    japanese.wait_for_function("() => Array.from(document.images).every(image => image.complete)")
+    for attempt in range(8):  # the first click is often taken by the page's last rerun: retry it soon
         undo_pick.get_by_role("combobox").click()
         try:
-            options.first.wait_for(timeout=10_000)
+            options.first.wait_for(timeout=3_000 if attempt == 0 else 10_000)
             break
         except PlaywrightTimeout:
             japanese.keyboard.press("Escape")
