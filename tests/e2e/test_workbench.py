@@ -13,6 +13,7 @@ from e2e_support import SCREENSHOTS, download_report_zip, idle, nav
 from hamacho_core.synthetic import make_demo_dataset
 
 PROJECT = "ワッシャー検査"
+pytestmark = pytest.mark.scenario  # each test a step of one path (tests/e2e/conftest.py)
 
 
 @pytest.fixture(scope="module")
