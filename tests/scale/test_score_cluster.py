@@ -81,7 +81,7 @@ def test_killed_worker_is_replaced_and_each_picture_is_scored_once(cluster: Loca
     worker_node_pids = {p.pid for p in cluster.worker_tree()}
     run = subprocess.Popen(_arguments(tiny_run, pictures, tmp_path, "--address", cluster.address, "--workers", "2"),
                            env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed, done_at_death = None, 0
+    killed, seen_before, by_killed = None, 0, set()
     try:
         deadline = time.time() + 300
         while killed is None and time.time() < deadline and run.poll() is None:
@@ -91,9 +91,10 @@ def test_killed_worker_is_replaced_and_each_picture_is_scored_once(cluster: Loca
                 if process is not None and process.ppid() in worker_node_pids:  # an actor on the worker node
                     process.kill()
                     psutil.wait_procs([process], timeout=30)
-                    killed = int(pid)
-                    # Read again once it is dead: it may have finished a batch between the read above and the kill.
-                    done_at_death = len(read_parts(tmp_path))
+                    killed, seen_before = int(pid), len(parts)
+                    # what it wrote before it died: it may have finished a batch between the read above and the kill
+                    after = read_parts(tmp_path)
+                    by_killed = set(after.loc[after["worker_pid"] == killed, "filepath"])
                     break
             time.sleep(0.2)
         stdout, stderr = run.communicate(timeout=600)
@@ -102,9 +103,11 @@ def test_killed_worker_is_replaced_and_each_picture_is_scored_once(cluster: Loca
             run.kill()
     assert killed is not None, "no actor of the worker node was seen scoring"
     assert run.returncode == 0, stderr
-    assert done_at_death < 18  # the kill happened mid-run
+    assert seen_before < 18  # the kill happened mid-run
     parts = read_parts(tmp_path)
-    assert len(parts[parts["worker_pid"] != killed]) >= 18 - done_at_death  # the rest was scored by live actors
+    assert set(parts.loc[parts["worker_pid"] == killed, "filepath"]) == by_killed  # nothing after its death
+    live = set(parts.loc[parts["worker_pid"] != killed, "filepath"])
+    assert live | by_killed == set(reference["filepath"])  # the rest was scored by live actors
     table = pd.read_parquet(tmp_path / "pred_outputs.parquet")
     assert table["filepath"].is_unique and len(table) == 18  # each picture exactly once, none lost
     _assert_same(table, reference)
